@@ -1,0 +1,16 @@
+"""deltaprop: feedforward networks trained by backpropagation, exactly as derived.
+
+z^(l) = a^(l-1) W^(l) + b^(l), a^(l) = g_l(z^(l)), delta^(l) = (delta^(l+1) W^(l+1)T) * g_l'(z^(l)).
+"""
+
+from .activations import ACTIVATIONS, Activation, get_activation
+from .costs import COSTS, Cost, get_cost
+from .gradcheck import gradcheck, numerical_gradients
+from .network import Network, Trace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS", "Activation", "COSTS", "Cost", "Network", "Trace", "get_activation", "get_cost",
+    "gradcheck", "numerical_gradients", "__version__",
+]

@@ -1,0 +1,229 @@
+r"""Activation functions g_l, each with its value and derivative side by side.
+
+Every activation is one class with ``value(z)`` and ``derivative(z)``; softmax, whose
+Jacobian is not diagonal, also has ``jvp(z, v)``. ``ACTIVATIONS`` maps names to classes.
+
+Notes
+-----
+ReLU's derivative is the step 1[z > 0]. Seed 002 writes g'(s) = max(0, s), which is ReLU
+itself, not its derivative (at z = 2 it gives 2 instead of 1). Seed 003 writes
+sigma'(z)(1 - sigma(z)), which applies the derivative twice: the correct form is
+sigma'(z) = sigma(z)(1 - sigma(z)). Both slips are pinned by tests in ``tests/test_activations.py``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Callable
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.floating[Any]]
+
+
+class Activation(ABC):
+    """Base class: an activation a = g(z) applied to z of shape (m, n_l).
+
+    Attributes
+    ----------
+    name : str
+        The registry name.
+    elementwise : bool
+        True when a_j depends on z_j alone, so that g'(z) is a diagonal Jacobian.
+    probability : bool
+        True when every output lies in [0, 1] (sigmoid, softmax): required by the
+        cross-entropy costs.
+    he_init : bool
+        True for the ReLU family, which the default initialisation gives He's scale.
+    """
+
+    name = "activation"
+    elementwise = True
+    probability = False
+    he_init = False
+
+    @abstractmethod
+    def value(self, z: FloatArray) -> FloatArray:
+        """a = g(z), same shape as z."""
+
+    @abstractmethod
+    def derivative(self, z: FloatArray) -> FloatArray:
+        """g'(z) elementwise, same shape as z."""
+
+    def derivative_from(self, z: FloatArray, a: FloatArray) -> FloatArray:
+        """g'(z) given both z and a = g(z); overridden where a makes it cheaper."""
+        return self.derivative(z)
+
+    def backward(self, z: FloatArray, a: FloatArray, grad_a: FloatArray) -> FloatArray:
+        """delta = dc/dz from grad_a = dc/da: grad_a * g'(z) for elementwise g."""
+        return grad_a * self.derivative_from(z, a)
+
+    def jacobian(self, z: FloatArray) -> FloatArray:
+        """da/dz per sample, shape (m, n_l, n_l): diag(g'(z)) for elementwise g (seed 004's D^[l])."""
+        d = self.derivative(z)
+        J = np.zeros(z.shape + (z.shape[1],), dtype=z.dtype)  # (m, n_l, n_l)
+        idx = np.arange(z.shape[1])
+        J[:, idx, idx] = d
+        return J
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Identity(Activation):
+    """g(z) = z, g'(z) = 1."""
+
+    name = "identity"
+
+    def value(self, z: FloatArray) -> FloatArray:
+        return z.copy()
+
+    def derivative(self, z: FloatArray) -> FloatArray:
+        return np.ones_like(z)
+
+    def backward(self, z: FloatArray, a: FloatArray, grad_a: FloatArray) -> FloatArray:
+        return grad_a
+
+
+def _sigmoid(z: FloatArray) -> FloatArray:
+    # 1 / (1 + e^-z) written with e^-|z| <= 1, so no overflow for |z| up to 1e4 and beyond.
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+
+
+class Sigmoid(Activation):
+    r"""g(z) = 1 / (1 + e^{-z}), g'(z) = g(z)(1 - g(z)) (not sigma'(z)(1 - sigma(z)) as seed 003 writes)."""
+
+    name = "sigmoid"
+    probability = True
+
+    def value(self, z: FloatArray) -> FloatArray:
+        return _sigmoid(z)
+
+    def derivative(self, z: FloatArray) -> FloatArray:
+        s = _sigmoid(z)
+        return s * (1 - s)
+
+    def derivative_from(self, z: FloatArray, a: FloatArray) -> FloatArray:
+        return a * (1 - a)
+
+
+class Tanh(Activation):
+    """g(z) = tanh z, g'(z) = 1 - tanh^2 z."""
+
+    name = "tanh"
+
+    def value(self, z: FloatArray) -> FloatArray:
+        return np.tanh(z)
+
+    def derivative(self, z: FloatArray) -> FloatArray:
+        t = np.tanh(z)
+        return 1 - t * t
+
+    def derivative_from(self, z: FloatArray, a: FloatArray) -> FloatArray:
+        return 1 - a * a
+
+
+class ReLU(Activation):
+    """g(z) = max(0, z), g'(z) = 1[z > 0] (the step, not max(0, z) as seed 002 writes; g'(0) := 0)."""
+
+    name = "relu"
+    he_init = True
+
+    def value(self, z: FloatArray) -> FloatArray:
+        return np.maximum(z, 0)
+
+    def derivative(self, z: FloatArray) -> FloatArray:
+        return (z > 0).astype(z.dtype)
+
+    def backward(self, z: FloatArray, a: FloatArray, grad_a: FloatArray) -> FloatArray:
+        return np.where(z > 0, grad_a, 0).astype(grad_a.dtype, copy=False)
+
+
+class LeakyReLU(Activation):
+    """g(z) = z for z > 0 else 0.01 z; g'(z) = 1 for z > 0 else 0.01."""
+
+    name = "leaky_relu"
+    he_init = True
+    slope = 0.01
+
+    def value(self, z: FloatArray) -> FloatArray:
+        return np.where(z > 0, z, self.slope * z).astype(z.dtype, copy=False)
+
+    def derivative(self, z: FloatArray) -> FloatArray:
+        return np.where(z > 0, 1, self.slope).astype(z.dtype)
+
+
+class Softplus(Activation):
+    """g(z) = ln(1 + e^z), computed as max(z, 0) + ln(1 + e^{-|z|}); g'(z) = sigmoid(z)."""
+
+    name = "softplus"
+
+    def value(self, z: FloatArray) -> FloatArray:
+        return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+    def derivative(self, z: FloatArray) -> FloatArray:
+        return _sigmoid(z)
+
+
+class Softmax(Activation):
+    r"""a_j = e^{z_j} / sum_k e^{z_k} over the units of a sample (output layer only).
+
+    Its Jacobian da_i/dz_j = a_i (1[i = j] - a_j) is not diagonal, so ``derivative`` is not
+    defined; ``jvp`` applies the (symmetric) Jacobian to a vector instead.
+    """
+
+    name = "softmax"
+    elementwise = False
+    probability = True
+
+    def value(self, z: FloatArray) -> FloatArray:
+        e = np.exp(z - z.max(axis=1, keepdims=True))  # log-sum-exp shift: finite for any z
+        e /= e.sum(axis=1, keepdims=True)
+        return e
+
+    def derivative(self, z: FloatArray) -> FloatArray:
+        raise TypeError("softmax has no elementwise derivative; use jvp(z, v) or jacobian(z)")
+
+    def jvp(self, z: FloatArray, v: FloatArray, a: FloatArray | None = None) -> FloatArray:
+        r"""J v per sample, where J = diag(a) - a a^T: returns a * (v - sum_k a_k v_k), shape (m, n_l)."""
+        a = self.value(z) if a is None else a
+        return a * (v - np.sum(a * v, axis=1, keepdims=True))
+
+    def backward(self, z: FloatArray, a: FloatArray, grad_a: FloatArray) -> FloatArray:
+        return self.jvp(z, grad_a, a)
+
+    def jacobian(self, z: FloatArray) -> FloatArray:
+        a = self.value(z)
+        J = -a[:, :, None] * a[:, None, :]  # (m, n_l, n_l)
+        idx = np.arange(z.shape[1])
+        J[:, idx, idx] += a
+        return J
+
+
+ACTIVATIONS: dict[str, Callable[[], Activation]] = {
+    cls.name: cls
+    for cls in (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, Softplus, Softmax)
+}
+
+
+def get_activation(name: str | Activation) -> Activation:
+    """The activation object for a registered name (or the object itself).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the known ones.
+    TypeError
+        For anything that is neither a name nor an Activation.
+    """
+    if isinstance(name, Activation):
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"an activation must be a name (str), got {type(name).__name__}")
+    try:
+        return ACTIVATIONS[name]()
+    except KeyError:
+        known = ", ".join(sorted(ACTIVATIONS))
+        raise ValueError(f"unknown activation {name!r}; known: {known}") from None
