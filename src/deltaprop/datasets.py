@@ -1,6 +1,6 @@
 """Data sets: the digits and MNIST images, Higham & Higham's toy points, CSV and NPZ files.
 
-Every loader returns a :class:`Dataset` whose inputs are already scaled, together with the
+Every loader returns a :class:`Dataset` whose inputs are already scaled, with the
 :class:`Scaling` that was applied, so a saved model can apply the same map to new rows
 (:func:`read_features` returns them raw).
 
@@ -8,7 +8,7 @@ Examples
 --------
 >>> data = load_digits()
 >>> data.X_train.shape, data.X_test.shape, data.classes[:3]
-((1347, 64), (450, 64), (0, 1, 2))
+((1346, 64), (451, 64), (0, 1, 2))
 >>> data.scaling
 Scaling(kind='divide', scale=16.0, mean=None, std=None)
 """
@@ -16,8 +16,10 @@ Scaling(kind='divide', scale=16.0, mean=None, std=None)
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,6 @@ import numpy as np
 import numpy.typing as npt
 
 from . import idx
-from ._tables import check_finite, load_npz_arrays, read_csv_table, stratified_split, to_classes
 
 __all__ = [
     "MNIST_URL", "Dataset", "Scaling", "higham_points", "load_csv", "load_dataset", "load_digits",
@@ -35,16 +36,664 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.floating]
-IntArray = npt.NDArray[np.int64]
+PathLike = str | os.PathLike[str]
 
 #: Default mirror of the gzipped MNIST files (the one TensorFlow's loader uses).
 MNIST_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 
-# SHA-256 of the uncompressed content of each MNIST file. The .gz bytes differ between
-# mirrors (recompressed copies exist), the content does not.
+#: SHA-256 of the uncompressed content of each MNIST file. The .gz bytes differ between
+#: mirrors (recompressed copies exist); the content does not.
 MNIST_SHA256 = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
     "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
+
+_SCALING_KINDS = ("none", "divide", "standardize")
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How raw inputs are mapped to what the network sees.
+
+    Parameters
+    ----------
+    kind : {"none", "divide", "standardize"}
+        "none" leaves X as it is; "divide" computes X / scale (images to [0, 1]);
+        "standardize" computes (X - mean) / std feature by feature.
+    scale : float
+        The divisor for "divide"; must be finite and > 0.
+    mean, std : tuple of n_0 floats or None
+        Per-feature statistics for "standardize" (std > 0), None otherwise.
+
+    Examples
+    --------
+    >>> s = Scaling.standardize_from(np.array([[1.0, 5.0], [3.0, 5.0]]))
+    >>> s.mean, s.std                  # the second feature is constant: std 0 -> 1
+    ((2.0, 5.0), (1.0, 1.0))
+    >>> s.apply(np.array([[4.0, 6.0]]))
+    array([[2., 1.]])
+    >>> Scaling.from_json(s.to_json()) == s
+    True
+    """
+
+    kind: str = "none"
+    scale: float = 1.0
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in _SCALING_KINDS:
+            raise ValueError(f"Scaling kind must be one of {_SCALING_KINDS}, got {self.kind!r}")
+        if not (_is_real(self.scale) and math.isfinite(self.scale) and self.scale > 0):
+            raise ValueError(f"Scaling scale must be a finite number > 0, got {self.scale!r}")
+        object.__setattr__(self, "scale", float(self.scale))
+        if self.kind != "standardize":
+            if self.mean is not None or self.std is not None:
+                raise ValueError(f"Scaling kind {self.kind!r} takes no mean or std; use kind 'standardize'")
+            return
+        stats = {}
+        for name, values in (("mean", self.mean), ("std", self.std)):
+            if isinstance(values, (str, bytes)) or not isinstance(values, (tuple, list, np.ndarray)) \
+                    or not all(_is_real(v) and math.isfinite(v) for v in values):
+                raise ValueError(f"Scaling {name} must be a sequence of finite numbers, got {values!r}")
+            stats[name] = tuple(float(v) for v in values)
+            object.__setattr__(self, name, stats[name])
+        mean, std = stats["mean"], stats["std"]
+        if len(mean) != len(std) or not mean:
+            raise ValueError(f"Scaling mean and std need the same length >= 1, got {len(mean)} and {len(std)}")
+        if min(std) <= 0:
+            raise ValueError(f"Scaling std must be > 0 for every feature, got min {min(std)}")
+
+    @classmethod
+    def identity(cls) -> Scaling:
+        """Return the scaling that leaves inputs unchanged."""
+        return cls("none")
+
+    @classmethod
+    def divide(cls, scale: float) -> Scaling:
+        """Return the scaling X / scale, e.g. ``Scaling.divide(255.0)`` for 8-bit images."""
+        return cls("divide", scale)
+
+    @classmethod
+    def standardize_from(cls, X: npt.ArrayLike) -> Scaling:
+        """Return the per-feature standardisation fitted to X.
+
+        Parameters
+        ----------
+        X : array_like of shape (m, n_0)
+            Finite numbers, m >= 1; a feature with std 0 gets std 1.
+        """
+        X = _as_matrix(X, "X")
+        mean = X.mean(axis=0, dtype=np.float64)  # (n_0,)
+        std = X.std(axis=0, dtype=np.float64)  # (n_0,)
+        std[std == 0] = 1.0
+        return cls("standardize", mean=tuple(mean.tolist()), std=tuple(std.tolist()))
+
+    def apply(self, X: npt.ArrayLike) -> FloatArray:
+        """Return the scaled inputs as a new array.
+
+        Parameters
+        ----------
+        X : array_like of shape (m, n_0)
+            Raw inputs; for "standardize", n_0 must equal len(mean).
+
+        Returns
+        -------
+        ndarray of shape (m, n_0)
+            float32 inputs stay float32; any other input becomes float64.
+        """
+        X = _as_matrix(X, "X")
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        if self.kind == "none":
+            return X.astype(dtype, copy=True)
+        if self.kind == "divide":
+            return X.astype(dtype) / dtype.type(self.scale)
+        assert self.mean is not None and self.std is not None  # invariant of __post_init__
+        if X.shape[1] != len(self.mean):
+            raise ValueError(f"X has {X.shape[1]} columns; this scaling expects n_0 = {len(self.mean)}")
+        return (X.astype(dtype) - np.asarray(self.mean, dtype)) / np.asarray(self.std, dtype)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict that :meth:`from_json` turns back into this scaling."""
+        if self.kind == "none":
+            return {"kind": "none"}
+        if self.kind == "divide":
+            return {"kind": "divide", "scale": self.scale}
+        return {"kind": "standardize", "mean": list(self.mean or ()), "std": list(self.std or ())}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Scaling:
+        """Rebuild a scaling from :meth:`to_json` output; ValueError if the dict is malformed."""
+        if not isinstance(d, dict):
+            raise TypeError(f"Scaling.from_json expects a dict, got {type(d).__name__}")
+        keys = {"none": {"kind"}, "divide": {"kind", "scale"}, "standardize": {"kind", "mean", "std"}}
+        kind = d.get("kind")
+        if kind not in keys:
+            raise ValueError(f"Scaling JSON 'kind' must be one of {_SCALING_KINDS}, got {kind!r}")
+        if set(d) != keys[kind]:
+            raise ValueError(f"Scaling JSON of kind {kind!r} needs keys {sorted(keys[kind])}, got {sorted(d)}")
+        for name in ("mean", "std"):
+            if name in d and not isinstance(d[name], list):
+                raise ValueError(f"Scaling JSON {name!r} must be a list of numbers, got {d[name]!r}")
+        return cls(kind, d.get("scale", 1.0), d.get("mean"), d.get("std"))
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A classification data set split into training and test rows, inputs already scaled.
+
+    Attributes
+    ----------
+    name : str
+    X_train : ndarray of shape (m, n_0), float32
+    y_train : ndarray of shape (m,), int64, class indices 0..K-1
+    X_test : ndarray of shape (m_test, n_0), float32
+    y_test : ndarray of shape (m_test,), int64
+    classes : tuple of K labels
+        The original label of each class index, e.g. (0, ..., 9) or ("setosa", ...).
+    scaling : Scaling
+        What was applied to the raw inputs.
+    feature_names : tuple of n_0 str, or None
+    """
+
+    name: str
+    X_train: FloatArray
+    y_train: npt.NDArray[np.int64]
+    X_test: FloatArray
+    y_test: npt.NDArray[np.int64]
+    classes: tuple[Any, ...]
+    scaling: Scaling
+    feature_names: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        n_0, K = self.X_train.shape[1], len(self.classes)
+        for X, y, part in ((self.X_train, self.y_train, "train"), (self.X_test, self.y_test, "test")):
+            if X.ndim != 2 or X.shape[1] != n_0 or y.shape != (X.shape[0],):
+                raise ValueError(f"Dataset {part} split: X {X.shape} and y {y.shape} must be (m, {n_0}) and (m,)")
+            if y.size and (y.min() < 0 or y.max() >= K):
+                raise ValueError(f"Dataset y_{part} must hold class indices 0..{K - 1}")
+        if self.feature_names is not None and len(self.feature_names) != n_0:
+            raise ValueError(f"Dataset has {n_0} features but {len(self.feature_names)} feature names")
+
+    @property
+    def n_features(self) -> int:
+        """n_0, the number of input features."""
+        return int(self.X_train.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        """K, the number of classes."""
+        return len(self.classes)
+
+
+def load_digits(*, test_fraction: float = 0.25, seed: int = 0) -> Dataset:
+    """Load scikit-learn's bundled 8x8 digits (1,797 images, no download), divided by 16.
+
+    Parameters
+    ----------
+    test_fraction : float in (0, 1)
+        Share of each class held out for testing (stratified split).
+    seed : int
+        Seed of the split; the same seed gives the same split.
+
+    Returns
+    -------
+    Dataset
+        n_0 = 64 features in [0, 1], K = 10 classes (0, ..., 9).
+    """
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    bunch = sk_load_digits()
+    scaling = Scaling.divide(16.0)
+    X = scaling.apply(bunch.data).astype(np.float32)
+    train, test = _split(bunch.target, test_fraction, seed)
+    y = bunch.target.astype(np.int64)
+    return Dataset("digits", X[train], y[train], X[test], y[test], tuple(range(10)), scaling,
+                   tuple(bunch.feature_names))
+
+
+def load_mnist(
+    data_dir: PathLike | None = None,
+    *,
+    cache_dir: PathLike | None = None,
+    base_url: str = MNIST_URL,
+    subset: tuple[int, int] | None = None,
+) -> Dataset:
+    """Load MNIST: 60,000 training and 10,000 test 28x28 images of digits.
+
+    The four IDX files (each raw or ``.gz``) are read from ``data_dir`` when given, else from
+    the folder named by the environment variable ``DELTAPROP_DATA`` (or its ``mnist``
+    subfolder) when set, else downloaded once with pooch from ``base_url`` into
+    ``cache_dir`` (default ``pooch.os_cache("deltaprop")``). Every file is checked against
+    the SHA-256 of its uncompressed content (:data:`MNIST_SHA256`); a bad download is
+    deleted, so the next call downloads it again.
+
+    Parameters
+    ----------
+    data_dir : str or path-like, optional
+    cache_dir : str or path-like, optional
+    base_url : str
+        Folder URL ending in "/" that serves the four ``.gz`` files.
+    subset : (n_train, n_test), optional
+        Keep only the first n_train training and n_test test images (for quick tests).
+
+    Returns
+    -------
+    Dataset
+        X_train (60000, 784) and X_test (10000, 784) float32 in [0, 1] (divided by 255),
+        classes (0, ..., 9).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file is missing from the folder.
+    ValueError
+        If a file is truncated, corrupt, or its checksum differs (expected vs got).
+    """
+    if subset is not None:
+        if (not isinstance(subset, tuple) or len(subset) != 2
+                or not all(isinstance(n, (int, np.integer)) and 1 <= n for n in subset)):
+            raise ValueError(f"subset must be a pair (n_train, n_test) of ints >= 1, got {subset!r}")
+    folder = data_dir if data_dir is not None else os.environ.get("DELTAPROP_DATA") or None
+    arrays = {}
+    for name in MNIST_SHA256:
+        if folder is not None:
+            content = _verified(_find_in_folder(Path(folder), name), name)
+        else:
+            content = _download(name, base_url, cache_dir)
+        arrays[name] = idx._decode(content, name)
+    parts = []
+    for part, limit in zip(("train", "t10k"), subset or (None, None)):
+        images, labels = arrays[f"{part}-images-idx3-ubyte"], arrays[f"{part}-labels-idx1-ubyte"]
+        if limit is not None and limit > len(labels):
+            raise ValueError(f"subset asks for {limit} {part} images; MNIST has {len(labels)}")
+        images = images[:limit].reshape(-1, 28 * 28)  # (m, 784)
+        parts += [images.astype(np.float32) / np.float32(255.0), labels[:limit].astype(np.int64)]
+    return Dataset("mnist", *parts, tuple(range(10)), Scaling.divide(255.0), None)
+
+
+def higham_points(*, extra_point: bool = False) -> tuple[FloatArray, FloatArray]:
+    """Return the ten labelled points of Higham & Higham (2019), arXiv:1801.05894.
+
+    Parameters
+    ----------
+    extra_point : bool
+        Add the eleventh point (0.3, 0.7) of class B.
+
+    Returns
+    -------
+    X : ndarray of shape (10, 2), or (11, 2) with the extra point
+    Y : ndarray of shape (10, 2), or (11, 2)
+        One-hot targets: [1, 0] for class A (the first five points), [0, 1] for class B.
+
+    Examples
+    --------
+    >>> X, Y = higham_points()
+    >>> X[0], Y[0], Y[9]
+    (array([0.1, 0.1]), array([1., 0.]), array([0., 1.]))
+    """
+    x1 = [0.1, 0.3, 0.1, 0.6, 0.4, 0.6, 0.5, 0.9, 0.4, 0.7]
+    x2 = [0.1, 0.4, 0.5, 0.9, 0.2, 0.3, 0.6, 0.2, 0.4, 0.6]
+    labels = [0] * 5 + [1] * 5
+    if extra_point:
+        x1, x2, labels = x1 + [0.3], x2 + [0.7], labels + [1]
+    X = np.column_stack([x1, x2]).astype(np.float64)  # (m, 2)
+    return X, one_hot(np.asarray(labels), 2)
+
+
+def load_csv(path: PathLike, *, target: str | None = None, test_fraction: float = 0.25,
+             seed: int = 0) -> Dataset:
+    """Load a CSV file with a header row: one label column, all other columns numeric.
+
+    Parameters
+    ----------
+    path : str or path-like
+    target : str, optional
+        Name of the label column; default the last column. Labels may be integers or strings.
+    test_fraction : float in (0, 1)
+        Share of each class held out for testing (stratified split).
+    seed : int
+
+    Returns
+    -------
+    Dataset
+        Features standardised with the training split's statistics; ``classes`` are the
+        sorted distinct labels and y indexes them.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file and the problem: empty file, header only, a ragged row, a
+        non-numeric or non-finite cell (row numbered as in the file, the header being row 1,
+        and the column name), an unknown target, fewer than 2 classes.
+    """
+    header, rows = _read_csv(path)
+    if target is None:
+        target = header[-1]
+    if target not in header:
+        raise ValueError(f"{path}: no column named {target!r}; the columns are {', '.join(map(repr, header))}")
+    if len(header) < 2:
+        raise ValueError(f"{path}: only the column {target!r}; at least one feature column is needed")
+    t = header.index(target)
+    features = [c for c in range(len(header)) if c != t]
+    X = _numbers(path, header, rows, features)  # (m, n_0)
+    labels = []
+    for line, row in rows:
+        if not row[t].strip():
+            raise ValueError(f"{path}: row {line}, column {target!r}: empty label")
+        labels.append(row[t].strip())
+    if all(_is_int(s) for s in labels):
+        labels = [int(s) for s in labels]
+    return _make(Path(path).stem, X, labels, None, None, test_fraction, seed, str(path),
+                 tuple(header[c] for c in features), always_standardize=True)
+
+
+def load_npz(path: PathLike, *, test_fraction: float = 0.25, seed: int = 0) -> Dataset:
+    """Load a ``.npz`` file with arrays X (m, n_0) and y (m,), optionally X_test and y_test.
+
+    Inputs are used as they are when all lie in [0, 1], else standardised with the training
+    split's statistics. Without X_test/y_test, a stratified split holds out test_fraction.
+    Labels (integers or strings) become indices into the sorted distinct labels. The file is
+    read with ``allow_pickle=False``.
+
+    Raises
+    ------
+    ValueError
+        Naming the file: missing keys, wrong ndim, mismatched lengths, NaN/Inf, non-numeric X.
+    """
+    with np.load(path, allow_pickle=False) as npz:
+        if not hasattr(npz, "files"):
+            raise ValueError(f"{path}: not an .npz archive; expected arrays 'X' and 'y'")
+        missing = [k for k in ("X", "y") if k not in npz.files]
+        if missing or ("X_test" in npz.files) != ("y_test" in npz.files):
+            raise ValueError(f"{path}: needs arrays 'X' and 'y' (and optionally both 'X_test' and "
+                             f"'y_test'), found {npz.files}")
+        try:
+            arrays = {k: npz[k] for k in ("X", "y", "X_test", "y_test") if k in npz.files}
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+    for key in ("X", "X_test"):
+        if key in arrays:
+            X = arrays[key]
+            if X.ndim != 2 or X.dtype.kind not in "biuf" or X.shape[0] == 0:
+                raise ValueError(f"{path}: {key!r} must be a non-empty 2-D numeric array, got {X.dtype} {X.shape}")
+            _check_finite(X, f"{path}: {key!r}")
+    for X_key, y_key in (("X", "y"), ("X_test", "y_test")):
+        if X_key in arrays:
+            y = arrays[y_key]
+            if y.ndim != 1 or len(y) != len(arrays[X_key]):
+                raise ValueError(f"{path}: {y_key!r} must have shape ({len(arrays[X_key])},) to match "
+                                 f"{X_key!r}, got {y.shape}")
+            if y.dtype.kind not in "biuU":
+                raise ValueError(f"{path}: {y_key!r} must hold integer or string labels, got {y.dtype}")
+    if "X_test" in arrays and arrays["X_test"].shape[1] != arrays["X"].shape[1]:
+        raise ValueError(f"{path}: 'X_test' has {arrays['X_test'].shape[1]} columns, 'X' has {arrays['X'].shape[1]}")
+    return _make(Path(path).stem, arrays["X"], arrays["y"].tolist(), arrays.get("X_test"),
+                 arrays.get("y_test"), test_fraction, seed, str(path), None, always_standardize=False)
+
+
+def load_dataset(spec: PathLike, *, data_dir: PathLike | None = None, target: str | None = None,
+                 seed: int = 0) -> Dataset:
+    """Load a data set by name or path: "digits", "mnist", or a ``.csv`` or ``.npz`` file.
+
+    ``data_dir`` is used for "mnist" only; ``target`` applies to CSV files only.
+    """
+    if not isinstance(spec, (str, os.PathLike)):
+        raise TypeError(f"data set must be a name or a path, got {type(spec).__name__}")
+    text = os.fspath(spec)
+    if target is not None and not text.lower().endswith(".csv"):
+        raise ValueError(f"target={target!r} applies to CSV files only, got data set {text!r}")
+    if text == "digits":
+        return load_digits(seed=seed)
+    if text == "mnist":
+        return load_mnist(data_dir)
+    if text.lower().endswith(".csv"):
+        return load_csv(spec, target=target, seed=seed)
+    if text.lower().endswith(".npz"):
+        return load_npz(spec, seed=seed)
+    raise ValueError(f"unknown data set {text!r}; expected 'digits', 'mnist', or a path ending in .csv or .npz")
+
+
+def read_features(path: PathLike, *, n_features: int) -> FloatArray:
+    """Read raw (unscaled) input rows to predict from a ``.csv`` (header row) or ``.npy`` file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A CSV file with exactly n_features numeric columns, or a 2-D ``.npy`` array.
+    n_features : int
+        n_0 of the model that will predict.
+
+    Returns
+    -------
+    ndarray of shape (m, n_features), float64
+    """
+    text = os.fspath(path).lower()
+    if text.endswith(".csv"):
+        header, rows = _read_csv(path)
+        X = _numbers(path, header, rows, list(range(len(header))))
+    elif text.endswith(".npy"):
+        X = np.load(path, allow_pickle=False)
+        if X.ndim != 2 or X.dtype.kind not in "biuf" or X.shape[0] == 0:
+            raise ValueError(f"{path}: expected a non-empty 2-D numeric array, got {X.dtype} {X.shape}")
+        _check_finite(X, str(path))
+    else:
+        raise ValueError(f"{path}: expected a .csv or .npy file")
+    if X.shape[1] != n_features:
+        hint = " (drop the label column?)" if X.shape[1] == n_features + 1 else ""
+        raise ValueError(f"{path}: expected {n_features} feature columns, got {X.shape[1]}{hint}")
+    return X.astype(np.float64)
+
+
+def one_hot(y: npt.ArrayLike, n_classes: int) -> FloatArray:
+    """Return the one-hot matrix of class indices.
+
+    Parameters
+    ----------
+    y : array_like of shape (m,), integers in 0..K-1
+    n_classes : int
+        K.
+
+    Returns
+    -------
+    ndarray of shape (m, K), float64
+
+    Examples
+    --------
+    >>> one_hot([2, 0], 3)
+    array([[0., 0., 1.],
+           [1., 0., 0.]])
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or (y.size and y.dtype.kind not in "iu"):
+        raise TypeError(f"y must be a 1-D array of integer class indices, got {y.dtype} {y.shape}")
+    if not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
+        raise ValueError(f"n_classes must be an int >= 1, got {n_classes!r}")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"y must hold class indices in 0..{n_classes - 1}, got values {y.min()}..{y.max()}")
+    Y = np.zeros((y.size, n_classes))
+    Y[np.arange(y.size), y] = 1.0
+    return Y
+
+
+# ---------------------------------------------------------------------------------------------
+# Private helpers: validation, splitting, CSV parsing, MNIST files.
+
+
+def _is_real(v: object) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_finite(X: np.ndarray, what: str) -> None:
+    """Raise ValueError naming the first NaN/Inf of a 2-D array."""
+    if X.dtype.kind == "f" and not np.isfinite(X).all():
+        r, c = np.argwhere(~np.isfinite(X))[0]
+        raise ValueError(f"{what} has a non-finite value {X[r, c]} at row {r}, column {c}")
+
+
+def _as_matrix(X: npt.ArrayLike, what: str) -> np.ndarray:
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must be numeric, got dtype {X.dtype}")
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"{what} must have shape (m, n_0) with m >= 1, got {X.shape}")
+    _check_finite(X, what)
+    return X
+
+
+def _split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified split: row indices (train, test), each shuffled by default_rng(seed)."""
+    if not (_is_real(test_fraction) and 0 < test_fraction < 1):
+        raise ValueError(f"test_fraction must be a number in (0, 1), got {test_fraction!r}")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for k in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == k))
+        n_test = math.floor(test_fraction * len(members) + 0.5)
+        test.append(members[:n_test])
+        train.append(members[n_test:])
+    train_idx, test_idx = rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
+    if not len(train_idx) or not len(test_idx):
+        raise ValueError(f"{len(y)} rows are too few to split with test_fraction={test_fraction}")
+    return train_idx, test_idx
+
+
+def _make(name: str, X: np.ndarray, labels: list[Any], X_test: np.ndarray | None,
+          labels_test: list[Any] | None, test_fraction: float, seed: int, source: str,
+          feature_names: tuple[str, ...] | None, *, always_standardize: bool) -> Dataset:
+    """Index the labels, split if there is no test set, scale, and build the Dataset."""
+    classes = sorted(set(labels) | set(labels_test or []))
+    if len(classes) < 2:
+        raise ValueError(f"{source}: only {len(classes)} distinct label ({classes[0]!r}); "
+                         "classification needs at least 2 classes")
+    index = {c: k for k, c in enumerate(classes)}
+    y = np.array([index[v] for v in labels], dtype=np.int64)
+    if X_test is None or labels_test is None:
+        train, test = _split(y, test_fraction, seed)
+        X, y, X_test, y_test = X[train], y[train], X[test], y[test]
+    else:
+        y_test = np.array([index[v] for v in labels_test], dtype=np.int64)
+    in_unit = all(0 <= A.min() and A.max() <= 1 for A in (X, X_test))
+    scaling = Scaling.identity() if in_unit and not always_standardize else Scaling.standardize_from(X)
+    return Dataset(name, scaling.apply(X).astype(np.float32), y, scaling.apply(X_test).astype(np.float32),
+                   y_test, tuple(classes), scaling, feature_names)
+
+
+def _read_csv(path: PathLike) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Return the header and the data rows as (line number, cells); blank lines are skipped."""
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        try:
+            for cells in reader:
+                if not cells:
+                    continue
+                if header is None:
+                    header = [c.strip() for c in cells]
+                elif len(cells) != len(header):
+                    raise ValueError(f"{path}: row {reader.line_num} has {len(cells)} cells, "
+                                     f"the header has {len(header)}")
+                else:
+                    rows.append((reader.line_num, cells))
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not a readable UTF-8 CSV file near row {reader.line_num} ({exc})") from None
+    if header is None:
+        raise ValueError(f"{path}: empty file; expected a header row and data rows")
+    if not rows:
+        raise ValueError(f"{path}: header only, no data rows")
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise ValueError(f"{path}: the header repeats the column name(s) {', '.join(map(repr, repeated))}")
+    return header, rows
+
+
+def _numbers(path: PathLike, header: list[str], rows: list[tuple[int, list[str]]],
+             columns: list[int]) -> np.ndarray:
+    """Parse the given columns as finite floats; errors name the file's row and the column."""
+    table = np.array([[cells[c] for c in columns] for _, cells in rows], dtype=str)  # (m, n_0)
+    try:
+        X = table.astype(np.float64)
+    except ValueError:  # find the first bad cell, in file order
+        for line, cells in rows:
+            for c in columns:
+                try:
+                    float(cells[c])
+                except ValueError:
+                    raise ValueError(f"{path}: row {line}, column {header[c]!r}: {cells[c]!r} "
+                                     "is not a number") from None
+        X = np.array([[float(cells[c]) for c in columns] for _, cells in rows])  # numpy was stricter
+    bad = np.argwhere(~np.isfinite(X))
+    if len(bad):
+        i, j = bad[0]
+        line, cells = rows[i]
+        raise ValueError(f"{path}: row {line}, column {header[columns[j]]!r}: {cells[columns[j]]!r} is not "
+                         "finite (NaN and Inf are not allowed)")
+    return X
+
+
+def _find_in_folder(folder: Path, name: str) -> Path:
+    for directory in (folder, folder / "mnist"):
+        for candidate in (directory / name, directory / f"{name}.gz"):
+            if candidate.is_file():
+                return candidate
+    raise FileNotFoundError(f"{name} (or {name}.gz) not found in {folder} or {folder / 'mnist'}; "
+                            "pass data_dir=None and unset DELTAPROP_DATA to download MNIST")
+
+
+def _verified(path: Path, name: str, source: str = "") -> bytes:
+    """Return the uncompressed content of an MNIST file after checking its SHA-256."""
+    expected = MNIST_SHA256[name]
+    try:
+        content = idx._read_content(path)
+    except ValueError as exc:
+        raise ValueError(f"{exc}{source}; expected {name} with SHA-256 {expected}") from None
+    got = hashlib.sha256(content).hexdigest()
+    if got != expected:
+        raise ValueError(f"{path}{source}: SHA-256 of the uncompressed content is {got}, expected {expected} "
+                         f"for {name} ({len(content)} bytes; the file is truncated, corrupt or not MNIST)")
+    return content
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    """Silence pooch's INFO messages (the library never prints)."""
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _download(name: str, base_url: str, cache_dir: PathLike | None) -> bytes:
+    """Fetch ``name``.gz into the cache unless a verified copy is there; never keep a bad file."""
+    import pooch
+
+    directory = Path(cache_dir) if cache_dir is not None else Path(pooch.os_cache("deltaprop"))
+    local = directory / f"{name}.gz"
+    if local.is_file():
+        try:
+            return _verified(local, name)
+        except ValueError:
+            local.unlink()  # damaged since it was cached: fetch it again
+    url = (base_url if base_url.endswith("/") else base_url + "/") + local.name
+    with _quiet(pooch.get_logger()):
+        pooch.retrieve(url, known_hash=None, fname=local.name, path=directory, progressbar=False)
+    try:
+        return _verified(local, name, f" (downloaded from {url})")
+    except ValueError:
+        local.unlink(missing_ok=True)
+        raise

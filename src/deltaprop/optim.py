@@ -1,0 +1,444 @@
+r"""Optimisers that update parameter arrays in place, and per-epoch learning-rate schedules.
+
+The trainer calls ``optimizer.step(params, grads)`` with ``params = weights + biases`` and
+``grads = dW + db`` (same order, shapes and dtype) and ``optimizer.set_epoch(e)`` before epoch e.
+``OPTIMIZERS`` and ``SCHEDULES`` map names to classes; ``make_optimizer(**opt.config())``
+rebuilds an equal optimizer and ``load_state_dict(opt.state_dict())`` resumes it bit for bit.
+
+Notes
+-----
+With ``weight_decay`` = lambda > 0, each 2-D array (a weight W^(l)) is updated with
+g = dW + lambda * W (L2 decay, Adam included); 1-D arrays (biases b^(l)) are never decayed.
+The caller's gradient arrays are never modified. After the first step, a step allocates no arrays.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any, Callable
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.floating[Any]]
+
+
+def _real(name: str, value: Any, low: float, *, strict: bool = False, below_one: bool = False) -> float:
+    """A finite real number >= low (> low when strict), and < 1 when below_one."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}.")
+    x = float(value)
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {value}.")
+    if (x <= low if strict else x < low) or (below_one and x >= 1):
+        bound = f"in [{low:g}, 1)" if below_one else f"{'>' if strict else '>='} {low:g}"
+        raise ValueError(f"{name} must be {bound}, got {value}.")
+    return x
+
+
+def _integer(name: str, value: Any, low: int) -> int:
+    """An integer >= low."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}.")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}.")
+    return int(value)
+
+
+def _make(family: str, registry: Mapping[str, type], name: Any, options: dict[str, Any]) -> Any:
+    """registry[name](**options); errors list the known names, or the options of that class."""
+    if not isinstance(name, str) or name not in registry:
+        raise ValueError(f"unknown {family} {name!r}; known names: {', '.join(registry)}.")
+    accepted = list(inspect.signature(registry[name]).parameters)
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise TypeError(f"{family} {name!r} has no option {', '.join(unknown)}; "
+                        f"its options are {', '.join(accepted)}.")
+    return registry[name](**options)
+
+
+class _Schedule:
+    """Base of the schedules: ``schedule(epoch)`` is the factor on the base rate at that epoch."""
+
+    name = "schedule"
+
+    def config(self) -> dict[str, Any]:
+        """``{"name": ..., **options}``, JSON-serialisable, for ``make_schedule(**config)``."""
+        return {"name": self.name, **vars(self)}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
+
+
+class Constant(_Schedule):
+    """Factor 1 at every epoch."""
+
+    name = "constant"
+
+    def __call__(self, epoch: int) -> float:
+        _integer("epoch", epoch, 0)
+        return 1.0
+
+
+class StepDecay(_Schedule):
+    """Factor gamma ** (epoch // step_size): step_size > 0 epochs between decays, gamma in (0, 1].
+
+    Examples
+    --------
+    >>> [StepDecay(2, gamma=0.5)(epoch) for epoch in range(5)]
+    [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
+
+    name = "step"
+
+    def __init__(self, step_size: int, gamma: float = 0.1) -> None:
+        gamma = _real("gamma", gamma, 0.0, strict=True)
+        if gamma > 1:
+            raise ValueError(f"gamma must be in (0, 1], got {gamma}; a decay cannot raise the rate.")
+        self.step_size, self.gamma = _integer("step_size", step_size, 1), gamma
+
+    def __call__(self, epoch: int) -> float:
+        return float(self.gamma ** (_integer("epoch", epoch, 0) // self.step_size))
+
+
+class Cosine(_Schedule):
+    r"""Factor min_factor + (1 - min_factor) * (1 + cos(pi * epoch / total_epochs)) / 2.
+
+    ``total_epochs`` T > 0; ``min_factor`` in [0, 1). Epochs after T keep the factor ``min_factor``.
+
+    Examples
+    --------
+    >>> [round(Cosine(4, min_factor=0.2)(epoch), 6) for epoch in (0, 2, 4, 9)]
+    [1.0, 0.6, 0.2, 0.2]
+    """
+
+    name = "cosine"
+
+    def __init__(self, total_epochs: int, min_factor: float = 0.0) -> None:
+        min_factor = _real("min_factor", min_factor, 0.0, below_one=True)
+        self.total_epochs, self.min_factor = _integer("total_epochs", total_epochs, 1), min_factor
+
+    def __call__(self, epoch: int) -> float:
+        fraction = min(_integer("epoch", epoch, 0), self.total_epochs) / self.total_epochs
+        return self.min_factor + (1.0 - self.min_factor) * (1.0 + math.cos(math.pi * fraction)) / 2.0
+
+
+SCHEDULES: dict[str, type[_Schedule]] = {"constant": Constant, "step": StepDecay, "cosine": Cosine}
+
+
+def make_schedule(name: str, **options: Any) -> Callable[[int], float]:
+    """``SCHEDULES[name](**options)``; ValueError listing the known names for an unknown one.
+
+    Examples
+    --------
+    >>> make_schedule("step", step_size=10)
+    StepDecay(step_size=10, gamma=0.1)
+    """
+    return _make("schedule", SCHEDULES, name, options)  # type: ignore[no-any-return]
+
+
+def _as_schedule(schedule: Any) -> Callable[[int], float]:
+    """None (constant), a registry name, a config dict, or any callable epoch -> factor."""
+    if schedule is None or isinstance(schedule, str):
+        return make_schedule(schedule or "constant")
+    if isinstance(schedule, Mapping):
+        return make_schedule(**{"name": None, **schedule})
+    if not callable(schedule):
+        raise TypeError(f"schedule must be None, a name, a config dict or a callable, got {schedule!r}.")
+    return schedule  # type: ignore[no-any-return]
+
+
+class Optimizer:
+    """Base class: hyperparameters, the rate ``eta`` in use, the step count ``t``, state arrays.
+
+    Subclasses list ``_hyperparameter_names`` and ``_state_names`` and implement ``_update``.
+    """
+
+    name = "optimizer"
+    _hyperparameter_names: tuple[str, ...] = ()
+    _state_names: tuple[str, ...] = ()
+
+    def __init__(self, lr: float, *, weight_decay: float, schedule: Any) -> None:
+        self.lr = _real("lr", lr, 0.0, strict=True)
+        self.weight_decay = _real("weight_decay", weight_decay, 0.0)
+        self.schedule = _as_schedule(schedule)
+        self.t = 0  # steps taken
+        self._scratch: list[FloatArray] | None = None  # allocated on the first step
+        self._decayed: list[FloatArray | None] = []  # g + weight_decay * W, for 2-D arrays only
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Set ``eta = lr * schedule(epoch)``, epoch counted from 0; ``lr`` stays the base rate."""
+        epoch = _integer("epoch", epoch, 0)
+        factor = _real(f"schedule factor at epoch {epoch}", self.schedule(epoch), 0.0)
+        self.epoch, self.eta = epoch, self.lr * factor
+
+    def step(self, params: list[FloatArray], grads: list[FloatArray]) -> None:
+        """One update of every ``params[i]`` in place; ``grads`` are left untouched.
+
+        Parameters
+        ----------
+        params : list of ndarrays
+            ``weights + biases``: W^(l) of shape (n_{l-1}, n_l), then b^(l) of shape (n_l,).
+        grads : list of ndarrays
+            ``dW + db``, with the shapes and dtype (float32 or float64) of ``params``.
+        """
+        if self._scratch is None:
+            self._prepare(params, grads)
+        if self.weight_decay:
+            grads = [g if d is None else np.add(np.multiply(W, self.weight_decay, out=d), g, out=d)
+                     for W, g, d in zip(params, grads, self._decayed)]
+        self.t += 1
+        self._update(params, grads)
+
+    def _update(self, params: list[FloatArray], grads: list[FloatArray]) -> None:
+        raise NotImplementedError
+
+    def _uses_state(self) -> bool:
+        return True
+
+    def _prepare(self, params: list[FloatArray], grads: list[FloatArray]) -> None:
+        """First step: check lengths, shapes and dtypes once; allocate state and scratch."""
+        if len(params) != len(grads):
+            raise ValueError(f"params and grads must have the same length, got {len(params)} and {len(grads)}.")
+        for i, (W, g) in enumerate(zip(params, grads)):
+            if not np.issubdtype(W.dtype, np.floating) or (g.shape, g.dtype) != (W.shape, W.dtype):
+                raise ValueError(f"grads[{i}] must match params[{i}] (floating, shape {W.shape}, {W.dtype}), "
+                                 f"got shape {g.shape}, {g.dtype}.")
+        shapes = [W.shape for W in params]
+        for key in self._state_names:
+            state = getattr(self, key)
+            if state and [a.shape for a in state] != shapes:
+                raise ValueError(f"the loaded {key} has shapes {[a.shape for a in state]}; params have {shapes}.")
+            if state:  # loaded from a checkpoint
+                state[:] = [a.astype(W.dtype, copy=False) for a, W in zip(state, params)]
+            elif self._uses_state():
+                state[:] = [np.zeros_like(W) for W in params]
+        self._decayed = [np.empty_like(W) if W.ndim == 2 else None for W in params]
+        self._scratch = [np.empty_like(W) for W in params]
+
+    def _hyperparameters(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in self._hyperparameter_names}
+
+    def config(self) -> dict[str, Any]:
+        """JSON-serialisable ``name``, hyperparameters and ``schedule`` config, for ``make_optimizer(**config)``.
+
+        TypeError if the schedule is a plain callable without ``config()``.
+        """
+        if not hasattr(self.schedule, "config"):
+            raise TypeError(f"schedule {self.schedule!r} has no config(); use one of {', '.join(SCHEDULES)}.")
+        return {"name": self.name, **self._hyperparameters(), "schedule": self.schedule.config()}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Name, hyperparameters, ``eta``, ``epoch``, ``t`` and copies of the state arrays (empty lists before a step)."""
+        counters = {"eta": self.eta, "epoch": self.epoch, "t": self.t}
+        arrays = {key: [a.copy() for a in getattr(self, key)] for key in self._state_names}
+        return {"name": self.name, **self._hyperparameters(), **counters, **arrays}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore ``state_dict()`` output exactly (arrays copied); nothing changes if it is refused."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a dict from state_dict(), got {type(state).__name__}.")
+        expected = set(self.state_dict())
+        if set(state) != expected:
+            raise ValueError(f"state must have the keys {sorted(expected)}; missing "
+                             f"{sorted(expected - set(state))}, unexpected {sorted(set(state) - expected)}.")
+        if state["name"] != self.name:
+            raise ValueError(f"state is for optimizer {state['name']!r}; this optimizer is {self.name!r}.")
+        fresh = type(self)(**{key: state[key] for key in self._hyperparameter_names})  # validates them
+        eta, epoch, t = _real("eta", state["eta"], 0.0), _integer("epoch", state["epoch"], 0), _integer("t", state["t"], 0)
+        arrays = {key: _state_arrays(key, state[key]) for key in self._state_names}
+        shapes = {key: [a.shape for a in value] for key, value in arrays.items() if value}
+        if self._scratch is not None:  # already stepping: the loaded shapes must match the live ones
+            shapes |= {f"live {k}": [a.shape for a in getattr(self, k)] for k in self._state_names if getattr(self, k)}
+        if len({tuple(s) for s in shapes.values()}) > 1:
+            raise ValueError(f"state arrays must all have the same shapes, got {shapes}.")
+        for key in self._hyperparameter_names:
+            setattr(self, key, getattr(fresh, key))
+        self.eta, self.epoch, self.t = eta, epoch, t
+        self.__dict__.update(arrays)
+        self._scratch = None  # the next step checks the loaded arrays against params
+
+    def __repr__(self) -> str:
+        options = ", ".join(f"{key}={value!r}" for key, value in self._hyperparameters().items())
+        return f"{type(self).__name__}({options}, schedule={self.schedule!r})"
+
+
+def _state_arrays(key: str, value: Any) -> list[FloatArray]:
+    """Copies of a list of floating arrays."""
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"state {key} must be a list of arrays, got {type(value).__name__}.")
+    for i, a in enumerate(value):
+        if not isinstance(a, np.ndarray) or not np.issubdtype(a.dtype, np.floating):
+            raise TypeError(f"state {key}[{i}] must be a floating ndarray, got {getattr(a, 'dtype', type(a))}.")
+    return [a.copy() for a in value]
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, optionally with heavy-ball or Nesterov momentum.
+
+    Parameters
+    ----------
+    lr : float, default 0.1
+        Base learning rate, > 0; epoch e uses ``eta = lr * schedule(e)``.
+    momentum : float, default 0.0
+        mu in [0, 1); 0 is seed 002's plain rule.
+    nesterov : bool, default False
+        Nesterov momentum instead of heavy ball (needs momentum > 0).
+    weight_decay : float, default 0.0
+        L2 coefficient lambda >= 0, for 2-D arrays (weights) only.
+    schedule : None, str, dict or callable, default None
+        Per-epoch factor: None is ``Constant()``; a name or config dict goes to ``make_schedule``.
+
+    Notes
+    -----
+    With g = dW (+ lambda * W for weights) and ``velocity`` v = 0 before the first step:
+
+    - plain (mu = 0): W <- W - eta * g
+    - heavy ball:     v <- mu * v - eta * g;  W <- W + v
+    - Nesterov:       v <- mu * v - eta * g;  W <- W - eta * g + mu * v  (the new v)
+
+    Nesterov uses the gradient at the current W, as PyTorch and scikit-learn do: it is
+    Sutskever's look-ahead rule theta <- theta + v, v <- mu * v - eta * grad(theta + mu * v),
+    followed in the variable W = theta + mu * v.
+
+    Examples
+    --------
+    >>> W, dW = np.array([[1.0, 2.0]]), np.array([[0.5, -1.0]])
+    >>> SGD(0.1).step([W], [dW])
+    >>> W
+    array([[0.95, 2.1 ]])
+    """
+
+    name = "sgd"
+    _hyperparameter_names = ("lr", "momentum", "nesterov", "weight_decay")
+    _state_names = ("velocity",)
+
+    def __init__(self, lr: float = 0.1, *, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0, schedule: Any = None) -> None:
+        self.momentum = _real("momentum", momentum, 0.0, below_one=True)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov must be True or False, got {nesterov!r}.")
+        if nesterov and not self.momentum:
+            raise ValueError(f"nesterov=True needs momentum > 0, got momentum={momentum}.")
+        self.nesterov = bool(nesterov)
+        self.velocity: list[FloatArray] = []
+        super().__init__(lr, weight_decay=weight_decay, schedule=schedule)
+
+    def _uses_state(self) -> bool:
+        return self.momentum > 0
+
+    def _update(self, params: list[FloatArray], grads: list[FloatArray]) -> None:
+        eta, mu, scratch = self.eta, self.momentum, self._scratch
+        assert scratch is not None
+        if not mu:
+            for W, g, s in zip(params, grads, scratch):
+                np.subtract(W, np.multiply(g, eta, out=s), out=W)
+            return
+        for W, g, v, s in zip(params, grads, self.velocity, scratch):
+            np.multiply(g, eta, out=s)  # s = eta * g
+            np.subtract(np.multiply(v, mu, out=v), s, out=v)  # v = mu * v - eta * g
+            if self.nesterov:
+                np.add(np.subtract(W, s, out=W), np.multiply(v, mu, out=s), out=W)  # W - eta * g + mu * v
+            else:
+                np.add(W, v, out=W)
+
+
+class Momentum(SGD):
+    """``SGD`` with heavy-ball momentum, mu = 0.9 by default (the rule is in ``SGD``)."""
+
+    name = "momentum"
+    _hyperparameter_names = ("lr", "momentum", "weight_decay")
+
+    def __init__(self, lr: float = 0.1, *, momentum: float = 0.9, weight_decay: float = 0.0,
+                 schedule: Any = None) -> None:
+        super().__init__(lr, momentum=momentum, weight_decay=weight_decay, schedule=schedule)
+
+
+class Nesterov(SGD):
+    """``SGD`` with Nesterov momentum, mu = 0.9 by default (the rule is in ``SGD``)."""
+
+    name = "nesterov"
+    _hyperparameter_names = ("lr", "momentum", "weight_decay")
+
+    def __init__(self, lr: float = 0.1, *, momentum: float = 0.9, weight_decay: float = 0.0,
+                 schedule: Any = None) -> None:
+        super().__init__(lr, momentum=momentum, nesterov=True, weight_decay=weight_decay, schedule=schedule)
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma and Ba, 2015) with bias correction.
+
+    Parameters
+    ----------
+    lr : float, default 1e-3
+        Base learning rate, > 0.
+    beta1, beta2 : float, default 0.9, 0.999
+        Decay rates of the first and second moment estimates, in [0, 1).
+    eps : float, default 1e-8
+        Added to the root of the corrected second moment, > 0.
+    weight_decay : float, default 0.0
+        L2 coefficient lambda >= 0 added to the gradient of 2-D arrays (coupled, not AdamW).
+    schedule : None, str, dict or callable, default None
+        As for ``SGD``.
+
+    Notes
+    -----
+    With g = dW (+ lambda * W), ``m`` = ``v`` = 0 before the first step and t = 1, 2, ...:
+
+    - m <- beta1 * m + (1 - beta1) * g
+    - v <- beta2 * v + (1 - beta2) * g * g
+    - W <- W - (eta / (1 - beta1^t)) * (m / (sqrt(v) / sqrt(1 - beta2^t) + eps))
+
+    that is W - eta * m_hat / (sqrt(v_hat) + eps). At t = 1, m_hat = g and v_hat = g * g, so
+    each weight moves by eta * g / (|g| + eps), about eta * sign(g).
+    """
+
+    name = "adam"
+    _hyperparameter_names = ("lr", "beta1", "beta2", "eps", "weight_decay")
+    _state_names = ("m", "v")
+
+    def __init__(self, lr: float = 1e-3, *, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float = 0.0, schedule: Any = None) -> None:
+        self.beta1 = _real("beta1", beta1, 0.0, below_one=True)
+        self.beta2 = _real("beta2", beta2, 0.0, below_one=True)
+        self.eps = _real("eps", eps, 0.0, strict=True)
+        self.m: list[FloatArray] = []
+        self.v: list[FloatArray] = []
+        super().__init__(lr, weight_decay=weight_decay, schedule=schedule)
+
+    def _update(self, params: list[FloatArray], grads: list[FloatArray]) -> None:
+        beta1, beta2, eps, scratch = self.beta1, self.beta2, self.eps, self._scratch
+        assert scratch is not None
+        step_size = self.eta / (1.0 - beta1**self.t)
+        root_correction = math.sqrt(1.0 - beta2**self.t)
+        for W, g, m, v, s in zip(params, grads, self.m, self.v, scratch):
+            np.add(np.multiply(m, beta1, out=m), np.multiply(g, 1.0 - beta1, out=s), out=m)
+            np.multiply(np.multiply(g, 1.0 - beta2, out=s), g, out=s)  # s = (1 - beta2) * g * g
+            np.add(np.multiply(v, beta2, out=v), s, out=v)
+            np.add(np.divide(np.sqrt(v, out=s), root_correction, out=s), eps, out=s)  # the denominator
+            np.subtract(W, np.multiply(np.divide(m, s, out=s), step_size, out=s), out=W)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam}
+
+
+def make_optimizer(name: str, **options: Any) -> Optimizer:
+    """``OPTIMIZERS[name](**options)``; ValueError listing the known names for an unknown one.
+
+    Examples
+    --------
+    >>> make_optimizer("momentum", lr=0.05, schedule={"name": "cosine", "total_epochs": 10})
+    Momentum(lr=0.05, momentum=0.9, weight_decay=0.0, schedule=Cosine(total_epochs=10, min_factor=0.0))
+    """
+    return _make("optimizer", OPTIMIZERS, name, options)  # type: ignore[no-any-return]
+
+
+def optimizer_from_config(config: Mapping[str, Any]) -> Optimizer:
+    """The optimizer described by ``optimizer.config()``; the dict is not modified."""
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a dict from optimizer.config(), got {type(config).__name__}.")
+    return make_optimizer(**{"name": None, **config})

@@ -1,0 +1,287 @@
+r"""Training by (stochastic) gradient descent: seed 002's W <- W - eta x^(l-1) delta^(l)T, in mini-batches.
+
+``train(net, X, Y, ...)`` (also ``net.fit``) shuffles every epoch from a seeded generator, steps
+an optimiser from ``deltaprop.optim``, and returns a ``History``. It never prints: progress goes
+to ``callbacks``, each called with an ``Event`` after every batch and every epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import _checks
+from .kernels import BatchKernel, all_finite, count_correct
+from .network import Network
+from .optim import OPTIMIZERS, make_optimizer
+
+
+class DivergenceError(RuntimeError):
+    """The cost or a gradient became NaN or Inf; the network holds the last good weights."""
+
+
+@dataclass
+class History:
+    """Per-epoch records of a training run (lists indexed by epoch, from 0)."""
+
+    train_cost: list[float] = field(default_factory=list)
+    train_accuracy: list[float | None] = field(default_factory=list)
+    val_cost: list[float | None] = field(default_factory=list)
+    val_accuracy: list[float | None] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+    events: list[str] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        """Epochs completed."""
+        return len(self.train_cost)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable copy."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "History":
+        """The inverse of ``as_dict``."""
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Event:
+    """What a callback receives: kind is "batch" or "epoch"."""
+
+    kind: str
+    epoch: int
+    batch: int
+    n_batches: int
+    samples: int
+    history: History
+    trainer: "Trainer"
+
+
+@dataclass
+class Trainer:
+    """The mutable state of one run: enough to checkpoint and resume it bit for bit."""
+
+    net: Network
+    optimizer: Any
+    rng: np.random.Generator
+    history: History
+    epoch: int = 0
+    batch: int = 0  # batches of the current epoch already applied
+    perm: np.ndarray | None = None  # the current epoch's shuffle
+    stop: bool = False  # set by a callback to end training after the current batch
+    best: tuple[float, list[np.ndarray], list[np.ndarray]] | None = None
+    wait: int = 0
+    _acc: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # cost sum, correct, rows
+
+    def state(self) -> dict[str, Any]:
+        """Everything but the data and the weights that resuming needs (arrays copied)."""
+        return {
+            "epoch": self.epoch, "batch": self.batch, "perm": None if self.perm is None else self.perm.copy(),
+            "rng": self.rng.bit_generator.state, "optimizer": self.optimizer.state_dict(),
+            "optimizer_config": self.optimizer.config(), "history": self.history.as_dict(),
+            "acc": list(self._acc), "wait": self.wait,
+            "best": None if self.best is None else (self.best[0], [W.copy() for W in self.best[1]],
+                                                     [b.copy() for b in self.best[2]]),
+        }
+
+
+def _optimizer(optimizer: Any, lr: float | None, options: dict[str, Any]) -> Any:
+    if isinstance(optimizer, str):
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}; known: {', '.join(sorted(OPTIMIZERS))}")
+        if lr is not None:
+            options = {**options, "lr": lr}
+        return make_optimizer(optimizer, **options)
+    if not hasattr(optimizer, "step"):
+        raise TypeError(f"optimizer must be a name or an optimizer object, got {type(optimizer).__name__}")
+    return optimizer
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 32,
+          optimizer: Any = "sgd", lr: float | None = None, optimizer_options: dict[str, Any] | None = None,
+          validation: tuple[Any, Any] | None = None, callbacks: Sequence[Callable[[Event], None]] | None = None,
+          sample_weight: Any = None, early_stopping: int | None = None, seed: int | None = None,
+          shuffle: bool = True, on_divergence: str = "stop", resume: dict[str, Any] | None = None) -> History:
+    r"""Train ``net`` in place by mini-batch gradient descent and return its ``History``.
+
+    Parameters
+    ----------
+    net : Network
+    X : array of shape (m, n_0)
+    Y : array of shape (m, n_L), or class labels of shape (m,) for classifiers
+    epochs, batch_size : int
+        batch_size = 1 is seed 002's per-sample SGD; batch_size >= m is full-batch gradient
+        descent (a batch larger than the data is allowed and means the whole data set).
+    optimizer : {"sgd", "momentum", "nesterov", "adam"} or an optimizer object
+    lr : float, optional
+        The learning rate eta (overrides the optimizer's default).
+    optimizer_options : dict, optional
+        Further options of the optimizer (momentum, weight_decay, schedule, ...).
+    validation : (X_val, Y_val), optional
+        Evaluated after every epoch (cost and accuracy).
+    callbacks : list of callables, optional
+        Each called with an ``Event`` after every batch and every epoch; setting
+        ``event.trainer.stop = True`` ends training.
+    sample_weight : array of shape (m,), optional
+        C = sum_i w_i c_i / sum_i w_i over each batch.
+    early_stopping : int, optional
+        Patience: stop after this many epochs without a lower validation cost, and restore
+        the best weights.
+    seed : int, optional
+        Seeds the shuffling (and dropout) generator; default: drawn from ``net.rng``.
+    on_divergence : {"stop", "halve-lr"}
+        On a NaN or Inf cost or gradient the weights go back to the last good ones; "stop"
+        raises ``DivergenceError``, "halve-lr" halves the learning rate and goes on.
+    resume : dict, optional
+        A ``Trainer.state()`` from a checkpoint: training continues exactly where it stopped.
+
+    Returns
+    -------
+    History
+    """
+    Xv = net._X(X)
+    m = Xv.shape[0]
+    Yv = net._Y(Y, m)
+    w = _checks.sample_weight(sample_weight, m, net.dtype)
+    epochs = _positive_int(epochs, "epochs")
+    batch_size = min(_positive_int(batch_size, "batch_size"), m)
+    if on_divergence not in ("stop", "halve-lr"):
+        raise ValueError(f"on_divergence must be 'stop' or 'halve-lr', got {on_divergence!r}")
+    if early_stopping is not None:
+        early_stopping = _positive_int(early_stopping, "early_stopping")
+        if validation is None:
+            raise ValueError("early_stopping needs validation data: pass validation=(X_val, Y_val)")
+    val = None
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise TypeError("validation must be a pair (X_val, Y_val)")
+        Xval = net._X(validation[0])
+        val = (Xval, net._Y(validation[1], Xval.shape[0]))
+    opt = _optimizer(optimizer, lr, dict(optimizer_options or {}))
+    callbacks = list(callbacks or [])
+
+    rng = np.random.default_rng(net.rng.integers(2**63) if seed is None else seed)
+    tr = Trainer(net=net, optimizer=opt, rng=rng, history=History())
+    if resume is not None:
+        _restore(tr, resume)
+    params = net.weights + net.biases
+    kernel = BatchKernel(net, batch_size)
+    grads = kernel.dW + kernel.db
+    n_batches = -(-m // batch_size)
+    good = [p.copy() for p in params]
+    while tr.epoch < epochs and not tr.stop:
+        start = time.perf_counter()
+        opt.set_epoch(tr.epoch)
+        if tr.perm is None:
+            tr.perm = rng.permutation(m) if shuffle else np.arange(m)
+            tr.batch, tr._acc = 0, [0.0, 0.0, 0.0]
+        while tr.batch < n_batches and not tr.stop:
+            idx = tr.perm[tr.batch * batch_size:(tr.batch + 1) * batch_size]
+            masks = _dropout_masks(net, rng, len(idx))
+            wb = None if w is None else w[idx]
+            cost_sum, correct = kernel.gradients(Xv[idx], Yv[idx], wb, masks)
+            if not all_finite(grads, cost_sum):
+                _diverged(tr, params, good, on_divergence)
+                continue
+            opt.step(params, grads)
+            tr._acc[0] += cost_sum
+            tr._acc[1] += correct
+            tr._acc[2] += len(idx) if wb is None else float(wb.sum())
+            tr.batch += 1
+            if (tr.batch & 15) == 0 or tr.batch == n_batches:
+                for p, keep in zip(params, good):
+                    keep[...] = p
+            for cb in callbacks:
+                cb(Event("batch", tr.epoch, tr.batch, n_batches, min(tr.batch * batch_size, m), tr.history, tr))
+        if tr.batch < n_batches:
+            break  # stopped by a callback in the middle of an epoch
+        _end_epoch(tr, val, early_stopping, time.perf_counter() - start, m, opt)
+        for cb in callbacks:
+            cb(Event("epoch", tr.epoch - 1, n_batches, n_batches, m, tr.history, tr))
+    if tr.best is not None and (tr.history.stopped_early or tr.epoch >= epochs):
+        net.weights, net.biases = tr.best[1], tr.best[2]
+    return tr.history
+
+
+def _dropout_masks(net: Network, rng: np.random.Generator, m: int) -> dict[int, np.ndarray] | None:
+    if not any(net.dropout):
+        return None
+    masks = {}
+    for l, p in enumerate(net.dropout, start=1):
+        if p > 0:
+            keep = rng.random((m, net.sizes[l]), dtype=np.float64) >= p
+            masks[l] = keep.astype(net.dtype) / net.dtype.type(1 - p)  # inverted dropout
+    return masks
+
+
+def _diverged(tr: Trainer, params: list[np.ndarray], good: list[np.ndarray], policy: str) -> None:
+    for p, keep in zip(params, good):
+        p[...] = keep
+    where = f"epoch {tr.epoch + 1}, batch {tr.batch + 1}"
+    if policy == "stop":
+        tr.history.events.append(f"diverged at {where}; stopped with the last good weights")
+        raise DivergenceError(
+            f"training diverged at {where}: the cost or a gradient became NaN or Inf "
+            f"(likely cause: learning rate {tr.optimizer.eta:g} too high); the last good weights were kept"
+        )
+    tr.optimizer.lr /= 2
+    tr.optimizer.set_epoch(tr.epoch)
+    tr.history.events.append(f"diverged at {where}; learning rate halved to {tr.optimizer.lr:g}")
+    if tr.optimizer.lr < 1e-12:
+        raise DivergenceError(f"training diverged at {where} even with a learning rate below 1e-12")
+
+
+def _end_epoch(tr: Trainer, val: tuple[np.ndarray, np.ndarray] | None, patience: int | None,
+               seconds: float, m: int, opt: Any) -> None:
+    h, net = tr.history, tr.net
+    cost_sum, correct, rows = tr._acc
+    h.train_cost.append(cost_sum / rows)
+    h.train_accuracy.append(correct / m if net.is_classifier else None)
+    h.seconds.append(seconds)
+    h.lr.append(float(opt.eta))
+    if val is not None:
+        z, a, _ = net._forward(val[0])
+        vc = net._cost(z, a, val[1], None)
+        h.val_cost.append(vc)
+        h.val_accuracy.append(count_correct(a[net.L], val[1]) / len(val[0]) if net.is_classifier else None)
+        if patience is not None:
+            if tr.best is None or vc < tr.best[0]:
+                tr.best = (vc, [W.copy() for W in net.weights], [b.copy() for b in net.biases])
+                h.best_epoch, tr.wait = tr.epoch, 0
+            else:
+                tr.wait += 1
+                if tr.wait >= patience:
+                    h.stopped_early, tr.stop = True, True
+    else:
+        h.val_cost.append(None)
+        h.val_accuracy.append(None)
+    tr.epoch += 1
+    tr.perm = None
+
+
+def _restore(tr: Trainer, state: dict[str, Any]) -> None:
+    tr.epoch, tr.batch = int(state["epoch"]), int(state["batch"])
+    tr.perm = None if state["perm"] is None else np.asarray(state["perm"])
+    tr.rng.bit_generator.state = state["rng"]
+    tr.optimizer.load_state_dict(state["optimizer"])
+    tr.history = History.from_dict(state["history"])
+    tr._acc = list(state["acc"])
+    tr.wait = int(state.get("wait", 0))
+    best = state.get("best")
+    tr.best = None if best is None else (float(best[0]), list(best[1]), list(best[2]))
