@@ -6,11 +6,13 @@ z^(l) = a^(l-1) W^(l) + b^(l), a^(l) = g_l(z^(l)), delta^(l) = (delta^(l+1) W^(l
 from .activations import ACTIVATIONS, Activation, get_activation
 from .costs import COSTS, Cost, get_cost
 from .gradcheck import gradcheck, numerical_gradients
+from .io import load
 from .network import Network, Trace
+from .train import DivergenceError, History, train
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "Activation", "COSTS", "Cost", "Network", "Trace", "get_activation", "get_cost",
-    "gradcheck", "numerical_gradients", "__version__",
+    "ACTIVATIONS", "Activation", "COSTS", "Cost", "DivergenceError", "History", "Network", "Trace",
+    "get_activation", "get_cost", "gradcheck", "load", "numerical_gradients", "train", "__version__",
 ]

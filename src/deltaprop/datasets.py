@@ -89,13 +89,15 @@ class Scaling:
         if not (_is_real(self.scale) and math.isfinite(self.scale) and self.scale > 0):
             raise ValueError(f"Scaling scale must be a finite number > 0, got {self.scale!r}")
         object.__setattr__(self, "scale", float(self.scale))
+        if self.kind != "divide" and self.scale != 1.0:
+            raise ValueError(f"Scaling kind {self.kind!r} takes no scale (it must stay 1.0), got {self.scale}")
         if self.kind != "standardize":
             if self.mean is not None or self.std is not None:
                 raise ValueError(f"Scaling kind {self.kind!r} takes no mean or std; use kind 'standardize'")
             return
         stats = {}
         for name, values in (("mean", self.mean), ("std", self.std)):
-            if isinstance(values, (str, bytes)) or not isinstance(values, (tuple, list, np.ndarray)) \
+            if not isinstance(values, (tuple, list, np.ndarray)) \
                     or not all(_is_real(v) and math.isfinite(v) for v in values):
                 raise ValueError(f"Scaling {name} must be a sequence of finite numbers, got {values!r}")
             stats[name] = tuple(float(v) for v in values)
@@ -293,7 +295,7 @@ def load_mnist(
         If a file is truncated, corrupt, or its checksum differs (expected vs got).
     """
     if subset is not None:
-        if (not isinstance(subset, tuple) or len(subset) != 2
+        if (not isinstance(subset, (tuple, list)) or len(subset) != 2
                 or not all(isinstance(n, (int, np.integer)) and 1 <= n for n in subset)):
             raise ValueError(f"subset must be a pair (n_train, n_test) of ints >= 1, got {subset!r}")
     folder = data_dir if data_dir is not None else os.environ.get("DELTAPROP_DATA") or None
@@ -304,14 +306,19 @@ def load_mnist(
         else:
             content = _download(name, base_url, cache_dir)
         arrays[name] = idx._decode(content, name)
-    parts = []
-    for part, limit in zip(("train", "t10k"), subset or (None, None)):
-        images, labels = arrays[f"{part}-images-idx3-ubyte"], arrays[f"{part}-labels-idx1-ubyte"]
-        if limit is not None and limit > len(labels):
-            raise ValueError(f"subset asks for {limit} {part} images; MNIST has {len(labels)}")
-        images = images[:limit].reshape(-1, 28 * 28)  # (m, 784)
-        parts += [images.astype(np.float32) / np.float32(255.0), labels[:limit].astype(np.int64)]
-    return Dataset("mnist", *parts, tuple(range(10)), Scaling.divide(255.0), None)
+    n_train, n_test = subset if subset is not None else (None, None)
+    X_train, y_train = _mnist_part(arrays, "train", n_train)
+    X_test, y_test = _mnist_part(arrays, "t10k", n_test)
+    return Dataset("mnist", X_train, y_train, X_test, y_test, tuple(range(10)), Scaling.divide(255.0))
+
+
+def _mnist_part(arrays: dict[str, np.ndarray], part: str, n: int | None) -> tuple[FloatArray, np.ndarray]:
+    """The first n images of one split as (n, 784) float32 in [0, 1], with int64 labels."""
+    images, labels = arrays[f"{part}-images-idx3-ubyte"], arrays[f"{part}-labels-idx1-ubyte"]
+    if n is not None and n > len(labels):
+        raise ValueError(f"subset asks for {n} {part} images; MNIST has {len(labels)}")
+    X = images[:n].reshape(-1, 28 * 28)  # (m, 784)
+    return X.astype(np.float32) / np.float32(255.0), labels[:n].astype(np.int64)
 
 
 def higham_points(*, extra_point: bool = False) -> tuple[FloatArray, FloatArray]:
@@ -379,7 +386,7 @@ def load_csv(path: PathLike, *, target: str | None = None, test_fraction: float 
     t = header.index(target)
     features = [c for c in range(len(header)) if c != t]
     X = _numbers(path, header, rows, features)  # (m, n_0)
-    labels = []
+    labels: list[Any] = []
     for line, row in rows:
         if not row[t].strip():
             raise ValueError(f"{path}: row {line}, column {target!r}: empty label")
@@ -403,9 +410,10 @@ def load_npz(path: PathLike, *, test_fraction: float = 0.25, seed: int = 0) -> D
     ValueError
         Naming the file: missing keys, wrong ndim, mismatched lengths, NaN/Inf, non-numeric X.
     """
-    with np.load(path, allow_pickle=False) as npz:
-        if not hasattr(npz, "files"):
-            raise ValueError(f"{path}: not an .npz archive; expected arrays 'X' and 'y'")
+    npz = _np_load(path)
+    if not hasattr(npz, "files"):
+        raise ValueError(f"{path}: not an .npz archive; expected arrays 'X' and 'y'")
+    with npz:
         missing = [k for k in ("X", "y") if k not in npz.files]
         if missing or ("X_test" in npz.files) != ("y_test" in npz.files):
             raise ValueError(f"{path}: needs arrays 'X' and 'y' (and optionally both 'X_test' and "
@@ -430,8 +438,9 @@ def load_npz(path: PathLike, *, test_fraction: float = 0.25, seed: int = 0) -> D
                 raise ValueError(f"{path}: {y_key!r} must hold integer or string labels, got {y.dtype}")
     if "X_test" in arrays and arrays["X_test"].shape[1] != arrays["X"].shape[1]:
         raise ValueError(f"{path}: 'X_test' has {arrays['X_test'].shape[1]} columns, 'X' has {arrays['X'].shape[1]}")
-    return _make(Path(path).stem, arrays["X"], arrays["y"].tolist(), arrays.get("X_test"),
-                 arrays.get("y_test"), test_fraction, seed, str(path), None, always_standardize=False)
+    y_test = arrays["y_test"].tolist() if "y_test" in arrays else None
+    return _make(Path(path).stem, arrays["X"], arrays["y"].tolist(), arrays.get("X_test"), y_test,
+                 test_fraction, seed, str(path), None, always_standardize=False)
 
 
 def load_dataset(spec: PathLike, *, data_dir: PathLike | None = None, target: str | None = None,
@@ -475,7 +484,9 @@ def read_features(path: PathLike, *, n_features: int) -> FloatArray:
         header, rows = _read_csv(path)
         X = _numbers(path, header, rows, list(range(len(header))))
     elif text.endswith(".npy"):
-        X = np.load(path, allow_pickle=False)
+        X = _np_load(path)
+        if hasattr(X, "files"):
+            raise ValueError(f"{path}: an .npz archive; expected a single .npy array")
         if X.ndim != 2 or X.dtype.kind not in "biuf" or X.shape[0] == 0:
             raise ValueError(f"{path}: expected a non-empty 2-D numeric array, got {X.dtype} {X.shape}")
         _check_finite(X, str(path))
@@ -644,6 +655,14 @@ def _numbers(path: PathLike, header: list[str], rows: list[tuple[int, list[str]]
     return X
 
 
+def _np_load(path: PathLike) -> Any:
+    """np.load without pickles; a file NumPy cannot read gives a ValueError naming it."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a NumPy .npy/.npz file, or it holds pickled objects ({exc})") from None
+
+
 def _find_in_folder(folder: Path, name: str) -> Path:
     for directory in (folder, folder / "mnist"):
         for candidate in (directory / name, directory / f"{name}.gz"):
@@ -657,9 +676,9 @@ def _verified(path: Path, name: str, source: str = "") -> bytes:
     """Return the uncompressed content of an MNIST file after checking its SHA-256."""
     expected = MNIST_SHA256[name]
     try:
-        content = idx._read_content(path)
+        content = idx._read_content(path, f"{path}{source}")
     except ValueError as exc:
-        raise ValueError(f"{exc}{source}; expected {name} with SHA-256 {expected}") from None
+        raise ValueError(f"{exc}; expected the content of {name} with SHA-256 {expected}") from None
     got = hashlib.sha256(content).hexdigest()
     if got != expected:
         raise ValueError(f"{path}{source}: SHA-256 of the uncompressed content is {got}, expected {expected} "

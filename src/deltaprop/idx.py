@@ -100,15 +100,18 @@ def write_idx(path: str | os.PathLike[str], array: npt.ArrayLike) -> None:
     Path(path).write_bytes(data)
 
 
-def _read_content(path: str | os.PathLike[str]) -> bytes:
-    """Return the file's bytes, decompressed when they start with the gzip magic."""
+def _read_content(path: str | os.PathLike[str], source: str | None = None) -> bytes:
+    """Return the file's bytes, decompressed when they start with the gzip magic.
+
+    ``source`` names the file in errors (default the path).
+    """
     data = Path(path).read_bytes()
     if data[:2] != _GZIP_MAGIC:
         return data
     try:
         return gzip.decompress(data)
     except (OSError, EOFError, zlib.error) as exc:
-        raise ValueError(f"{path}: corrupt gzip stream ({exc})") from None
+        raise ValueError(f"{source or path}: corrupt gzip stream ({exc})") from None
 
 
 def _decode(data: bytes, source: str) -> npt.NDArray[np.generic]:

@@ -61,7 +61,7 @@ def _make(family: str, registry: Mapping[str, type], name: Any, options: dict[st
 
 
 class _Schedule:
-    """Base of the schedules: ``schedule(epoch)`` is the factor on the base rate at that epoch."""
+    """Base of the schedules: ``schedule(epoch)``, epoch an int >= 0, is the factor on the base rate lr."""
 
     name = "schedule"
 
@@ -84,7 +84,14 @@ class Constant(_Schedule):
 
 
 class StepDecay(_Schedule):
-    """Factor gamma ** (epoch // step_size): step_size > 0 epochs between decays, gamma in (0, 1].
+    """Factor gamma ** (epoch // step_size).
+
+    Parameters
+    ----------
+    step_size : int
+        Epochs between decays, > 0.
+    gamma : float, default 0.1
+        Factor of each decay, in (0, 1].
 
     Examples
     --------
@@ -95,19 +102,23 @@ class StepDecay(_Schedule):
     name = "step"
 
     def __init__(self, step_size: int, gamma: float = 0.1) -> None:
-        gamma = _real("gamma", gamma, 0.0, strict=True)
-        if gamma > 1:
-            raise ValueError(f"gamma must be in (0, 1], got {gamma}; a decay cannot raise the rate.")
-        self.step_size, self.gamma = _integer("step_size", step_size, 1), gamma
+        if not 0 < _real("gamma", gamma, -math.inf) <= 1:
+            raise ValueError(f"gamma must be in (0, 1], got {gamma}.")
+        self.step_size, self.gamma = _integer("step_size", step_size, 1), float(gamma)
 
     def __call__(self, epoch: int) -> float:
         return float(self.gamma ** (_integer("epoch", epoch, 0) // self.step_size))
 
 
 class Cosine(_Schedule):
-    r"""Factor min_factor + (1 - min_factor) * (1 + cos(pi * epoch / total_epochs)) / 2.
+    """Factor min_factor + (1 - min_factor) * (1 + cos(pi * epoch / T)) / 2, then min_factor after epoch T.
 
-    ``total_epochs`` T > 0; ``min_factor`` in [0, 1). Epochs after T keep the factor ``min_factor``.
+    Parameters
+    ----------
+    total_epochs : int
+        T > 0, the epoch at which the factor reaches ``min_factor``.
+    min_factor : float, default 0.0
+        The final factor, in [0, 1).
 
     Examples
     --------
@@ -143,7 +154,7 @@ def make_schedule(name: str, **options: Any) -> Callable[[int], float]:
 def _as_schedule(schedule: Any) -> Callable[[int], float]:
     """None (constant), a registry name, a config dict, or any callable epoch -> factor."""
     if schedule is None or isinstance(schedule, str):
-        return make_schedule(schedule or "constant")
+        return make_schedule("constant" if schedule is None else schedule)
     if isinstance(schedule, Mapping):
         return make_schedule(**{"name": None, **schedule})
     if not callable(schedule):
@@ -189,7 +200,7 @@ class Optimizer:
         if self._scratch is None:
             self._prepare(params, grads)
         if self.weight_decay:
-            grads = [g if d is None else np.add(np.multiply(W, self.weight_decay, out=d), g, out=d)
+            grads = [g if d is None else np.add(np.multiply(W, self.weight_decay, d), g, d)  # d = g + lambda * W
                      for W, g, d in zip(params, grads, self._decayed)]
         self.t += 1
         self._update(params, grads)
@@ -233,7 +244,7 @@ class Optimizer:
         return {"name": self.name, **self._hyperparameters(), "schedule": self.schedule.config()}
 
     def state_dict(self) -> dict[str, Any]:
-        """Name, hyperparameters, ``eta``, ``epoch``, ``t`` and copies of the state arrays (empty lists before a step)."""
+        """Name, hyperparameters, ``eta``, ``epoch``, ``t``, and copies of the state arrays (empty before a step)."""
         counters = {"eta": self.eta, "epoch": self.epoch, "t": self.t}
         arrays = {key: [a.copy() for a in getattr(self, key)] for key in self._state_names}
         return {"name": self.name, **self._hyperparameters(), **counters, **arrays}
@@ -249,13 +260,16 @@ class Optimizer:
         if state["name"] != self.name:
             raise ValueError(f"state is for optimizer {state['name']!r}; this optimizer is {self.name!r}.")
         fresh = type(self)(**{key: state[key] for key in self._hyperparameter_names})  # validates them
-        eta, epoch, t = _real("eta", state["eta"], 0.0), _integer("epoch", state["epoch"], 0), _integer("t", state["t"], 0)
+        eta, epoch = _real("eta", state["eta"], 0.0), _integer("epoch", state["epoch"], 0)
+        t = _integer("t", state["t"], 0)
         arrays = {key: _state_arrays(key, state[key]) for key in self._state_names}
         shapes = {key: [a.shape for a in value] for key, value in arrays.items() if value}
-        if self._scratch is not None:  # already stepping: the loaded shapes must match the live ones
-            shapes |= {f"live {k}": [a.shape for a in getattr(self, k)] for k in self._state_names if getattr(self, k)}
         if len({tuple(s) for s in shapes.values()}) > 1:
             raise ValueError(f"state arrays must all have the same shapes, got {shapes}.")
+        live = None if self._scratch is None else [s.shape for s in self._scratch]
+        if live is not None and any(s != live for s in shapes.values()):
+            raise ValueError(f"state arrays have shapes {shapes}; this optimizer already updates arrays of shapes "
+                             f"{live} (make a new optimizer for other parameters).")
         for key in self._hyperparameter_names:
             setattr(self, key, getattr(fresh, key))
         self.eta, self.epoch, self.t = eta, epoch, t
@@ -314,7 +328,7 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
-    _hyperparameter_names = ("lr", "momentum", "nesterov", "weight_decay")
+    _hyperparameter_names: tuple[str, ...] = ("lr", "momentum", "nesterov", "weight_decay")
     _state_names = ("velocity",)
 
     def __init__(self, lr: float = 0.1, *, momentum: float = 0.0, nesterov: bool = False,
@@ -334,17 +348,18 @@ class SGD(Optimizer):
     def _update(self, params: list[FloatArray], grads: list[FloatArray]) -> None:
         eta, mu, scratch = self.eta, self.momentum, self._scratch
         assert scratch is not None
+        # The third argument of each ufunc is its out= array (passed by position: less overhead).
         if not mu:
             for W, g, s in zip(params, grads, scratch):
-                np.subtract(W, np.multiply(g, eta, out=s), out=W)
+                np.subtract(W, np.multiply(g, eta, s), W)  # W = W - eta * g
             return
         for W, g, v, s in zip(params, grads, self.velocity, scratch):
-            np.multiply(g, eta, out=s)  # s = eta * g
-            np.subtract(np.multiply(v, mu, out=v), s, out=v)  # v = mu * v - eta * g
+            np.multiply(g, eta, s)  # s = eta * g
+            np.subtract(np.multiply(v, mu, v), s, v)  # v = mu * v - eta * g
             if self.nesterov:
-                np.add(np.subtract(W, s, out=W), np.multiply(v, mu, out=s), out=W)  # W - eta * g + mu * v
+                np.add(np.subtract(W, s, W), np.multiply(v, mu, s), W)  # W = W - eta * g + mu * v
             else:
-                np.add(W, v, out=W)
+                np.add(W, v, W)  # W = W + v
 
 
 class Momentum(SGD):
@@ -416,11 +431,12 @@ class Adam(Optimizer):
         step_size = self.eta / (1.0 - beta1**self.t)
         root_correction = math.sqrt(1.0 - beta2**self.t)
         for W, g, m, v, s in zip(params, grads, self.m, self.v, scratch):
-            np.add(np.multiply(m, beta1, out=m), np.multiply(g, 1.0 - beta1, out=s), out=m)
-            np.multiply(np.multiply(g, 1.0 - beta2, out=s), g, out=s)  # s = (1 - beta2) * g * g
-            np.add(np.multiply(v, beta2, out=v), s, out=v)
-            np.add(np.divide(np.sqrt(v, out=s), root_correction, out=s), eps, out=s)  # the denominator
-            np.subtract(W, np.multiply(np.divide(m, s, out=s), step_size, out=s), out=W)
+            # The third argument of each ufunc is its out= array (passed by position: less overhead).
+            np.add(np.multiply(m, beta1, m), np.multiply(g, 1.0 - beta1, s), m)  # m = beta1 * m + (1 - beta1) * g
+            np.multiply(np.multiply(g, 1.0 - beta2, s), g, s)  # s = (1 - beta2) * g * g
+            np.add(np.multiply(v, beta2, v), s, v)  # v = beta2 * v + s
+            np.add(np.divide(np.sqrt(v, s), root_correction, s), eps, s)  # s = sqrt(v) / root_correction + eps
+            np.subtract(W, np.multiply(np.divide(m, s, s), step_size, s), W)  # W = W - step_size * (m / s)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam}

@@ -1,0 +1,82 @@
+"""The ``deltaprop`` command.
+
+Usage::
+
+    deltaprop train                                    # 64-256-10 on the embedded digits
+    deltaprop train --dataset mnist --data-dir ../shared/data/mnist --batch-size 128 --lr 0.1 --out mnist.safetensors
+    deltaprop evaluate mnist.safetensors --dataset mnist --metrics-json eval.json
+    deltaprop predict mnist.safetensors rows.csv --proba
+    deltaprop export mnist.safetensors --format onnx --out mnist.onnx
+    deltaprop explain --sizes 2,2,3,2 --activations sigmoid,sigmoid,sigmoid --cost quadratic --x 0.1,0.1 --y 1,0
+    deltaprop check answers.json --notation nielsen
+    deltaprop bench --quick
+
+Results go to stdout, progress to stderr. Bad input ends with exit code 2 and one line on
+stderr; Ctrl-C ends with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from typing import NoReturn
+
+# name -> (module, one-line help). Each module has add_arguments(parser) and run(args) -> int.
+COMMANDS = {
+    "train": ("deltaprop.commands.train", "train a network (default: the embedded digits)"),
+    "evaluate": ("deltaprop.commands.evaluate", "accuracy, cost and confusion matrix of a saved model"),
+    "predict": ("deltaprop.commands.predict", "one prediction per input row"),
+    "export": ("deltaprop.commands.export", "export a model to ONNX or PyTorch"),
+    "explain": ("deltaprop.commands.explain", "print every number of one backward pass"),
+    "check": ("deltaprop.commands.check", "check a hand computation of backpropagation"),
+    "bench": ("deltaprop.commands.bench", "benchmark against PyTorch and scikit-learn"),
+}
+
+
+class UsageError(Exception):
+    """A bad command line; reported as one line with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser with every subcommand whose module is installed."""
+    parser = _Parser(prog="deltaprop", description="Feedforward networks trained by backpropagation.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"deltaprop {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module, help_text) in COMMANDS.items():
+        if importlib.util.find_spec(module) is None:
+            continue
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 check failed, 2 bad input, 130 interrupted)."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return 2
+        return int(importlib.import_module(args._module).run(args))
+    except KeyboardInterrupt:
+        print("deltaprop: interrupted", file=sys.stderr)
+        return 130
+    except (UsageError, ValueError, TypeError, OSError, RuntimeError) as exc:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
+            text = f"{exc.filename}: {text}"
+        if not text.startswith("deltaprop"):
+            text = f"deltaprop: error: {text}"
+        print(text, file=sys.stderr)
+        return 2
