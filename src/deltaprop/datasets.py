@@ -445,7 +445,7 @@ def load_npz(path: PathLike, *, test_fraction: float = 0.25, seed: int = 0) -> D
 
 def load_dataset(spec: PathLike, *, data_dir: PathLike | None = None, target: str | None = None,
                  seed: int = 0) -> Dataset:
-    """Load a data set by name or path: "digits", "mnist", or a ``.csv`` or ``.npz`` file.
+    """Load a data set by name or path: "digits", "mnist", "higham", "higham+1", or a ``.csv`` or ``.npz`` file.
 
     ``data_dir`` is used for "mnist" only; ``target`` applies to CSV files only.
     """
@@ -458,11 +458,17 @@ def load_dataset(spec: PathLike, *, data_dir: PathLike | None = None, target: st
         return load_digits(seed=seed)
     if text == "mnist":
         return load_mnist(data_dir)
+    if text in ("higham", "higham+1"):
+        # Higham & Higham's ten points (eleven with the extra class-B point); there is no
+        # held-out data, so the test split is the training set itself.
+        X, Y = higham_points(extra_point=text == "higham+1")
+        y = Y.argmax(axis=1).astype(np.int64)
+        return Dataset(text, X, y, X.copy(), y.copy(), ("A", "B"), Scaling.identity(), ("x1", "x2"))
     if text.lower().endswith(".csv"):
         return load_csv(spec, target=target, seed=seed)
     if text.lower().endswith(".npz"):
         return load_npz(spec, seed=seed)
-    raise ValueError(f"unknown data set {text!r}; expected 'digits', 'mnist', or a path ending in .csv or .npz")
+    raise ValueError(f"unknown data set {text!r}; expected 'digits', 'mnist', 'higham', 'higham+1', or a path ending in .csv or .npz")
 
 
 def read_features(path: PathLike, *, n_features: int) -> FloatArray:

@@ -163,9 +163,18 @@ def _as_schedule(schedule: Any) -> Callable[[int], float]:
 
 
 class Optimizer:
-    """Base class: hyperparameters, the rate ``eta`` in use, the step count ``t``, state arrays.
+    """Base class of the optimisers; subclasses list their hyperparameters and state and define ``_update``.
 
-    Subclasses list ``_hyperparameter_names`` and ``_state_names`` and implement ``_update``.
+    Attributes
+    ----------
+    lr : float
+        The base learning rate.
+    eta : float
+        The rate in use, ``lr * schedule(epoch)``.
+    epoch, t : int
+        The epoch last given to ``set_epoch`` (0 at first) and the number of steps taken.
+    schedule : callable
+        epoch -> factor.
     """
 
     name = "optimizer"
@@ -196,6 +205,11 @@ class Optimizer:
             ``weights + biases``: W^(l) of shape (n_{l-1}, n_l), then b^(l) of shape (n_l,).
         grads : list of ndarrays
             ``dW + db``, with the shapes and dtype (float32 or float64) of ``params``.
+
+        Raises
+        ------
+        ValueError
+            On the first call only, if the lengths, shapes or dtypes of params and grads differ.
         """
         if self._scratch is None:
             self._prepare(params, grads)
@@ -307,6 +321,11 @@ class SGD(Optimizer):
     schedule : None, str, dict or callable, default None
         Per-epoch factor: None is ``Constant()``; a name or config dict goes to ``make_schedule``.
 
+    Raises
+    ------
+    ValueError, TypeError
+        For a value out of range or of the wrong kind; for nesterov=True with momentum 0.
+
     Notes
     -----
     With g = dW (+ lambda * W for weights) and ``velocity`` v = 0 before the first step:
@@ -400,6 +419,11 @@ class Adam(Optimizer):
     schedule : None, str, dict or callable, default None
         As for ``SGD``.
 
+    Raises
+    ------
+    ValueError, TypeError
+        For a value out of range or of the wrong kind.
+
     Notes
     -----
     With g = dW (+ lambda * W), ``m`` = ``v`` = 0 before the first step and t = 1, 2, ...:
@@ -410,6 +434,13 @@ class Adam(Optimizer):
 
     that is W - eta * m_hat / (sqrt(v_hat) + eps). At t = 1, m_hat = g and v_hat = g * g, so
     each weight moves by eta * g / (|g| + eps), about eta * sign(g).
+
+    Examples
+    --------
+    >>> W = np.array([[1.0, 2.0]])
+    >>> Adam(0.1).step([W], [np.array([[0.5, -1.0]])])
+    >>> W.round(6)
+    array([[0.9, 2.1]])
     """
 
     name = "adam"
