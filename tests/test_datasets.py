@@ -339,7 +339,7 @@ def test_load_dataset_dispatch(tmp_path: Path) -> None:
 
 
 def test_load_dataset_errors(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown data set 'iris'; expected 'digits', 'mnist', 'higham', 'higham+1', or a path"):
+    with pytest.raises(ValueError, match=re.escape("unknown data set 'iris'; expected 'digits', 'mnist', 'higham', 'higham+1', or a path")):
         load_dataset("iris")
     with pytest.raises(ValueError, match="target='y' applies to CSV files only"):
         load_dataset("digits", target="y")
