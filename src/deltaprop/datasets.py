@@ -15,40 +15,24 @@ Scaling(kind='divide', scale=16.0, mean=None, std=None)
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import hashlib
-import logging
 import math
 import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from . import idx
 
 __all__ = [
-    "MNIST_URL", "Dataset", "Scaling", "higham_points", "load_csv", "load_dataset", "load_digits",
-    "load_mnist", "load_npz", "one_hot", "read_features",
+    "MNIST_SHA256", "MNIST_URL", "Dataset", "Scaling", "higham_points", "load_csv", "load_dataset", "load_digits",
+    "load_mnist", "load_npz", "one_hot", "read_features", "read_labelled",
 ]
 
 FloatArray = npt.NDArray[np.floating]
 PathLike = str | os.PathLike[str]
 
-#: Default mirror of the gzipped MNIST files (the one TensorFlow's loader uses).
-MNIST_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 
-#: SHA-256 of the uncompressed content of each MNIST file. The .gz bytes differ between
-#: mirrors (recompressed copies exist); the content does not.
-MNIST_SHA256 = {
-    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-}
 
 _SCALING_KINDS = ("none", "divide", "standardize")
 
@@ -256,69 +240,8 @@ def load_digits(*, test_fraction: float = 0.25, seed: int = 0) -> Dataset:
                    tuple(bunch.feature_names))
 
 
-def load_mnist(
-    data_dir: PathLike | None = None,
-    *,
-    cache_dir: PathLike | None = None,
-    base_url: str = MNIST_URL,
-    subset: tuple[int, int] | None = None,
-) -> Dataset:
-    """Load MNIST: 60,000 training and 10,000 test 28x28 images of digits.
-
-    The four IDX files (each raw or ``.gz``) are read from ``data_dir`` when given, else from
-    the folder named by the environment variable ``DELTAPROP_DATA`` (or its ``mnist``
-    subfolder) when set, else downloaded once with pooch from ``base_url`` into
-    ``cache_dir`` (default ``pooch.os_cache("deltaprop")``). Every file is checked against
-    the SHA-256 of its uncompressed content (:data:`MNIST_SHA256`); a bad download is
-    deleted, so the next call downloads it again.
-
-    Parameters
-    ----------
-    data_dir : str or path-like, optional
-    cache_dir : str or path-like, optional
-    base_url : str
-        Folder URL ending in "/" that serves the four ``.gz`` files.
-    subset : (n_train, n_test), optional
-        Keep only the first n_train training and n_test test images (for quick tests).
-
-    Returns
-    -------
-    Dataset
-        X_train (60000, 784) and X_test (10000, 784) float32 in [0, 1] (divided by 255),
-        classes (0, ..., 9).
-
-    Raises
-    ------
-    FileNotFoundError
-        If a file is missing from the folder.
-    ValueError
-        If a file is truncated, corrupt, or its checksum differs (expected vs got).
-    """
-    if subset is not None:
-        if (not isinstance(subset, (tuple, list)) or len(subset) != 2
-                or not all(isinstance(n, (int, np.integer)) and 1 <= n for n in subset)):
-            raise ValueError(f"subset must be a pair (n_train, n_test) of ints >= 1, got {subset!r}")
-    folder = data_dir if data_dir is not None else os.environ.get("DELTAPROP_DATA") or None
-    arrays = {}
-    for name in MNIST_SHA256:
-        if folder is not None:
-            content = _verified(_find_in_folder(Path(folder), name), name)
-        else:
-            content = _download(name, base_url, cache_dir)
-        arrays[name] = idx._decode(content, name)
-    n_train, n_test = subset if subset is not None else (None, None)
-    X_train, y_train = _mnist_part(arrays, "train", n_train)
-    X_test, y_test = _mnist_part(arrays, "t10k", n_test)
-    return Dataset("mnist", X_train, y_train, X_test, y_test, tuple(range(10)), Scaling.divide(255.0))
 
 
-def _mnist_part(arrays: dict[str, np.ndarray], part: str, n: int | None) -> tuple[FloatArray, np.ndarray]:
-    """The first n images of one split as (n, 784) float32 in [0, 1], with int64 labels."""
-    images, labels = arrays[f"{part}-images-idx3-ubyte"], arrays[f"{part}-labels-idx1-ubyte"]
-    if n is not None and n > len(labels):
-        raise ValueError(f"subset asks for {n} {part} images; MNIST has {len(labels)}")
-    X = images[:n].reshape(-1, 28 * 28)  # (m, 784)
-    return X.astype(np.float32) / np.float32(255.0), labels[:n].astype(np.int64)
 
 
 def higham_points(*, extra_point: bool = False) -> tuple[FloatArray, FloatArray]:
@@ -350,97 +273,8 @@ def higham_points(*, extra_point: bool = False) -> tuple[FloatArray, FloatArray]
     return X, one_hot(np.asarray(labels), 2)
 
 
-def load_csv(path: PathLike, *, target: str | None = None, test_fraction: float = 0.25,
-             seed: int = 0) -> Dataset:
-    """Load a CSV file with a header row: one label column, all other columns numeric.
-
-    Parameters
-    ----------
-    path : str or path-like
-    target : str, optional
-        Name of the label column; default the last column. Labels may be integers or strings.
-    test_fraction : float in (0, 1)
-        Share of each class held out for testing (stratified split).
-    seed : int
-
-    Returns
-    -------
-    Dataset
-        Features standardised with the training split's statistics; ``classes`` are the
-        sorted distinct labels and y indexes them.
-
-    Raises
-    ------
-    ValueError
-        One line naming the file and the problem: empty file, header only, a ragged row, a
-        non-numeric or non-finite cell (row numbered as in the file, the header being row 1,
-        and the column name), an unknown target, fewer than 2 classes.
-    """
-    header, rows = _read_csv(path)
-    if target is None:
-        target = header[-1]
-    if target not in header:
-        raise ValueError(f"{path}: no column named {target!r}; the columns are {', '.join(map(repr, header))}")
-    if len(header) < 2:
-        raise ValueError(f"{path}: only the column {target!r}; at least one feature column is needed")
-    t = header.index(target)
-    features = [c for c in range(len(header)) if c != t]
-    X = _numbers(path, header, rows, features)  # (m, n_0)
-    labels: list[Any] = []
-    for line, row in rows:
-        if not row[t].strip():
-            raise ValueError(f"{path}: row {line}, column {target!r}: empty label")
-        labels.append(row[t].strip())
-    if all(_is_int(s) for s in labels):
-        labels = [int(s) for s in labels]
-    return _make(Path(path).stem, X, labels, None, None, test_fraction, seed, str(path),
-                 tuple(header[c] for c in features), always_standardize=True)
 
 
-def load_npz(path: PathLike, *, test_fraction: float = 0.25, seed: int = 0) -> Dataset:
-    """Load a ``.npz`` file with arrays X (m, n_0) and y (m,), optionally X_test and y_test.
-
-    Inputs are used as they are when all lie in [0, 1], else standardised with the training
-    split's statistics. Without X_test/y_test, a stratified split holds out test_fraction.
-    Labels (integers or strings) become indices into the sorted distinct labels. The file is
-    read with ``allow_pickle=False``.
-
-    Raises
-    ------
-    ValueError
-        Naming the file: missing keys, wrong ndim, mismatched lengths, NaN/Inf, non-numeric X.
-    """
-    npz = _np_load(path)
-    if not hasattr(npz, "files"):
-        raise ValueError(f"{path}: not an .npz archive; expected arrays 'X' and 'y'")
-    with npz:
-        missing = [k for k in ("X", "y") if k not in npz.files]
-        if missing or ("X_test" in npz.files) != ("y_test" in npz.files):
-            raise ValueError(f"{path}: needs arrays 'X' and 'y' (and optionally both 'X_test' and "
-                             f"'y_test'), found {npz.files}")
-        try:
-            arrays = {k: npz[k] for k in ("X", "y", "X_test", "y_test") if k in npz.files}
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
-    for key in ("X", "X_test"):
-        if key in arrays:
-            X = arrays[key]
-            if X.ndim != 2 or X.dtype.kind not in "biuf" or X.shape[0] == 0:
-                raise ValueError(f"{path}: {key!r} must be a non-empty 2-D numeric array, got {X.dtype} {X.shape}")
-            _check_finite(X, f"{path}: {key!r}")
-    for X_key, y_key in (("X", "y"), ("X_test", "y_test")):
-        if X_key in arrays:
-            y = arrays[y_key]
-            if y.ndim != 1 or len(y) != len(arrays[X_key]):
-                raise ValueError(f"{path}: {y_key!r} must have shape ({len(arrays[X_key])},) to match "
-                                 f"{X_key!r}, got {y.shape}")
-            if y.dtype.kind not in "biuU":
-                raise ValueError(f"{path}: {y_key!r} must hold integer or string labels, got {y.dtype}")
-    if "X_test" in arrays and arrays["X_test"].shape[1] != arrays["X"].shape[1]:
-        raise ValueError(f"{path}: 'X_test' has {arrays['X_test'].shape[1]} columns, 'X' has {arrays['X'].shape[1]}")
-    y_test = arrays["y_test"].tolist() if "y_test" in arrays else None
-    return _make(Path(path).stem, arrays["X"], arrays["y"].tolist(), arrays.get("X_test"), y_test,
-                 test_fraction, seed, str(path), None, always_standardize=False)
 
 
 def load_dataset(spec: PathLike, *, data_dir: PathLike | None = None, target: str | None = None,
@@ -471,37 +305,6 @@ def load_dataset(spec: PathLike, *, data_dir: PathLike | None = None, target: st
     raise ValueError(f"unknown data set {text!r}; expected 'digits', 'mnist', 'higham', 'higham+1', or a path ending in .csv or .npz")
 
 
-def read_features(path: PathLike, *, n_features: int) -> FloatArray:
-    """Read raw (unscaled) input rows to predict from a ``.csv`` (header row) or ``.npy`` file.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A CSV file with exactly n_features numeric columns, or a 2-D ``.npy`` array.
-    n_features : int
-        n_0 of the model that will predict.
-
-    Returns
-    -------
-    ndarray of shape (m, n_features), float64
-    """
-    text = os.fspath(path).lower()
-    if text.endswith(".csv"):
-        header, rows = _read_csv(path)
-        X = _numbers(path, header, rows, list(range(len(header))))
-    elif text.endswith(".npy"):
-        X = _np_load(path)
-        if hasattr(X, "files"):
-            raise ValueError(f"{path}: an .npz archive; expected a single .npy array")
-        if X.ndim != 2 or X.dtype.kind not in "biuf" or X.shape[0] == 0:
-            raise ValueError(f"{path}: expected a non-empty 2-D numeric array, got {X.dtype} {X.shape}")
-        _check_finite(X, str(path))
-    else:
-        raise ValueError(f"{path}: expected a .csv or .npy file")
-    if X.shape[1] != n_features:
-        hint = " (drop the label column?)" if X.shape[1] == n_features + 1 else ""
-        raise ValueError(f"{path}: expected {n_features} feature columns, got {X.shape[1]}{hint}")
-    return X.astype(np.float64)
 
 
 def one_hot(y: npt.ArrayLike, n_classes: int) -> FloatArray:
@@ -608,117 +411,20 @@ def _make(name: str, X: np.ndarray, labels: list[Any], X_test: np.ndarray | None
                    y_test, tuple(classes), scaling, feature_names)
 
 
-def _read_csv(path: PathLike) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Return the header and the data rows as (line number, cells); blank lines are skipped."""
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
-        try:
-            for cells in reader:
-                if not cells:
-                    continue
-                if header is None:
-                    header = [c.strip() for c in cells]
-                elif len(cells) != len(header):
-                    raise ValueError(f"{path}: row {reader.line_num} has {len(cells)} cells, "
-                                     f"the header has {len(header)}")
-                else:
-                    rows.append((reader.line_num, cells))
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: not a readable UTF-8 CSV file near row {reader.line_num} ({exc})") from None
-    if header is None:
-        raise ValueError(f"{path}: empty file; expected a header row and data rows")
-    if not rows:
-        raise ValueError(f"{path}: header only, no data rows")
-    repeated = sorted({c for c in header if header.count(c) > 1})
-    if repeated:
-        raise ValueError(f"{path}: the header repeats the column name(s) {', '.join(map(repr, repeated))}")
-    return header, rows
 
 
-def _numbers(path: PathLike, header: list[str], rows: list[tuple[int, list[str]]],
-             columns: list[int]) -> np.ndarray:
-    """Parse the given columns as finite floats; errors name the file's row and the column."""
-    table = np.array([[cells[c] for c in columns] for _, cells in rows], dtype=str)  # (m, n_0)
-    try:
-        X = table.astype(np.float64)
-    except ValueError:  # find the first bad cell, in file order
-        for line, cells in rows:
-            for c in columns:
-                try:
-                    float(cells[c])
-                except ValueError:
-                    raise ValueError(f"{path}: row {line}, column {header[c]!r}: {cells[c]!r} "
-                                     "is not a number") from None
-        X = np.array([[float(cells[c]) for c in columns] for _, cells in rows])  # numpy was stricter
-    bad = np.argwhere(~np.isfinite(X))
-    if len(bad):
-        i, j = bad[0]
-        line, cells = rows[i]
-        raise ValueError(f"{path}: row {line}, column {header[columns[j]]!r}: {cells[columns[j]]!r} is not "
-                         "finite (NaN and Inf are not allowed)")
-    return X
 
 
-def _np_load(path: PathLike) -> Any:
-    """np.load without pickles; a file NumPy cannot read gives a ValueError naming it."""
-    try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise ValueError(f"{path}: not a NumPy .npy/.npz file, or it holds pickled objects ({exc})") from None
 
 
-def _find_in_folder(folder: Path, name: str) -> Path:
-    for directory in (folder, folder / "mnist"):
-        for candidate in (directory / name, directory / f"{name}.gz"):
-            if candidate.is_file():
-                return candidate
-    raise FileNotFoundError(f"{name} (or {name}.gz) not found in {folder} or {folder / 'mnist'}; "
-                            "pass data_dir=None and unset DELTAPROP_DATA to download MNIST")
 
 
-def _verified(path: Path, name: str, source: str = "") -> bytes:
-    """Return the uncompressed content of an MNIST file after checking its SHA-256."""
-    expected = MNIST_SHA256[name]
-    try:
-        content = idx._read_content(path, f"{path}{source}")
-    except ValueError as exc:
-        raise ValueError(f"{exc}; expected the content of {name} with SHA-256 {expected}") from None
-    got = hashlib.sha256(content).hexdigest()
-    if got != expected:
-        raise ValueError(f"{path}{source}: SHA-256 of the uncompressed content is {got}, expected {expected} "
-                         f"for {name} ({len(content)} bytes; the file is truncated, corrupt or not MNIST)")
-    return content
 
 
-@contextlib.contextmanager
-def _quiet(logger: logging.Logger) -> Iterator[None]:
-    """Silence pooch's INFO messages (the library never prints)."""
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
-def _download(name: str, base_url: str, cache_dir: PathLike | None) -> bytes:
-    """Fetch ``name``.gz into the cache unless a verified copy is there; never keep a bad file."""
-    import pooch
 
-    directory = Path(cache_dir) if cache_dir is not None else Path(pooch.os_cache("deltaprop"))
-    local = directory / f"{name}.gz"
-    if local.is_file():
-        try:
-            return _verified(local, name)
-        except ValueError:
-            local.unlink()  # damaged since it was cached: fetch it again
-    url = (base_url if base_url.endswith("/") else base_url + "/") + local.name
-    with _quiet(pooch.get_logger()):
-        pooch.retrieve(url, known_hash=None, fname=local.name, path=directory, progressbar=False)
-    try:
-        return _verified(local, name, f" (downloaded from {url})")
-    except ValueError:
-        local.unlink(missing_ok=True)
-        raise
+
+# The loaders that live in their own modules, re-exported here (defined after the names they use).
+from .mnist import MNIST_SHA256, MNIST_URL, load_mnist  # noqa: E402
+from .tabular import load_csv, load_npz, read_features, read_labelled  # noqa: E402
