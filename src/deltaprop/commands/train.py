@@ -165,6 +165,10 @@ def run(args: argparse.Namespace) -> int:
                "dataset": {"name": ds.name, "train": len(ds.y_train), "test": len(ds.y_test)}}
     if args.metrics_json:
         write_json(args.metrics_json, metrics)
+    if cfg.plot:
+        from ..plots import learning_curves
+
+        learning_curves(history, cfg.plot)
     _summary(cfg, net, ds, history, test_acc, test_cost, wall, args.out)
     return 0
 
