@@ -1,0 +1,31 @@
+"""The repository's own promises: CI runs the README's test command; the README's library example runs."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_commands():
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```bash\n(.+?)\n```", text)
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    commands = readme_commands()
+    assert len(commands) >= 2, "the README opens with two commands"
+    install_and_run, test = commands[0], commands[1]
+    assert "deltaprop train" in install_and_run and "pytest" in test
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert test in ci.splitlines(), f".ci/run must run {test!r}"
+
+
+def test_readme_library_example_runs():
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"## Library\n```python\n(.+?)\n```", text, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["dW"][0].shape == (2, 3) and namespace["J"].shape == (2, 2, 2)
+    assert np.isfinite(namespace["C"])
