@@ -47,9 +47,11 @@ def gradcheck(net: Network, X: Any, Y: Any, eps: float = 1e-6, *, sample_weight:
     r"""The largest relative error between backpropagated and finite-difference gradients.
 
     Both are computed in float64 on a copy of ``net``. For each parameter array P (every W^(l)
-    and b^(l)) the error is ||g_bp - g_fd|| / max(||g_bp|| + ||g_fd||, 1e-6 (1 + |C|)), and the
-    largest over all arrays is returned. The floor keeps arrays whose gradient is at the level
-    of the differences' own round-off (about 1e-16 |C| / eps per entry) from reading as errors.
+    and b^(l)) the error is ||g_bp - g_fd|| / max(||g_bp|| + ||g_fd||, 1e7 r), and the largest over
+    all arrays is returned. Here r = sqrt(size) u (1 + |C|) / eps is the round-off that central
+    differences themselves carry (u = 2.2e-16, the float64 unit), so an array whose gradient is
+    too small for differences to resolve is compared absolutely, at the differences' precision,
+    instead of reading as a large relative error.
 
     Examples
     --------
@@ -61,9 +63,10 @@ def gradcheck(net: Network, X: Any, Y: Any, eps: float = 1e-6, *, sample_weight:
     net64 = _as_float64(net)
     dW, db = net64.gradients(X, Y, sample_weight=sample_weight)
     fW, fb = numerical_gradients(net64, X, Y, eps=eps, sample_weight=sample_weight)
-    floor = 1e-6 * (1 + abs(net64.cost(X, Y, sample_weight=sample_weight)))
+    unit = np.finfo(np.float64).eps * (1 + abs(net64.cost(X, Y, sample_weight=sample_weight))) / eps
     worst = 0.0
     for bp, fd in zip(dW + db, fW + fb):
+        floor = 1e7 * np.sqrt(bp.size) * unit
         err = np.linalg.norm(bp - fd) / max(np.linalg.norm(bp) + np.linalg.norm(fd), floor)
         worst = max(worst, float(err))
     return worst
