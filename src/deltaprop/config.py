@@ -17,6 +17,7 @@ class TrainConfig:
     dataset: str = "digits"
     data_dir: str | None = None
     target: str | None = None
+    subset: int | None = None  # MNIST only: the first N training and N // 5 test images
     hidden: tuple[int, ...] = (256,)
     activation: str = "relu"
     cost: str = "cross_entropy"
@@ -53,6 +54,7 @@ HELP: dict[str, str] = {
     "dataset": "digits (embedded, default), mnist, or a PATH.csv / PATH.npz file",
     "data_dir": "folder with the MNIST IDX files (default: $DELTAPROP_DATA, else download once)",
     "target": "label column of a CSV file (default: the last column)",
+    "subset": "mnist only: use the first N training and N // 5 test images (for quick runs)",
     "hidden": "hidden layer widths, e.g. --hidden 256 128 (default: 256)",
     "activation": "hidden activation: {choices}",
     "cost": "cost: {choices}",
@@ -69,8 +71,9 @@ HELP: dict[str, str] = {
     "early_stopping": "patience in epochs (holds out --validation-fraction of the training data)",
     "validation_fraction": "share of the training data held out for validation when early stopping",
     "on_divergence": "on a NaN/Inf cost or gradient: stop, or halve-lr and go on from the last good weights",
-    "checkpoint_dir": "write a checkpoint to this folder at the end of every epoch",
-    "checkpoint_every": "also checkpoint every N batches",
-    "resume": "continue from the checkpoint in this folder",
+    "checkpoint_dir": "write a checkpoint to this folder at the end of every epoch (replaced atomically)",
+    "checkpoint_every": "also checkpoint every N batches (needs --checkpoint-dir or --resume)",
+    "resume": "continue from the checkpoint in this folder; its configuration is used, so no other "
+              "training flags are needed",
     "plot": "write learning curves to this PNG or SVG file",
 }

@@ -1,8 +1,8 @@
 r"""Costs c(a, y) of one sample, each with its gradient dc/da, and the output delta.
 
 The network's cost is the mean over the batch, C = (1/m) sum_x c(x) (seeds 000, 001).
-``COSTS`` maps names to classes. ``output_delta`` is the one place where delta^(L) is formed,
-fused where the algebra allows it.
+``COSTS`` maps names to classes (``deltaprop.register_cost`` adds checked user costs).
+``output_delta`` is the one place where delta^(L) is formed, fused where the algebra allows it.
 """
 
 from __future__ import annotations
@@ -33,10 +33,13 @@ class Cost(ABC):
         The registry name.
     probability : bool
         True when a must lie in [0, 1] (the cross-entropies).
+    positive : bool
+        True when a must be > 0 (the Poisson deviance).
     """
 
     name = "cost"
     probability = False
+    positive = False
 
     @abstractmethod
     def value(self, a: FloatArray, y: FloatArray) -> FloatArray:
@@ -90,8 +93,102 @@ class BinaryCrossEntropy(Cost):
         return -y / np.maximum(a, tiny) + (1 - y) / np.maximum(1 - a, tiny)
 
 
+class MeanAbsolute(Cost):
+    r"""c = sum_j |a_j - y_j|, dc/da_j = sign(a_j - y_j), taken as 0 where a_j = y_j.
+
+    The name "mae" is the batch's mean absolute error: C = (1/m) sum_x c(x), exactly the MAE
+    for one output unit. |r| has no derivative at r = 0; 0 is the subgradient chosen there
+    (as PyTorch's ``l1_loss`` does).
+    """
+
+    name = "mae"
+
+    def value(self, a: FloatArray, y: FloatArray) -> FloatArray:
+        return np.abs(a - y).sum(axis=1)
+
+    def grad_a(self, a: FloatArray, y: FloatArray) -> FloatArray:
+        return np.sign(a - y)
+
+
+class Huber(Cost):
+    r"""Huber's cost with threshold 1 per unit: with r = a - y, c = sum_j h(r_j) where
+    h(r) = 1/2 r^2 for |r| <= 1 and |r| - 1/2 otherwise; dc/da_j = clip(r_j, -1, 1).
+
+    Quadratic near the target and linear in the tails, so one outlier's gradient is at most 1
+    per unit. h and h' are continuous at |r| = 1 (both pieces give 1/2 and +-1 there).
+    """
+
+    name = "huber"
+
+    def value(self, a: FloatArray, y: FloatArray) -> FloatArray:
+        r = np.abs(a - y)
+        return np.where(r <= 1, 0.5 * r * r, r - 0.5).sum(axis=1)
+
+    def grad_a(self, a: FloatArray, y: FloatArray) -> FloatArray:
+        return np.clip(a - y, -1, 1)
+
+
+class PoissonDeviance(Cost):
+    r"""Poisson deviance for count targets y >= 0 and predicted means a > 0:
+    c = 2 sum_j [y_j ln(y_j / a_j) - (y_j - a_j)], dc/da_j = 2 (1 - y_j / a_j).
+
+    Notes
+    -----
+    This is the deviance (scikit-learn's ``mean_poisson_deviance`` for one output), that is
+    twice the negative log-likelihood sum_j [a_j - y_j ln a_j] minus its value at a = y: it is
+    0 at a perfect fit, and y ln y is taken as 0 at y = 0. It needs a positive output
+    activation (softplus, sigmoid or softmax). ``value`` refuses a < 0 or y < 0 with a
+    ValueError; a below sqrt(tiny) (from an output that underflowed to 0) is read as sqrt(tiny),
+    so that the cost and its gradient stay finite.
+    """
+
+    name = "poisson"
+    positive = True
+
+    @staticmethod
+    def _floor(a: FloatArray) -> FloatArray:
+        return np.maximum(a, np.sqrt(np.finfo(a.dtype).tiny))
+
+    def value(self, a: FloatArray, y: FloatArray) -> FloatArray:
+        if (a < 0).any():
+            raise ValueError(
+                f"cost 'poisson' needs predictions a >= 0 (a positive output activation: softplus, sigmoid "
+                f"or softmax); got a = {a.min():g}"
+            )
+        if (y < 0).any():
+            raise ValueError(f"cost 'poisson' needs count targets y >= 0; got y = {y.min():g}")
+        y_ln_y = np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0)  # 0 ln 0 = 0
+        return 2 * np.sum(y_ln_y - y * np.log(self._floor(a)) - y + a, axis=1)
+
+    def grad_a(self, a: FloatArray, y: FloatArray) -> FloatArray:
+        return 2 * (1 - y / self._floor(a))
+
+
+class FunctionCost(Cost):
+    r"""A cost from a user's two functions (see ``deltaprop.register_cost``).
+
+    ``register_cost`` makes one subclass per name, with ``value_fn(a, y)`` returning c per
+    sample, shape (m,), and ``grad_a_fn(a, y)`` returning dc/da, shape (m, n_L); results are
+    returned in a's dtype.
+    """
+
+    name = "function"
+    value_fn: Callable[[FloatArray, FloatArray], FloatArray]
+    grad_a_fn: Callable[[FloatArray, FloatArray], FloatArray]
+
+    def value(self, a: FloatArray, y: FloatArray) -> FloatArray:
+        return np.asarray(type(self).value_fn(a, y), dtype=a.dtype)
+
+    def grad_a(self, a: FloatArray, y: FloatArray) -> FloatArray:
+        return np.asarray(type(self).grad_a_fn(a, y), dtype=a.dtype)
+
+    def __repr__(self) -> str:
+        return f"FunctionCost({self.name!r})"
+
+
+# name -> a factory of Cost objects (the classes); deltaprop.register_cost adds entries.
 COSTS: dict[str, Callable[[], Cost]] = {
-    cls.name: cls for cls in (Quadratic, CrossEntropy, BinaryCrossEntropy)
+    cls.name: cls for cls in (Quadratic, CrossEntropy, BinaryCrossEntropy, MeanAbsolute, Huber, PoissonDeviance)
 }
 
 

@@ -1,9 +1,19 @@
-r"""The training step's inner kernel: gradients of one mini-batch into reused buffers.
+r"""The training step's inner kernels: the gradients of one mini-batch, into reused buffers.
 
-``BatchKernel(net, batch_size)`` owns the buffers; ``kernel.gradients(X, Y, w, masks)``
-fills ``kernel.dW`` and ``kernel.db`` (lists shaped like the parameters) and returns the batch's
-summed cost and number of correct predictions. Inputs are trusted: ``train`` validated them.
-The plain path below is the reference that ``Network.gradients`` is tested against.
+A kernel owns ``dW`` and ``db`` (lists shaped like the parameters). ``kernel.batch(X, Y, idx, w,
+masks)`` fills them with dC/dW^(l) and dC/db^(l) of the rows ``idx`` and returns the batch's summed
+cost and number of correct predictions. Inputs are trusted: ``train`` validated them.
+
+- ``BatchKernel`` is the reference: ``Network._forward`` and ``_backward`` on the gathered rows,
+  for every activation, cost, dropout mask and sample weight.
+- ``DenseKernel`` is the NumPy fast path for the common layers (identity, relu, sigmoid, tanh hidden
+  layers; softmax + cross_entropy, sigmoid + binary_cross_entropy, identity or sigmoid + quadratic
+  outputs): the same formulas, computed in place in preallocated arrays, with 1/m folded into
+  delta^(L) so that the lower deltas come out already weighted.
+- ``deltaprop.fast`` adds a compiled first layer that skips the zero inputs exactly.
+
+``make_kernel`` picks the fastest kernel that supports the network; tests check that every kernel
+gives the reference's gradients.
 """
 
 from __future__ import annotations
@@ -12,18 +22,43 @@ from typing import Any
 
 import numpy as np
 
-from .costs import output_cost
+from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from .costs import BinaryCrossEntropy, CrossEntropy, Quadratic, output_cost
 from .network import Network
+
+CHUNK = 1024  # rows per pass of DenseKernel: bounds its buffers for full-batch training
+HIDDEN = (Identity, ReLU, Sigmoid, Tanh)  # hidden activations of the fast paths (exact types)
+OUTPUTS = ((Softmax, CrossEntropy), (Sigmoid, BinaryCrossEntropy), (Identity, Quadratic), (Sigmoid, Quadratic))
 
 
 class BatchKernel:
-    """Reusable gradient buffers for mini-batches of at most ``batch_size`` rows."""
+    """The reference kernel, with gradient buffers for mini-batches of at most ``batch_size`` rows."""
+
+    name = "reference"
 
     def __init__(self, net: Network, batch_size: int) -> None:
         self.net = net
         self.batch_size = batch_size
         self.dW = [np.zeros_like(W) for W in net.weights]
         self.db = [np.zeros_like(b) for b in net.biases]
+        self._rows: dict[str, np.ndarray] = {}  # gather buffers, allocated on first use
+
+    def batch(self, X: np.ndarray, Y: np.ndarray, idx: np.ndarray, w: np.ndarray | None = None,
+              masks: dict[int, np.ndarray] | None = None) -> tuple[float, int]:
+        """``gradients`` of the rows ``idx`` of X (m, n_0), Y (m, n_L) and w (m,).
+
+        The rows are copied into reused buffers; a batch of all m rows is read in place.
+        """
+        if len(idx) == X.shape[0]:
+            return self.gradients(X, Y, w, masks)
+        return self.gradients(self._gather("X", X, idx), self._gather("Y", Y, idx),
+                              None if w is None else w[idx], masks)
+
+    def _gather(self, key: str, A: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        buf = self._rows.get(key)
+        if buf is None:
+            buf = self._rows[key] = np.empty((min(self.batch_size, A.shape[0]), A.shape[1]), A.dtype)
+        return np.take(A, idx, axis=0, out=buf[:len(idx)])  # (k, n) rows of A
 
     def gradients(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None,
                   masks: dict[int, np.ndarray] | None = None) -> tuple[float, int]:
@@ -41,6 +76,163 @@ class BatchKernel:
         c = output_cost(net.g[L], net.c, z[L], a[L], Y)
         cost_sum = float(c.sum() if w is None else np.dot(w, c))
         return cost_sum, count_correct(a[L], Y)
+
+
+class DenseKernel(BatchKernel):
+    r"""The NumPy fast path: the reference's formulas computed in place, in chunks of at most CHUNK rows.
+
+    Forward: z^(l) = a^(l-1) W^(l) + b^(l) into a reused array, then a^(l) = g_l(z^(l)) over it (a
+    hidden layer's backward needs only a^(l): g'(z) is 1[a > 0], a(1 - a) or 1 - a^2).
+    Backward: delta^(L) = coef * (a^(L) - y) (times a(1 - a) for sigmoid + quadratic), where coef
+    is 1/m or w_i / sum w, so that dW^(l) = a^(l-1)T delta^(l) and db^(l) = sum_i delta_i^(l) need
+    no further scaling; delta^(l) = (delta^(l+1) W^(l+1)T) * g_l'(z^(l)).
+    """
+
+    name = "numpy"
+
+    @staticmethod
+    def supports(net: Network) -> bool:
+        """True for the layers this kernel computes itself (exact types: subclasses may differ)."""
+        L = net.L
+        return (all(type(net.g[l]) in HIDDEN for l in range(1, L))
+                and (type(net.g[L]), type(net.c)) in OUTPUTS)
+
+    def __init__(self, net: Network, batch_size: int) -> None:
+        super().__init__(net, batch_size)
+        n, dt, L = net.sizes, net.dtype, net.L
+        rows = min(batch_size, CHUNK)
+        self.a = {l: np.empty((rows, n[l]), dt) for l in range(1, L + 1)}  # z^(l), then a^(l) in place
+        self.zL = np.empty((rows, n[L]), dt)  # z^(L): the cost is computed from the logits
+        self.delta = {l: np.empty((rows, n[l]), dt) for l in range(1, L + 1)}
+        self.tmp = {l: np.empty((rows, n[l]), dt) for l in range(1, L + 1)}
+        self.mask = {l: np.empty((rows, n[l]), bool) for l in range(1, L)}
+        self.part = [np.empty_like(W) for W in net.weights] if batch_size > CHUNK else None
+
+    def gradients(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None,
+                  masks: dict[int, np.ndarray] | None = None) -> tuple[float, int]:
+        if masks:
+            return super().gradients(X, Y, w, masks)
+        m = X.shape[0]
+        coef: Any = X.dtype.type(1.0 / m) if w is None else (w / w.sum()).astype(X.dtype)[:, None]
+        cost_sum, correct = 0.0, 0
+        for s in range(0, m, CHUNK):
+            rows = slice(s, s + CHUNK)
+            cw = coef if w is None else coef[rows]
+            c, k = self._chunk(X[rows], Y[rows], cw, None if w is None else w[rows], s > 0)
+            cost_sum += c
+            correct += k
+        return cost_sum, correct
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """a^(L) (k, n_L) of at most CHUNK rows; a[l] holds every a^(l) afterwards, zL holds z^(L)."""
+        net, L, k = self.net, self.net.L, X.shape[0]
+        a_prev = X
+        for l in range(1, L):
+            z = np.matmul(a_prev, net.weights[l - 1], out=self.a[l][:k])  # (k, n_l)
+            z += net.biases[l - 1]
+            a_prev = self._hidden(net.g[l], z)
+        zL = np.matmul(a_prev, net.weights[L - 1], out=self.zL[:k])
+        zL += net.biases[L - 1]
+        return self._output(zL, self.a[L][:k])
+
+    def _chunk(self, X: np.ndarray, Y: np.ndarray, coef: Any, w: np.ndarray | None,
+               accumulate: bool) -> tuple[float, int]:
+        net, L, k = self.net, self.net.L, X.shape[0]
+        aL = self.forward(X)
+        zL = self.zL[:k]
+        delta = np.subtract(aL, Y, out=self.delta[L][:k])  # a^(L) - y, (k, n_L)
+        c = self._cost(zL, aL, Y, delta)  # (k,)
+        correct = count_correct(aL, Y)
+        if type(net.g[L]) is Sigmoid and type(net.c) is Quadratic:
+            delta *= self._sigmoid_slope(aL, self.tmp[L][:k])  # (a - y) a (1 - a)
+        delta *= coef
+        for l in range(L, 0, -1):
+            a_prev = X if l == 1 else self.a[l - 1][:k]
+            if accumulate:
+                assert self.part is not None
+                self.dW[l - 1] += np.matmul(a_prev.T, delta, out=self.part[l - 1])
+                self.db[l - 1] += delta.sum(axis=0)
+            else:
+                np.matmul(a_prev.T, delta, out=self.dW[l - 1])  # (n_{l-1}, n_l)
+                np.sum(delta, axis=0, out=self.db[l - 1])
+            if l > 1:
+                grad = np.matmul(delta, net.weights[l - 1].T, out=self.delta[l - 1][:k])  # dc/da^(l-1)
+                delta = self._hidden_backward(net.g[l - 1], a_prev, grad, l - 1)
+        return float(c.sum() if w is None else np.dot(w, c)), correct
+
+    # ----- the layers, in place ------------------------------------------------------------------
+    @staticmethod
+    def _hidden(g: Any, z: np.ndarray) -> np.ndarray:
+        """a = g(z) written over z."""
+        kind = type(g)
+        if kind is ReLU:
+            return np.maximum(z, 0, out=z)
+        if kind is Sigmoid:
+            return _sigmoid_inplace(z)
+        if kind is Tanh:
+            return np.tanh(z, out=z)
+        return z  # identity
+
+    def _hidden_backward(self, g: Any, a: np.ndarray, grad: np.ndarray, l: int) -> np.ndarray:
+        """delta^(l) = grad * g'(z^(l)) written over grad, with g' from a^(l)."""
+        kind, k = type(g), a.shape[0]
+        if kind is ReLU:
+            return np.multiply(grad, np.greater(a, 0, out=self.mask[l][:k]), out=grad)  # 1[z > 0]
+        if kind is Sigmoid:
+            return np.multiply(grad, self._sigmoid_slope(a, self.tmp[l][:k]), out=grad)
+        if kind is Tanh:
+            slope = np.multiply(a, a, out=self.tmp[l][:k])
+            return np.multiply(grad, np.subtract(1, slope, out=slope), out=grad)  # 1 - a^2
+        return grad
+
+    @staticmethod
+    def _sigmoid_slope(a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """a (1 - a), the sigmoid's g'(z) from a = g(z)."""
+        return np.multiply(np.subtract(1, a, out=out), a, out=out)
+
+    def _output(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        kind = type(self.net.g[self.net.L])
+        if kind is Softmax:
+            np.subtract(z, z.max(axis=1, keepdims=True), out=a)  # shift by the row maximum: no overflow
+            np.exp(a, out=a)
+            a /= a.sum(axis=1, keepdims=True)
+            return a
+        if kind is Sigmoid:
+            np.copyto(a, z)
+            return _sigmoid_inplace(a)
+        np.copyto(a, z)  # identity
+        return a
+
+    def _cost(self, z: np.ndarray, a: np.ndarray, Y: np.ndarray, residual: np.ndarray) -> np.ndarray:
+        """c per row (k,), as ``costs.output_cost`` computes it; residual is a - y."""
+        if type(self.net.c) is Quadratic:
+            return 0.5 * np.einsum("ij,ij->i", residual, residual)
+        return output_cost(self.net.g[self.net.L], self.net.c, z, a, Y)
+
+
+def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
+    r"""sigma(z) = (1 + tanh(z/2)) / 2 written over z: no overflow for any z, one transcendental."""
+    np.multiply(z, 0.5, out=z)
+    np.tanh(z, out=z)
+    np.multiply(z, 0.5, out=z)
+    return np.add(z, 0.5, out=z)
+
+
+def make_kernel(net: Network, batch_size: int, X: np.ndarray | None = None, *,
+                dropout: bool = False, compiled: bool | None = None) -> BatchKernel:
+    """The fastest kernel for ``net``: compiled (``deltaprop.fast``), NumPy fast path, or the reference.
+
+    ``dropout`` asks for masks, which only the reference applies. ``compiled`` None uses the
+    compiled first layer when numba is installed and X is mostly zeros; False never does.
+    """
+    if dropout or not DenseKernel.supports(net):
+        return BatchKernel(net, batch_size)
+    if compiled is not False and X is not None:
+        from . import fast
+
+        if fast.sparse_pays(X, compiled):
+            return fast.SparseKernel(net, batch_size)
+    return DenseKernel(net, batch_size)
 
 
 def count_correct(aL: np.ndarray, Y: np.ndarray) -> int:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import _checks
-from .kernels import BatchKernel, all_finite, count_correct
+from .kernels import all_finite, count_correct, make_kernel
 from .network import Network
 from .optim import OPTIMIZERS, make_optimizer
 
@@ -181,7 +181,7 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
     if resume is not None:
         _restore(tr, resume)
     params = net.weights + net.biases
-    kernel = BatchKernel(net, batch_size)
+    kernel = make_kernel(net, batch_size, Xv, dropout=any(net.dropout), compiled=False)
     grads = kernel.dW + kernel.db
     n_batches = -(-m // batch_size)
     good = [p.copy() for p in params]
@@ -195,7 +195,7 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
             idx = tr.perm[tr.batch * batch_size:(tr.batch + 1) * batch_size]
             masks = _dropout_masks(net, rng, len(idx))
             wb = None if w is None else w[idx]
-            cost_sum, correct = kernel.gradients(Xv[idx], Yv[idx], wb, masks)
+            cost_sum, correct = kernel.batch(Xv, Yv, idx, w, masks)
             if not all_finite(grads, cost_sum):
                 _diverged(tr, params, good, on_divergence)
                 continue

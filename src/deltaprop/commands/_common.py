@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An argparse type: an integer >= 0 (e.g. a seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
     return value
 
 
@@ -64,8 +79,10 @@ def _plain(value: Any) -> Any:
 
 
 def write_json(path: str | Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as indented JSON (NumPy values converted)."""
-    Path(path).write_text(json.dumps(data, indent=2, default=_plain) + "\n")
+    """Write ``data`` as indented JSON (NumPy values converted), atomically."""
+    from ..io import write_atomic
+
+    write_atomic(path, (json.dumps(data, indent=2, default=_plain) + "\n").encode())
 
 
 def stderr_console(quiet: bool = False) -> Any:
@@ -80,3 +97,47 @@ def stdout_console() -> Any:
     from rich.console import Console
 
     return Console(soft_wrap=True)
+
+
+def free_dir(name: str) -> Path:
+    """./name, or ./name-2, -3, ... : the first that holds no checkpoint."""
+    from ..checkpoint import checkpoint_path
+
+    for k in range(1, 10_000):
+        folder = Path(name if k == 1 else f"{name}-{k}")
+        if not checkpoint_path(folder).exists():
+            return folder
+    raise OSError(f"no free folder name {name}-N in {Path.cwd()}")
+
+
+class Interrupt:
+    """A callback that turns Ctrl-C (SIGINT) into ``trainer.stop = True`` after the current batch.
+
+    A second Ctrl-C raises KeyboardInterrupt at once. ``trainer`` is the run last seen.
+    """
+
+    def __init__(self) -> None:
+        self.fired = False
+        self.trainer: Any = None
+
+    def __call__(self, event: Any) -> None:
+        self.trainer = event.trainer
+        if self.fired:
+            event.trainer.stop = True
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.fired:
+            raise KeyboardInterrupt
+        self.fired = True
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """Catch SIGINT while the block runs (main thread only; elsewhere Ctrl-C keeps its default)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self._handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)

@@ -53,10 +53,30 @@ def class_indices(net: Any, labels: list[Any], source: str) -> np.ndarray:
     for i, label in enumerate(labels):
         k = index.get(str(label))
         if k is None:
-            raise ValueError(f"{source}: label {label!r} (row {i + 1}) is not one of the model's classes "
+            raise ValueError(f"{source}: label {label!r} (data row {i + 1}) is not one of the model's classes "
                              f"{', '.join(map(str, classes))}")
         out[i] = k
     return out
+
+
+def classifies(net: Any) -> bool:
+    """True for a classifier: softmax or sigmoid + cross-entropy output, or any model that carries class labels
+    (e.g. sigmoid outputs trained with the quadratic cost, as in Nielsen's MNIST network)."""
+    return bool(net.is_classifier or net.classes is not None)
+
+
+def predicted_classes(net: Any, X: np.ndarray) -> np.ndarray:
+    """Class indices (m,): argmax of a^(L), or a >= 1/2 for a single output."""
+    aL = net.forward(X)
+    return aL.argmax(axis=1) if aL.shape[1] > 1 else (aL[:, 0] >= 0.5).astype(np.int64)
+
+
+def targets_for(net: Any, y: np.ndarray) -> np.ndarray:
+    """Class indices as the network's cost takes them: labels for classifiers, one-hot rows otherwise."""
+    if net.is_classifier:
+        return y
+    K = net.sizes[-1]
+    return y.reshape(-1, 1).astype(np.float64) if K == 1 else np.eye(K)[y]
 
 
 def confusion_matrix(y: np.ndarray, predicted: np.ndarray, K: int) -> np.ndarray:
@@ -71,13 +91,14 @@ def run(args: argparse.Namespace) -> int:
     from ..io import load
 
     net = load(args.model)
-    if not net.is_classifier:
-        raise ValueError(f"{args.model}: evaluate needs a classifier (softmax or sigmoid output)")
+    if not classifies(net):
+        raise ValueError(f"{args.model}: evaluate needs a classifier (softmax or sigmoid output, or class labels)")
     X, y = labelled_rows(net, args.dataset, data_dir=args.data_dir, target=args.target)
     K = net.sizes[-1]
-    predicted = net.predict(X)
+    with np.errstate(all="ignore"):
+        predicted = predicted_classes(net, X)
+        cost = net.cost(X, targets_for(net, y))
     accuracy = float(np.mean(predicted == y))
-    cost = net.cost(X, y)
     cm = confusion_matrix(y, predicted, K)
     classes = list(net.classes) if net.classes is not None else list(range(K))
     if args.metrics_json:

@@ -26,17 +26,19 @@ def run(args: argparse.Namespace) -> int:
     """Write predictions to stdout as CSV: label[,p_class...]."""
     from ..datasets import read_features
     from ..io import load
+    from .evaluate import classifies
 
     net = load(args.model)
     X = read_features(args.input, n_features=net.sizes[0])
     if net.scaling is not None:
         X = net.scaling.apply(X)
-    out = net.forward(X)
+    with np.errstate(all="ignore"):
+        out = net.forward(X)
     classes = list(net.classes) if net.classes is not None else list(range(net.sizes[-1]))
     lines = []
-    if net.is_classifier:
+    if classifies(net):
         header = ["label"] + ([f"p_{c}" for c in classes] if args.proba else [])
-        predicted = net.predict(X)
+        predicted = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] >= 0.5).astype(np.int64)
         probs = out if out.shape[1] > 1 else np.hstack([1 - out, out])
         for k, p in zip(predicted, probs):
             row = [str(classes[k])]

@@ -2,19 +2,28 @@
 
 Every flag is a field of ``deltaprop.config.TrainConfig``; ``--out``, ``--metrics-json`` and
 ``--quiet`` only choose what is written where.
+
+Faults lose nothing: ``--checkpoint-dir DIR`` replaces DIR/checkpoint.safetensors atomically after
+every epoch (and every ``--checkpoint-every N`` batches), ``--resume DIR`` continues bit for bit
+with the configuration stored there, Ctrl-C saves a checkpoint and exits with 130, and a run whose
+cost or gradients become NaN or Inf saves its last good weights and exits with 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import sys
 import time
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..config import HELP, TrainConfig
-from ._common import nonnegative_float, positive_float, positive_int, stderr_console, stdout_console, write_json
+from ._common import (Interrupt, free_dir, nonnegative_float, nonnegative_int, positive_float, positive_int,
+                      stderr_console, stdout_console, write_json)
 
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.1, "nesterov": 0.1, "adam": 0.001}
 
@@ -37,10 +46,12 @@ def _fraction(text: str) -> float:
     return value
 
 
-TYPES: dict[str, Any] = {"lr": positive_float, "momentum": nonnegative_float, "weight_decay": nonnegative_float,
-                         "batch_size": positive_int, "epochs": positive_int, "seed": int, "dropout": _fraction,
-                         "early_stopping": positive_int, "validation_fraction": _fraction,
-                         "checkpoint_every": positive_int}
+TYPES: dict[str, Any] = {"lr": positive_float, "momentum": _fraction, "weight_decay": nonnegative_float,
+                         "batch_size": positive_int, "epochs": positive_int, "seed": nonnegative_int,
+                         "dropout": _fraction, "early_stopping": positive_int, "validation_fraction": _fraction,
+                         "checkpoint_every": positive_int, "subset": positive_int}
+# Flags that --resume takes from the command line; every other one comes from the checkpoint.
+RESUME_OVERRIDES = ("data_dir", "on_divergence", "checkpoint_dir", "checkpoint_every", "plot", "resume")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -130,31 +141,70 @@ class Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train as configured; print a summary table to stdout."""
-    from ..datasets import load_dataset
+    """Train as configured (or resume); print a summary table to stdout."""
+    from ..checkpoint import Checkpointer, position
     from ..kernels import count_correct
-    from ..train import train
+    from ..optim import make_optimizer
+    from ..train import DivergenceError, train
+    from .evaluate import targets_for
 
-    cfg = config_from(args)
-    ds = load_dataset(cfg.dataset, data_dir=cfg.data_dir, target=cfg.target, seed=0)  # a fixed split
-    net = build_network(cfg, ds.n_features, ds.n_classes)
-    net.scaling, net.classes = ds.scaling, ds.classes
-    X, y, validation = ds.X_train, ds.y_train, None
+    cfg, ck = _configure(args)
+    ds = _load_data(cfg)
+    digest = _fingerprint(ds.X_train, ds.y_train)
+    if ck is not None:
+        if ck.extra.get("data_sha256") != digest:
+            raise ValueError(f"{ck.path}: the training data differ from those the checkpoint was trained on "
+                             f"(data set {cfg.dataset!r}); resume with the same data")
+        net = ck.net
+    else:
+        net = build_network(cfg, ds.n_features, ds.n_classes)
+        net.scaling, net.classes = ds.scaling, ds.classes
+    X, y, validation = ds.X_train, targets_for(net, ds.y_train), None  # one-hot unless net.is_classifier
     if cfg.early_stopping is not None:
         order = np.random.default_rng(cfg.seed).permutation(len(y))
-        n_val = max(1, int(round(cfg.validation_fraction * len(y))))
+        n_val = max(1, round(cfg.validation_fraction * len(y)))
+        if n_val >= len(y):
+            raise ValueError(f"--validation-fraction {cfg.validation_fraction} holds out all {len(y)} training "
+                             "rows; choose a smaller fraction")
         validation = (X[order[:n_val]], y[order[:n_val]])
         X, y = X[order[n_val:]], y[order[n_val:]]
+    make_optimizer(cfg.optimizer, lr=cfg.lr, **optimizer_options(cfg))  # refuse bad options before any output
+    if cfg.batch_size > len(y):
+        print(f"deltaprop: note: --batch-size {cfg.batch_size} is larger than the {len(y)} training rows; every "
+              f"step uses all {len(y)} rows (full-batch gradient descent)", file=sys.stderr)
+    extra = {"config": cfg.as_dict(), "data_sha256": digest,
+             "outputs": {k: None if v is None else str(Path(v).resolve())
+                         for k, v in (("out", args.out), ("metrics_json", args.metrics_json))}}
+    keeper = Checkpointer(cfg.checkpoint_dir, every=cfg.checkpoint_every, extra=extra) if cfg.checkpoint_dir else None
+    epochs = cfg.epochs
+    if ck is not None and ck.state["history"].get("stopped_early"):
+        epochs = int(ck.state["epoch"])  # finished by early stopping: only restore the best weights
+    interrupt = Interrupt()
     progress = Progress(cfg.epochs, args.quiet)
     start = time.perf_counter()
-    with progress.bar:
-        history = train(net, X, y, epochs=cfg.epochs, batch_size=cfg.batch_size, optimizer=cfg.optimizer,
-                        lr=cfg.lr, optimizer_options=optimizer_options(cfg), validation=validation,
-                        callbacks=[progress], early_stopping=cfg.early_stopping, seed=cfg.seed,
-                        on_divergence=cfg.on_divergence)
+    with interrupt.installed(), np.errstate(all="ignore"), progress.bar:  # NaN/Inf are caught as divergence
+        try:
+            history = train(net, X, y, epochs=epochs, batch_size=cfg.batch_size, optimizer=cfg.optimizer,
+                            lr=cfg.lr, optimizer_options=optimizer_options(cfg), validation=validation,
+                            callbacks=[progress, interrupt] + ([keeper] if keeper else []),
+                            early_stopping=cfg.early_stopping, seed=cfg.seed, on_divergence=cfg.on_divergence,
+                            resume=None if ck is None else ck.state)
+        except DivergenceError as exc:
+            return _diverged(exc, net, args.out, keeper, cfg.on_divergence)
+    tr = interrupt.trainer
+    if interrupt.fired and tr is not None and tr.epoch < epochs and not history.stopped_early:
+        keeper = keeper or Checkpointer(free_dir("deltaprop-checkpoint"), extra=extra)
+        keeper.save(tr)
+        folder = keeper.path.parent
+        print(f"deltaprop: interrupted at {position(tr.state())}; checkpoint saved to {folder}; "
+              f"continue with: deltaprop train --resume {folder}", file=sys.stderr)
+        return 130
+    for line in history.events:
+        print(f"deltaprop: note: {line}", file=sys.stderr)
     wall = time.perf_counter() - start
-    test_cost = net.cost(ds.X_test, ds.y_test)
-    test_acc = count_correct(net.forward(ds.X_test), np.eye(ds.n_classes)[ds.y_test]) / len(ds.y_test)
+    with np.errstate(all="ignore"):
+        test_cost = net.cost(ds.X_test, targets_for(net, ds.y_test))
+        test_acc = count_correct(net.forward(ds.X_test), np.eye(ds.n_classes)[ds.y_test]) / len(ds.y_test)
     if args.out:
         net.save(args.out)
     metrics = {"test_accuracy": test_acc, "test_cost": test_cost, "train_cost": history.train_cost,
@@ -162,7 +212,9 @@ def run(args: argparse.Namespace) -> int:
                "val_accuracy": history.val_accuracy, "seconds": history.seconds, "wall_seconds": wall,
                "epochs_run": history.epochs, "stopped_early": history.stopped_early, "events": history.events,
                "n_params": net.n_params, "sizes": list(net.sizes), "config": cfg.as_dict(),
-               "dataset": {"name": ds.name, "train": len(ds.y_train), "test": len(ds.y_test)}}
+               "dataset": {"name": ds.name, "train": len(ds.y_train), "test": len(ds.y_test)},
+               "resumed_from": None if ck is None else str(ck.path),
+               "checkpoints_written": 0 if keeper is None else keeper.writes}
     if args.metrics_json:
         write_json(args.metrics_json, metrics)
     if cfg.plot:
@@ -171,6 +223,85 @@ def run(args: argparse.Namespace) -> int:
         learning_curves(history, cfg.plot)
     _summary(cfg, net, ds, history, test_acc, test_cost, wall, args.out)
     return 0
+
+
+def _configure(args: argparse.Namespace) -> tuple[TrainConfig, Any]:
+    """The TrainConfig of the flags, or with --resume the checkpoint's (and the checkpoint)."""
+    from ..checkpoint import checkpoint_path, load_checkpoint
+
+    cfg = config_from(args)
+    ck = None
+    if cfg.resume is not None:
+        ck = load_checkpoint(cfg.resume)
+        stored = dict(ck.extra.get("config") or {})
+        known = {f.name for f in fields(TrainConfig)}
+        if not stored or set(stored) - known:
+            raise ValueError(f"{ck.path}: no training configuration stored (or unknown fields "
+                             f"{sorted(set(stored) - known)}); it was not written by deltaprop train")
+        stored["hidden"] = tuple(stored.get("hidden", ()))
+        defaults = TrainConfig()
+        for name in known - set(RESUME_OVERRIDES):
+            given = getattr(args, name)
+            given = tuple(given) if name == "hidden" else given
+            if given != getattr(defaults, name) and given != stored.get(name, getattr(defaults, name)):
+                flag = "--" + name.replace("_", "-")
+                raise ValueError(f"--resume takes the configuration from {ck.path}; {flag} {given} differs from "
+                                 f"its {stored.get(name)!r} (drop {flag}, or start a new run)")
+        overrides = {k: getattr(args, k) for k in RESUME_OVERRIDES if getattr(args, k) != getattr(defaults, k)}
+        overrides.setdefault("checkpoint_dir", cfg.resume)
+        cfg = TrainConfig(**{**stored, **overrides})
+        outputs = ck.extra.get("outputs") or {}
+        args.out = args.out or outputs.get("out")
+        args.metrics_json = args.metrics_json or outputs.get("metrics_json")
+    if cfg.checkpoint_every is not None and cfg.checkpoint_dir is None:
+        raise ValueError("--checkpoint-every needs --checkpoint-dir DIR (where to write the checkpoints)")
+    if cfg.subset is not None and cfg.dataset != "mnist":
+        raise ValueError(f"--subset applies to --dataset mnist only, got --dataset {cfg.dataset!r}")
+    if cfg.checkpoint_dir is not None:
+        target = checkpoint_path(cfg.checkpoint_dir)
+        if target.exists() and (ck is None or target.resolve() != ck.path.resolve()):
+            raise ValueError(f"{target.parent} already holds a checkpoint; continue it with --resume "
+                             f"{target.parent}, or choose another --checkpoint-dir (nothing was overwritten)")
+    return cfg, ck
+
+
+def _load_data(cfg: TrainConfig) -> Any:
+    from ..datasets import load_dataset, load_mnist
+
+    if cfg.subset is not None:
+        return load_mnist(cfg.data_dir, subset=(cfg.subset, max(1, cfg.subset // 5)))
+    return load_dataset(cfg.dataset, data_dir=cfg.data_dir, target=cfg.target, seed=0)  # a fixed split
+
+
+def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
+    """SHA-256 of the training rows and labels, so a resumed run refuses other data."""
+    h = hashlib.sha256(str((X.shape, X.dtype.str, y.dtype.str)).encode())
+    h.update(np.ascontiguousarray(X).tobytes())
+    h.update(np.ascontiguousarray(y).tobytes())
+    return h.hexdigest()
+
+
+def _diverged(exc: Exception, net: Any, out: str | None, keeper: Any, policy: str) -> int:
+    """Save the last good weights (to --out and DIR/last-good.safetensors), say so in one line; exit code 1."""
+    saved = []
+    if out:
+        net.save(out)
+        saved.append(str(out))
+    if keeper is not None:
+        path = keeper.path.parent / "last-good.safetensors"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        net.save(path)
+        saved.append(str(path))
+    text = f"deltaprop: {exc}"
+    if saved:
+        text += f"; saved them to {' and '.join(saved)}"
+    if keeper is not None and keeper.path.exists() and policy == "stop":
+        text += (f"; the last checkpoint is untouched: deltaprop train --resume {keeper.path.parent} "
+                 "--on-divergence halve-lr goes on from it")
+    else:
+        text += "; lower --lr" + (" or use --on-divergence halve-lr" if policy == "stop" else "")
+    print(" ".join(text.split()), file=sys.stderr)
+    return 1
 
 
 def _summary(cfg: TrainConfig, net: Any, ds: Any, history: Any, acc: float, cost: float, wall: float,
@@ -186,6 +317,8 @@ def _summary(cfg: TrainConfig, net: Any, ds: Any, history: Any, acc: float, cost
             ("training time", f"{sum(history.seconds):.2f} s (wall {wall:.2f} s)")]
     if out:
         rows.append(("model", out))
+    if cfg.checkpoint_dir:
+        rows.append(("checkpoint", str(cfg.checkpoint_dir)))
     for k, v in rows:
         table.add_row(k, v)
     stdout_console().print(table)

@@ -1,0 +1,215 @@
+r"""The loops that ``deltaprop.fast`` compiles with numba (this module imports numba; import it lazily).
+
+Layers are numbered as in the notes: Ws[l - 1] is W^(l) of shape (n_{l-1}, n_l), bs[l - 1] is b^(l).
+Per sample, a^(l) lives in A[off[l]:off[l + 1]] and delta^(l) in D[off[l]:off[l + 1]] (a^(0) = x
+is read from X). Hidden activations are coded ACT (identity 0, relu 1, sigmoid 2, tanh 3) and the
+output layer with its cost OUT (softmax + cross_entropy 0, sigmoid + binary_cross_entropy 1,
+identity + quadratic 2, sigmoid + quadratic 3). Only FMA contraction is allowed to the compiler,
+so results differ from NumPy's by rounding alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import prange
+
+_JIT = {"cache": True, "nogil": True, "fastmath": {"contract"}}
+jit = numba.njit(**_JIT)
+pjit = numba.njit(parallel=True, **_JIT)
+
+
+# ----- mini-batch: the first layer over the nonzero inputs only ----------------------------------
+@pjit
+def compact(X, idx, cols, vals, cnt):  # pragma: no cover - compiled
+    """For each batch row i (= X[idx[i]]): cols[i, :cnt[i]] and vals[i, :cnt[i]] list its nonzero x_ij."""
+    for i in prange(idx.shape[0]):
+        r = idx[i]
+        c = 0
+        for j in range(X.shape[1]):
+            x = X[r, j]
+            cols[i, c] = j  # written always, kept only when x != 0: no branch to mispredict
+            vals[i, c] = x
+            c += x != 0
+        cnt[i] = c
+
+
+@pjit
+def sparse_forward(cols, vals, cnt, W, b, z, relu):  # pragma: no cover - compiled
+    """z_i = b + sum_t vals[i, t] W[cols[i, t], :] for each row i, then max(z, 0) when relu."""
+    n = W.shape[1]
+    for i in prange(cnt.shape[0]):
+        zi = z[i]
+        for k in range(n):
+            zi[k] = b[k]
+        c, t = cnt[i], 0
+        while t + 4 <= c:  # four inputs per pass over z_i: a quarter of its loads and stores
+            x0, x1, x2, x3 = vals[i, t], vals[i, t + 1], vals[i, t + 2], vals[i, t + 3]
+            w0, w1, w2, w3 = W[cols[i, t]], W[cols[i, t + 1]], W[cols[i, t + 2]], W[cols[i, t + 3]]
+            for k in range(n):
+                zi[k] += x0 * w0[k] + x1 * w1[k] + x2 * w2[k] + x3 * w3[k]
+            t += 4
+        while t < c:
+            x0, w0 = vals[i, t], W[cols[i, t]]
+            for k in range(n):
+                zi[k] += x0 * w0[k]
+            t += 1
+        if relu:
+            for k in range(n):
+                zi[k] = max(zi[k], 0)
+
+
+@pjit
+def sparse_weight_gradient(cols, vals, cnt, delta, dW, parts):  # pragma: no cover - compiled
+    """dW = X_b^T delta over the nonzero x_ij: dW[j, :] = sum_i x_ij delta[i, :]; other rows 0.
+
+    The columns of dW are split into ``parts`` blocks, one per thread, so that every entry is
+    summed in the same order whatever the number of threads.
+    """
+    n0, n = dW.shape
+    for p in prange(parts):
+        k0, k1 = p * n // parts, (p + 1) * n // parts
+        for j in range(n0):
+            for k in range(k0, k1):
+                dW[j, k] = 0
+        for i in range(cnt.shape[0]):
+            d = delta[i]
+            for t in range(cnt[i]):
+                row, x = dW[cols[i, t]], vals[i, t]
+                for k in range(k0, k1):
+                    row[k] += x * d[k]
+
+
+# ----- per-sample SGD ------------------------------------------------------------------------
+@jit
+def _hidden(v, act):  # pragma: no cover - compiled
+    if act == 1:
+        return max(v, 0)
+    if act == 2:
+        return 1 / (1 + math.exp(-v))
+    if act == 3:
+        return math.tanh(v)
+    return v
+
+
+@jit
+def _slope(a, act):  # pragma: no cover - compiled
+    """g'(z) from a = g(z)."""
+    if act == 1:
+        return 1 if a > 0 else 0
+    if act == 2:
+        return a * (1 - a)
+    if act == 3:
+        return 1 - a * a
+    return 1
+
+
+@jit
+def _output(z, y, a, delta, out):  # pragma: no cover - compiled
+    """a^(L), delta^(L) = dc/dz^(L) and the sample's cost c from z^(L) (see costs.output_delta/cost)."""
+    n = z.shape[0]
+    c = 0.0
+    if out == 0:  # softmax + cross_entropy: delta = a - y, c = sum_j y_j (lse - z_j)
+        zmax = z[0]
+        for k in range(1, n):
+            zmax = max(zmax, z[k])
+        s = 0.0
+        for k in range(n):
+            a[k] = math.exp(z[k] - zmax)
+            s += a[k]
+        lse = zmax + math.log(s)
+        for k in range(n):
+            a[k] /= s
+            delta[k] = a[k] - y[k]
+            c += y[k] * (lse - z[k])
+        return c
+    for k in range(n):
+        a[k] = z[k] if out == 2 else 1 / (1 + math.exp(-z[k]))
+        delta[k] = a[k] - y[k]
+        if out == 1:  # binary cross-entropy from the logits: softplus(z) - y z
+            c += max(z[k], 0) + math.log1p(math.exp(-abs(z[k]))) - y[k] * z[k]
+        else:
+            c += 0.5 * delta[k] * delta[k]
+            if out == 3:
+                delta[k] *= a[k] * (1 - a[k])
+    return c
+
+
+@jit
+def _correct(a, y):  # pragma: no cover - compiled
+    if a.shape[0] == 1:
+        return 1 if (a[0] >= 0.5) == (y[0] >= 0.5) else 0
+    return 1 if np.argmax(a) == np.argmax(y) else 0
+
+
+@jit
+def sgd_run(X, Y, order, Ws, bs, acts, out, eta, off, A, D, zL, cols, vals):  # pragma: no cover
+    """Per-sample SGD on the rows order[0], order[1], ... of X, Y; weights updated in place.
+
+    Returns (sum of c, number correct, steps done): fewer steps than len(order) when a cost or
+    delta^(L) was not finite, in which case that step's update was not applied.
+    """
+    L = len(Ws)
+    eta = X.dtype.type(eta)
+    cost_sum, correct = 0.0, 0
+    for s in range(order.shape[0]):
+        x, y = X[order[s]], Y[order[s]]
+        nnz = 0  # a^(0) = x by its nonzero entries
+        for j in range(x.shape[0]):
+            cols[nnz] = j
+            vals[nnz] = x[j]
+            nnz += x[j] != 0
+        for l in range(1, L + 1):  # forward: z^(l) = a^(l-1) W^(l) + b^(l), skipping a_j^(l-1) = 0
+            W, z = Ws[l - 1], A[off[l]:off[l + 1]] if l < L else zL
+            z[:] = bs[l - 1]
+            if l == 1:
+                for t in range(nnz):
+                    w, v = W[cols[t]], vals[t]
+                    for k in range(z.shape[0]):
+                        z[k] += v * w[k]
+            else:
+                a_prev = A[off[l - 1]:off[l]]
+                for j in range(a_prev.shape[0]):
+                    if a_prev[j] != 0:
+                        w, v = W[j], a_prev[j]
+                        for k in range(z.shape[0]):
+                            z[k] += v * w[k]
+            if l < L:
+                for k in range(z.shape[0]):
+                    z[k] = _hidden(z[k], acts[l - 1])  # a^(l) over z^(l)
+        aL, dL = A[off[L]:off[L + 1]], D[off[L]:off[L + 1]]
+        c = _output(zL, y, aL, dL, out)
+        finite = math.isfinite(c)
+        for k in range(dL.shape[0]):
+            finite = finite and math.isfinite(dL[k])
+        if not finite:
+            return cost_sum, correct, s
+        cost_sum += c
+        correct += _correct(aL, y)
+        for l in range(L, 0, -1):  # backward, then W^(l) <- W^(l) - eta a^(l-1)T delta^(l)
+            W, d = Ws[l - 1], D[off[l]:off[l + 1]]
+            if l > 1:  # delta^(l-1) = (W^(l) delta^(l)) * g'(z^(l-1)), from the old W^(l)
+                a_prev, d_prev = A[off[l - 1]:off[l]], D[off[l - 1]:off[l]]
+                for j in range(a_prev.shape[0]):
+                    slope = _slope(a_prev[j], acts[l - 2])
+                    g = 0.0
+                    if slope != 0:
+                        for k in range(d.shape[0]):
+                            g += W[j, k] * d[k]
+                    d_prev[j] = g * slope
+                for j in range(a_prev.shape[0]):
+                    if a_prev[j] != 0:
+                        w, v = W[j], eta * a_prev[j]
+                        for k in range(d.shape[0]):
+                            w[k] -= v * d[k]
+            else:
+                for t in range(nnz):
+                    w, v = W[cols[t]], eta * vals[t]
+                    for k in range(d.shape[0]):
+                        w[k] -= v * d[k]
+            b = bs[l - 1]
+            for k in range(d.shape[0]):
+                b[k] -= eta * d[k]
+    return cost_sum, correct, order.shape[0]

@@ -1,0 +1,21 @@
+"""Benchmarks of deltaprop against PyTorch, scikit-learn and NumPy baselines (issue 4).
+
+``run_benchmark(Options(quick=True))`` runs every configuration: each contender in its own worker
+process, alternating round by round in shuffled order, and returns a JSON-ready document;
+``table(doc)`` renders it as text with a PASS/FAIL line per target, and ``write_outputs(doc,
+folder)`` writes ``bench.json`` and the PNG charts. ``deltaprop bench`` and
+``benchmarks/compare.py`` are the same code behind flags.
+
+Examples
+--------
+>>> opts = Options(configs=("higham",), quick=True)
+>>> [conf.name for conf in plan(opts)], plan(opts)[0].points[0].total_steps
+(['higham'], 1000000)
+"""
+
+from .configs import CONFIG_NAMES, CONTENDERS, Configuration, Options, Point, Target, Task, plan
+from .harness import run_benchmark
+from .report import table, write_outputs
+
+__all__ = ["CONFIG_NAMES", "CONTENDERS", "Configuration", "Options", "Point", "Target", "Task", "plan",
+           "run_benchmark", "table", "write_outputs"]

@@ -1,0 +1,261 @@
+r"""The contenders that need only NumPy: deltaprop itself, the matmul floor, and a plain NumPy loop.
+
+Each contender runs inside a worker process and has ``reset(task, seed)`` (a fresh network),
+``run()`` (one unit of work: an epoch, or ``task.steps`` single-sample steps; returns the
+seconds and the samples processed) and ``evaluate()`` (test accuracy, or None). Every network
+starts from deltaprop's initial weights for the seed, so all contenders solve the same problem.
+PyTorch and scikit-learn are in ``peers.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .configs import Task
+from .worker import Data
+
+
+def initial_network(task: Task, seed: int) -> Any:
+    """The deltaprop Network of ``task`` with its initial weights for ``seed``."""
+    from ..network import Network
+
+    L = len(task.sizes) - 1
+    return Network(list(task.sizes), [task.hidden] * (L - 1) + [task.output], task.cost,
+                   dtype=task.dtype, seed=seed, init=task.init)
+
+
+def task_data(task: Task, mnist: Data | None) -> Data:
+    """The rows a task trains on: the prepared MNIST rows, or Higham's ten points (train = test)."""
+    if task.data == "higham":
+        from ..datasets import higham_points
+
+        X, Y = higham_points()
+        y = Y.argmax(axis=1)
+        X = X.astype(task.dtype)
+        return Data(X, y, X, y)
+    if mnist is None:
+        raise ValueError("this task needs MNIST rows, but the worker was started without data")
+    return mnist
+
+
+def one_hot(y: np.ndarray, n: int, dtype: str) -> np.ndarray:
+    """(m,) labels -> (m, n) rows with a single 1."""
+    Y = np.zeros((y.shape[0], n), dtype=dtype)
+    Y[np.arange(y.shape[0]), y] = 1
+    return Y
+
+
+def draw(rng: np.random.Generator, m: int, steps: int, replacement: bool) -> np.ndarray:
+    """The sample indices of ``steps`` single-sample steps: with replacement, or shuffled passes."""
+    if replacement:
+        return rng.integers(0, m, steps)
+    passes = [rng.permutation(m) for _ in range(-(-steps // m))]
+    return np.concatenate(passes)[:steps]
+
+
+def accuracy(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, y: np.ndarray,
+             chunk: int = 1000) -> float:
+    """Fraction of rows whose predicted class is y, predicted in chunks to keep memory flat."""
+    correct = 0
+    for start in range(0, X.shape[0], chunk):
+        correct += int(np.count_nonzero(predict(X[start:start + chunk]) == y[start:start + chunk]))
+    return correct / X.shape[0]
+
+
+def fast_path() -> tuple[Callable[..., Any] | None, str]:
+    """``deltaprop.fast.sgd_steps`` when it exists, with a note saying which path is used."""
+    try:
+        fast = importlib.import_module("deltaprop.fast")
+    except ImportError:
+        return None, "train(batch_size=1): no deltaprop.fast module"
+    steps = getattr(fast, "sgd_steps", None)
+    if steps is None:
+        return None, "train(batch_size=1): deltaprop.fast has no sgd_steps"
+    return steps, "fast.sgd_steps"
+
+
+class Deltaprop:
+    """deltaprop through its public API: ``train`` per epoch, ``fast.sgd_steps`` per sample."""
+
+    def __init__(self, data: Data | None) -> None:
+        from .. import __version__
+
+        self.mnist = data
+        self.versions = {"deltaprop": __version__, "numpy": np.__version__}
+
+    def reset(self, task: Task, seed: int) -> dict[str, Any]:
+        from ..optim import make_optimizer
+
+        self.task, self.d = task, task_data(task, self.mnist)
+        self.net = initial_network(task, seed)
+        self.Y = one_hot(self.d.y_train, task.sizes[-1], task.dtype)
+        self.rng = np.random.default_rng(seed)
+        options = {"momentum": task.momentum} if task.optimizer == "momentum" else {}
+        self.optimizer = make_optimizer(task.optimizer, lr=task.lr, **options)  # kept across epochs
+        if task.kind == "epoch":
+            from ..train import train
+
+            B = task.batch_size  # warm-up on a copy: two batches, outside the timing
+            train(self.net.copy(), self.d.X_train[:2 * B], self.Y[:2 * B], epochs=1, batch_size=B,
+                  optimizer=make_optimizer(task.optimizer, lr=task.lr, **options))
+            return {"path": "train(...) per epoch, timed around the call"}
+        self.fast, path = fast_path()
+        if self.fast is not None:
+            try:  # compile (if it is compiled) on a copy, outside the timing
+                self.fast(self.net.copy(), self.d.X_train, self.Y, 2, task.lr, np.random.default_rng(0))
+                path += " (warm-up call excluded)"
+            except Exception as exc:  # noqa: BLE001 - any failure means: use the public path
+                self.fast, path = None, f"train(batch_size=1): fast.sgd_steps failed: {type(exc).__name__}: {exc}"
+        return {"path": path}
+
+    def run(self) -> dict[str, Any]:
+        task, X, Y = self.task, self.d.X_train, self.Y
+        m = X.shape[0]
+        if task.kind == "epoch":
+            from ..train import train
+
+            start = time.perf_counter()
+            train(self.net, X, Y, epochs=1, batch_size=task.batch_size, optimizer=self.optimizer,
+                  seed=int(self.rng.integers(2**31)))
+            return {"seconds": time.perf_counter() - start, "steps": m}
+        if self.fast is not None:
+            start = time.perf_counter()
+            self.fast(self.net, X, Y, task.steps, task.lr, self.rng)
+            return {"seconds": time.perf_counter() - start, "steps": task.steps}
+        return self._slow_steps(task.slow_steps or task.steps)
+
+    def _slow_steps(self, steps: int) -> dict[str, Any]:
+        """Per-sample SGD through ``train(batch_size=1)``, the path every user has."""
+        from ..train import train
+
+        task, X, Y = self.task, self.d.X_train, self.Y
+        if steps == X.shape[0] and not task.replacement:  # one epoch: train shuffles
+            start = time.perf_counter()
+            train(self.net, X, Y, epochs=1, batch_size=1, optimizer="sgd", lr=task.lr,
+                  seed=int(self.rng.integers(2**31)))
+            return {"seconds": time.perf_counter() - start, "steps": steps}
+        idx = draw(self.rng, X.shape[0], steps, task.replacement)
+        Xs, Ys = X[idx], Y[idx]  # (steps, n_0), (steps, n_L): the drawn samples in order
+        start = time.perf_counter()
+        train(self.net, Xs, Ys, epochs=1, batch_size=1, optimizer="sgd", lr=task.lr, shuffle=False)
+        return {"seconds": time.perf_counter() - start, "steps": steps}
+
+    def evaluate(self) -> float:
+        return accuracy(lambda X: self.net.forward(X).argmax(axis=1), self.d.X_test, self.d.y_test)
+
+
+class Floor:
+    """The dense matrix products of an epoch alone, back to back, into preallocated arrays.
+
+    Per batch: a^(l-1) W^(l) for l = 1..L (forward), delta^(l) W^(l)T for l = L..2 (backward)
+    and a^(l-1)T delta^(l) for l = 1..L (gradients); for 784-256-10 these are X_b W1, h W2,
+    d2 W2^T, X_b^T d1 and h^T d2. No activation, cost, shuffle or update: a lower bound.
+    """
+
+    def __init__(self, data: Data | None) -> None:
+        self.mnist = data
+        self.versions = {"numpy": np.__version__}
+
+    def reset(self, task: Task, seed: int) -> dict[str, Any]:
+        rng, dt, n, B = np.random.default_rng(seed), np.dtype(task.dtype), task.sizes, task.batch_size
+        self.task, self.d, self.L = task, task_data(task, self.mnist), len(n) - 1
+        L = self.L
+        self.W = {l: rng.standard_normal((n[l - 1], n[l])).astype(dt) for l in range(1, L + 1)}
+        self.z = {l: np.empty((B, n[l]), dt) for l in range(1, L + 1)}  # forward products
+        self.delta = {l: rng.standard_normal((B, n[l])).astype(dt) for l in range(1, L + 1)}  # stand-ins
+        self.back = {l: np.empty((B, n[l]), dt) for l in range(1, L)}  # delta^(l+1) W^(l+1)T
+        self.dW = {l: np.empty_like(self.W[l]) for l in range(1, L + 1)}
+        return {"path": "NumPy float32 matmuls into out= arrays, contiguous batches"}
+
+    def run(self) -> dict[str, Any]:
+        X, B, L = self.d.X_train.astype(self.task.dtype, copy=False), self.task.batch_size, self.L
+        W, z, delta, back, dW = self.W, self.z, self.delta, self.back, self.dW
+        start = time.perf_counter()
+        for s in range(0, X.shape[0], B):
+            Xb = X[s:s + B]  # (k, n_0)
+            k = Xb.shape[0]
+            a = Xb
+            for l in range(1, L + 1):
+                a = np.matmul(a, W[l], out=z[l][:k])  # (k, n_l)
+            for l in range(L, 1, -1):
+                np.matmul(delta[l][:k], W[l].T, out=back[l - 1][:k])  # (k, n_{l-1})
+            a = Xb
+            for l in range(1, L + 1):
+                np.matmul(a.T, delta[l][:k], out=dW[l])  # (n_{l-1}, n_l)
+                a = z[l][:k]
+        return {"seconds": time.perf_counter() - start, "steps": X.shape[0]}
+
+    def evaluate(self) -> None:
+        return None
+
+
+class NumpyLoop:
+    r"""Per-sample SGD written as a plain NumPy loop (sigmoid layers, quadratic cost), as in Higham's code.
+
+    For each drawn x: z^(l) = a^(l-1) W^(l) + b^(l), a^(l) = sigmoid(z^(l));
+    delta^(L) = (a^(L) - y) a^(L) (1 - a^(L)); delta^(l) = (delta^(l+1) W^(l+1)T) a^(l) (1 - a^(l));
+    W^(l) -= eta a^(l-1)T delta^(l), b^(l) -= eta delta^(l).
+    """
+
+    def __init__(self, data: Data | None) -> None:
+        self.mnist = data
+        self.versions = {"numpy": np.__version__}
+
+    def reset(self, task: Task, seed: int) -> dict[str, Any]:
+        if (task.hidden, task.output, task.cost, task.optimizer) != ("sigmoid", "sigmoid", "quadratic", "sgd"):
+            raise ValueError(f"the NumPy loop handles sigmoid layers, quadratic cost and plain SGD, got {task}")
+        net = initial_network(task, seed)
+        self.task, self.d, self.L = task, task_data(task, self.mnist), net.L
+        self.W = dict(enumerate((W.copy() for W in net.weights), start=1))
+        self.b = dict(enumerate((b.copy() for b in net.biases), start=1))
+        self.Y = one_hot(self.d.y_train, task.sizes[-1], task.dtype)
+        self.rng = np.random.default_rng(seed)
+        return {"path": "one sample at a time, np.outer updates"}
+
+    def run(self) -> dict[str, Any]:
+        task, X, Y, W, b, L = self.task, self.d.X_train, self.Y, self.W, self.b, self.L
+        eta, steps = task.lr, task.steps
+        idx = draw(self.rng, X.shape[0], steps, task.replacement).tolist()
+        start = time.perf_counter()
+        for k in idx:
+            a = {0: X[k]}  # a[l] of shape (n_l,)
+            for l in range(1, L + 1):
+                a[l] = 1.0 / (1.0 + np.exp(-(a[l - 1] @ W[l] + b[l])))
+            delta = (a[L] - Y[k]) * a[L] * (1.0 - a[L])
+            for l in range(L, 0, -1):
+                below = (delta @ W[l].T) * a[l - 1] * (1.0 - a[l - 1]) if l > 1 else None
+                W[l] -= eta * np.outer(a[l - 1], delta)
+                b[l] -= eta * delta
+                delta = below
+        return {"seconds": time.perf_counter() - start, "steps": steps}
+
+    def evaluate(self) -> float:
+        def predict(X: np.ndarray) -> np.ndarray:
+            a = X
+            for l in range(1, self.L + 1):
+                a = 1.0 / (1.0 + np.exp(-(a @ self.W[l] + self.b[l])))
+            return a.argmax(axis=1)
+
+        return accuracy(predict, self.d.X_test, self.d.y_test)
+
+
+def make_contender(name: str, data: Data | None, threads: int) -> Any:
+    """The contender object for ``name`` (PyTorch and scikit-learn are imported only here)."""
+    if name == "deltaprop":
+        return Deltaprop(data)
+    if name == "floor":
+        return Floor(data)
+    if name == "numpy-loop":
+        return NumpyLoop(data)
+    from . import peers
+
+    if name == "pytorch":
+        return peers.Torch(data, threads)
+    if name == "sklearn":
+        return peers.Sklearn(data)
+    raise ValueError(f"unknown contender {name!r}")

@@ -1,0 +1,393 @@
+"""The command line: every command in-process through ``main([...])``, bad input (exit code 2, one
+line on stderr, nothing written), divergence (exit code 1, last good weights saved), and end-to-end
+runs by subprocess: the default digits run, an MNIST subset, a kill -9 and a Ctrl-C in the middle
+of an epoch followed by --resume, which must end bit-identical to an uninterrupted run."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import deltaprop
+from deltaprop.checkpoint import checkpoint_path, load_checkpoint
+from deltaprop.cli import COMMANDS, main
+from deltaprop.datasets import load_digits
+
+PRESENT = [name for name, (module, _) in COMMANDS.items() if importlib.util.find_spec(module) is not None]
+TINY = ["--dataset", "higham", "--hidden", "4", "--epochs", "2", "--batch-size", "4", "--quiet"]
+
+
+def cli(capsys, *argv):
+    """(exit code, stdout, stderr) of main(argv) run in-process."""
+    capsys.readouterr()
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_bad_input(rc, out, err, fragment):
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got {err!r}"
+    assert "Traceback" not in err and out == ""
+    assert fragment in lines[0], lines[0]
+
+
+def deltaprop_cmd(*argv):
+    return [sys.executable, "-m", "deltaprop", *map(str, argv)]
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    A, B = deltaprop.load(a), deltaprop.load(b)
+    return all(x.shape == y.shape and np.array_equal(x, y) for x, y in zip(A.weights + A.biases, B.weights + B.biases))
+
+
+# ----- every command ----------------------------------------------------------------------------
+def test_main_without_a_command_prints_help_and_exits_2(capsys):
+    rc, out, err = cli(capsys)
+    assert rc == 2 and "usage: deltaprop" in err
+
+
+def test_version(capsys):
+    rc, out, _ = cli(capsys, "--version")
+    assert rc == 0 and out.strip() == f"deltaprop {deltaprop.__version__}"
+
+
+@pytest.mark.parametrize("name", PRESENT)
+def test_every_command_has_help(capsys, name):
+    rc, out, _ = cli(capsys, name, "--help")
+    assert rc == 0 and f"usage: deltaprop {name}" in out
+
+
+@pytest.mark.parametrize("name", PRESENT)
+def test_every_command_refuses_an_unknown_flag(capsys, name):
+    rc, out, err = cli(capsys, name, "--no-such-flag")
+    assert_bad_input(rc, out, err, "deltaprop")
+    assert "unrecognized arguments: --no-such-flag" in err or "the following arguments are required" in err
+
+
+def test_unknown_command(capsys):
+    rc, out, err = cli(capsys, "trian")
+    assert_bad_input(rc, out, err, "invalid choice: 'trian'")
+
+
+@pytest.fixture(scope="module")
+def digits_model(tmp_path_factory):
+    """A small digits model trained in-process, with its metrics."""
+    folder = tmp_path_factory.mktemp("digits")
+    model, metrics = folder / "m.safetensors", folder / "m.json"
+    assert main(["train", "--hidden", "32", "--epochs", "4", "--quiet", "--out", str(model),
+                 "--metrics-json", str(metrics)]) == 0
+    return model, json.loads(metrics.read_text())
+
+
+def test_train_writes_model_and_metrics(digits_model):
+    model, metrics = digits_model
+    assert {"test_accuracy", "test_cost", "train_cost", "config", "events", "checkpoints_written"} <= set(metrics)
+    assert metrics["sizes"] == [64, 32, 10] and len(metrics["train_cost"]) == 4 and metrics["test_accuracy"] > 0.9
+    net = deltaprop.load(model)
+    assert net.classes == tuple(range(10)) and net.scaling.kind == "divide"
+
+
+def test_evaluate_json_agrees_with_the_model(capsys, digits_model, tmp_path):
+    model, metrics = digits_model
+    rc, out, err = cli(capsys, "evaluate", model, "--metrics-json", tmp_path / "e.json")
+    assert rc == 0 and "accuracy" in out
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert {"accuracy", "cost", "confusion_matrix"} <= set(report)
+    cm = np.array(report["confusion_matrix"])
+    assert cm.shape == (10, 10) and cm.sum() == report["n"] == 451
+    np.testing.assert_allclose(report["accuracy"], np.trace(cm) / cm.sum(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(report["accuracy"], metrics["test_accuracy"], rtol=0, atol=1e-12)
+    ds, net = load_digits(), deltaprop.load(model)
+    np.testing.assert_allclose(report["cost"], net.cost(ds.X_test, ds.y_test), rtol=1e-6, atol=0)
+
+
+def test_predict_prints_one_row_per_input(capsys, digits_model, tmp_path):
+    model, _ = digits_model
+    ds, net = load_digits(), deltaprop.load(model)
+    raw = ds.X_test[:7] * 16  # raw pixel values 0..16; predict applies the model's own scaling
+    (tmp_path / "rows.csv").write_text(",".join(f"p{i}" for i in range(64)) + "\n"
+                                       + "\n".join(",".join(f"{v:g}" for v in row) for row in raw) + "\n")
+    np.save(tmp_path / "rows.npy", raw)
+    for source in ("rows.csv", "rows.npy"):
+        rc, out, err = cli(capsys, "predict", model, tmp_path / source, "--proba")
+        assert rc == 0, err
+        lines = out.strip().splitlines()
+        assert lines[0] == "label," + ",".join(f"p_{k}" for k in range(10)) and len(lines) == 8
+        labels = [int(line.split(",")[0]) for line in lines[1:]]
+        assert labels == net.predict(ds.X_test[:7]).tolist()
+        probs = np.array([[float(v) for v in line.split(",")[1:]] for line in lines[1:]])
+        assert probs.shape == (7, 10)
+        np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=0, atol=6e-4)
+        np.testing.assert_allclose(probs, net.forward(ds.X_test[:7]), rtol=0, atol=5.1e-5)
+
+
+# ----- bad input: exit code 2, one line, nothing written ------------------------------------------
+def write(folder: Path, name: str, text: str) -> str:
+    (folder / name).write_text(text)
+    return str(folder / name)
+
+
+def bad_data(folder: Path) -> dict[str, str]:
+    files = {
+        "nan.csv": "a,b,label\n1,2,0\n3,nan,1\n4,5,0\n6,7,1\n",
+        "inf.csv": "a,b,label\n1,2,0\n3,4,1\n4,-inf,0\n6,7,1\n",
+        "ragged.csv": "a,b,label\n1,2,0\n3,4\n",
+        "empty.csv": "",
+        "header.csv": "a,b,label\n",
+        "text.csv": "a,b,label\n1,2,0\n3,four,1\n",
+        "one_class.csv": "a,b,label\n1,2,0\n3,4,0\n",
+        "rows.csv": "a,b\n1,2\n",
+        "nan_rows.csv": ",".join(f"p{i}" for i in range(64)) + "\n" + ",".join(["1"] * 63 + ["nan"]) + "\n",
+        "labels.csv": ",".join(f"p{i}" for i in range(64)) + ",label\n" + ",".join(["1"] * 64) + ",12\n",
+    }
+    return {name: write(folder, name, text) for name, text in files.items()}
+
+
+def mnist_copy(folder: Path, src: Path, damage) -> str:
+    """An MNIST folder whose test labels file is damaged (the other files linked)."""
+    folder.mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"):
+        target = next(p for p in (src / name, src / f"{name}.gz") if p.exists())
+        (folder / target.name).symlink_to(target)
+    raw = bytearray(8) + bytes(10_000)
+    raw[:8] = bytes([0, 0, 8, 1]) + (10_000).to_bytes(4, "big")
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(damage(bytes(raw)))
+    return str(folder)
+
+
+BAD_TRAIN = {
+    "--lr 0": (["--lr", "0"], "argument --lr: expected a positive number, got 0"),
+    "--lr -1": (["--lr", "-1"], "expected a positive number, got -1"),
+    "--lr nan": (["--lr", "nan"], "expected a positive number, got nan"),
+    "--lr inf": (["--lr", "inf"], "expected a positive number, got inf"),
+    "--batch-size 0": (["--batch-size", "0"], "argument --batch-size: expected a positive integer, got 0"),
+    "--epochs -2": (["--epochs", "-2"], "argument --epochs: expected a positive integer, got -2"),
+    "--hidden 0": (["--hidden", "8", "0"], "argument --hidden: expected a positive integer, got 0"),
+    "--momentum -0.5": (["--momentum", "-0.5"], "expected a number >= 0, got -0.5"),
+    "--dropout 1": (["--dropout", "1"], "expected a number in [0, 1), got 1"),
+    "--seed -1": (["--seed", "-1"], "argument --seed: expected an integer >= 0, got -1"),
+    "--dtype float16": (["--dtype", "float16"], "invalid choice: 'float16'"),
+    "--activation": (["--activation", "relu6"], "invalid choice: 'relu6'"),
+    "--optimizer": (["--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
+    "NaN in a CSV": (["--dataset", "{nan.csv}"], "row 3, column 'b': 'nan' is not finite"),
+    "Inf in a CSV": (["--dataset", "{inf.csv}"], "row 4, column 'b': '-inf' is not finite"),
+    "ragged CSV": (["--dataset", "{ragged.csv}"], "row 3 has 2 cells, the header has 3"),
+    "empty CSV": (["--dataset", "{empty.csv}"], "empty file"),
+    "header-only CSV": (["--dataset", "{header.csv}"], "header only, no data rows"),
+    "non-numeric cell": (["--dataset", "{text.csv}"], "row 3, column 'b': 'four' is not a number"),
+    "one class": (["--dataset", "{one_class.csv}"], "classification needs at least 2 classes"),
+    "missing CSV": (["--dataset", "{missing.csv}"], "No such file or directory"),
+    "unknown data set": (["--dataset", "cifar"], "unknown data set 'cifar'"),
+    "--target on digits": (["--target", "label"], "applies to CSV files only"),
+    "--subset on digits": (["--subset", "100"], "--subset applies to --dataset mnist only"),
+    "--checkpoint-every alone": (["--checkpoint-every", "5"], "--checkpoint-every needs --checkpoint-dir"),
+    "--resume from nowhere": (["--resume", "{nowhere}"], "no checkpoint here"),
+    "all rows held out": (["--dataset", "higham", "--early-stopping", "2", "--validation-fraction", "0.99"],
+                          "holds out all 10 training rows"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TRAIN))
+def test_train_refuses_bad_input(capsys, tmp_path, case):
+    files = bad_data(tmp_path)
+    files.update({"missing.csv": str(tmp_path / "missing.csv"), "nowhere": str(tmp_path / "nowhere")})
+    argv, fragment = BAD_TRAIN[case]
+    argv = [files[a[1:-1]] if a.startswith("{") else a for a in argv]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    out = tmp_path / "never.safetensors"
+    rc, stdout, err = cli(capsys, "train", "--epochs", "1", "--quiet", "--out", out, "--metrics-json",
+                          tmp_path / "never.json", *argv)
+    assert_bad_input(rc, stdout, err, fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    (lambda raw: b"\x00\x00\x09\x07" + raw[4:], "SHA-256"),  # wrong magic number
+    (lambda raw: raw[:5000], "SHA-256"),  # truncated body
+])
+def test_train_refuses_damaged_idx_files(capsys, tmp_path, mnist_dir, damage, fragment):
+    folder = mnist_copy(tmp_path / "mnist", mnist_dir, damage)
+    rc, out, err = cli(capsys, "train", "--dataset", "mnist", "--data-dir", folder, "--subset", "100", "--quiet")
+    assert_bad_input(rc, out, err, fragment)
+    assert "t10k-labels-idx1-ubyte" in err
+
+
+def test_predict_and_evaluate_refuse_bad_input(capsys, tmp_path, digits_model):
+    model, _ = digits_model
+    files = bad_data(tmp_path)
+    truncated = tmp_path / "truncated.safetensors"
+    truncated.write_bytes(Path(model).read_bytes()[:-100])
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    cases = [
+        (["predict", model, files["rows.csv"]], "expected 64 feature columns, got 2"),
+        (["predict", model, files["nan_rows.csv"]], "is not finite"),
+        (["predict", model, files["labels.csv"]], "got 65 (drop the label column?)"),
+        (["predict", model, tmp_path / "objects.npy"], "pickled objects"),
+        (["predict", model, files["empty.csv"]], "empty file"),
+        (["predict", model, tmp_path / "rows.txt"], "expected a .csv or .npy file"),
+        (["predict", truncated, files["rows.csv"]], "truncated"),
+        (["predict", files["rows.csv"], files["rows.csv"]], "not a valid safetensors file"),
+        (["predict", tmp_path / "none.safetensors", files["rows.csv"]], "No such file or directory"),
+        (["predict", model, files["rows.csv"], "--precision", "0"], "expected a positive integer, got 0"),
+        (["evaluate", model, "--dataset", files["labels.csv"]], "label 12 (data row 1) is not one of the model's"),
+        (["evaluate", model, "--dataset", files["nan.csv"]], "is not finite"),
+        (["evaluate", model, "--dataset", "higham"], "has 2 features; the model expects n_0 = 64"),
+        (["evaluate", truncated], "truncated"),
+    ]
+    for argv, fragment in cases:
+        rc, out, err = cli(capsys, *argv)
+        assert_bad_input(rc, out, err, fragment)
+
+
+def test_a_batch_larger_than_the_data_is_full_batch_with_a_note(capsys, tmp_path):
+    rc, out, err = cli(capsys, "train", *TINY, "--batch-size", "500", "--metrics-json", tmp_path / "m.json")
+    assert rc == 0
+    assert "note: --batch-size 500 is larger than the 10 training rows; every step uses all 10 rows" in err
+    assert len(json.loads((tmp_path / "m.json").read_text())["train_cost"]) == 2
+
+
+# ----- divergence ---------------------------------------------------------------------------------
+def test_divergence_saves_the_last_good_weights_and_exits_1(capsys, tmp_path):
+    out, ck = tmp_path / "m.safetensors", tmp_path / "ck"
+    rc, stdout, err = cli(capsys, "train", "--optimizer", "sgd", "--lr", "1e30", "--hidden", "8", "--epochs", "2",
+                          "--quiet", "--out", out, "--checkpoint-dir", ck)
+    assert rc == 1 and stdout == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err
+    assert "training diverged at epoch 1, batch 2" in lines[0] and "learning rate 1e+30 too high" in lines[0]
+    assert f"saved them to {out} and {ck / 'last-good.safetensors'}" in lines[0]
+    net = deltaprop.load(out)
+    assert all(np.isfinite(W).all() for W in net.weights + net.biases)
+    assert same_weights(out, ck / "last-good.safetensors")
+
+
+def test_halve_lr_goes_on_and_reports_each_halving(capsys, tmp_path):
+    rc, out, err = cli(capsys, "train", "--optimizer", "sgd", "--lr", "1e20", "--hidden", "16", "--epochs", "2",
+                       "--quiet", "--on-divergence", "halve-lr", "--metrics-json", tmp_path / "m.json")
+    assert rc == 0
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    halvings = [e for e in metrics["events"] if "learning rate halved" in e]
+    assert halvings and all(f"note: {e}" in err for e in halvings)
+    assert np.isfinite(metrics["test_cost"])
+
+
+# ----- checkpoints from the command line ----------------------------------------------------------
+def test_checkpoint_dir_then_resume_of_a_finished_run(capsys, tmp_path):
+    ck, a, b = tmp_path / "ck", tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    assert cli(capsys, "train", *TINY, "--checkpoint-dir", ck, "--checkpoint-every", "1", "--out", a)[0] == 0
+    assert load_checkpoint(ck).where == "end of epoch 2"
+    rc, out, err = cli(capsys, "train", "--resume", ck, "--out", b, "--quiet")
+    assert rc == 0 and same_weights(a, b)
+
+
+def test_a_checkpoint_is_never_overwritten_by_a_new_run(capsys, tmp_path):
+    ck = tmp_path / "ck"
+    assert cli(capsys, "train", *TINY, "--checkpoint-dir", ck)[0] == 0
+    before = checkpoint_path(ck).read_bytes()
+    rc, out, err = cli(capsys, "train", *TINY, "--checkpoint-dir", ck)
+    assert_bad_input(rc, out, err, "already holds a checkpoint; continue it with --resume")
+    assert checkpoint_path(ck).read_bytes() == before
+
+
+def test_resume_refuses_conflicting_flags_and_other_data(capsys, tmp_path):
+    ck = tmp_path / "ck"
+    assert cli(capsys, "train", *TINY, "--checkpoint-dir", ck)[0] == 0
+    rc, out, err = cli(capsys, "train", "--resume", ck, "--lr", "0.5")
+    assert_bad_input(rc, out, err, "--lr 0.5 differs from its 0.1")
+    rc, out, err = cli(capsys, "train", "--resume", ck, "--dataset", "higham+1")
+    assert_bad_input(rc, out, err, "--dataset higham+1 differs")
+    checkpoint_path(ck).write_bytes(checkpoint_path(ck).read_bytes()[:-8])
+    rc, out, err = cli(capsys, "train", "--resume", ck)
+    assert_bad_input(rc, out, err, "truncated")
+
+
+# ----- end to end, by subprocess ------------------------------------------------------------------
+def test_default_train_reaches_97_percent_on_digits(tmp_path):
+    run = subprocess.run(deltaprop_cmd("train", "--quiet", "--metrics-json", tmp_path / "m.json"),
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["dataset"] == {"name": "digits", "train": 1346, "test": 451}
+    assert metrics["test_accuracy"] >= 0.97
+
+
+def test_mnist_subset_by_subprocess(tmp_path, mnist_dir):
+    env = {**os.environ, "DELTAPROP_DATA": str(mnist_dir)}
+    run = subprocess.run(deltaprop_cmd("train", "--dataset", "mnist", "--subset", "2000", "--epochs", "5", "--quiet",
+                                       "--metrics-json", tmp_path / "m.json", "--out", tmp_path / "m.safetensors"),
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["dataset"] == {"name": "mnist", "train": 2000, "test": 400}
+    assert metrics["test_accuracy"] >= 0.88
+    assert deltaprop.load(tmp_path / "m.safetensors").sizes == (784, 256, 10)
+
+
+SLOW_RUN = ["train", "--quiet", "--batch-size", "1", "--hidden", "32", "--epochs", "3", "--seed", "7",
+            "--checkpoint-every", "40"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("whole")
+    run = subprocess.run(deltaprop_cmd(*SLOW_RUN, "--checkpoint-dir", folder / "ck", "--out", folder / "m.safetensors"),
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return folder / "m.safetensors"
+
+
+def interrupt_mid_epoch(folder: Path, sig: int) -> subprocess.CompletedProcess:
+    """Start SLOW_RUN, wait until its checkpoint has been replaced a few times, then send sig."""
+    ck = checkpoint_path(folder / "ck")
+    proc = subprocess.Popen(deltaprop_cmd(*SLOW_RUN, "--checkpoint-dir", folder / "ck", "--out", folder / "m.safetensors"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    versions: set[int] = set()
+    deadline = time.monotonic() + 120
+    while len(versions) < 6 and time.monotonic() < deadline and proc.poll() is None:
+        try:
+            versions.add(ck.stat().st_mtime_ns)
+        except FileNotFoundError:
+            pass
+        time.sleep(0.002)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def resume(folder: Path) -> None:
+    run = subprocess.run(deltaprop_cmd("train", "--resume", folder / "ck", "--quiet"), capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+
+
+def test_kill_9_mid_epoch_then_resume_is_bit_identical(tmp_path, uninterrupted):
+    killed = interrupt_mid_epoch(tmp_path, signal.SIGKILL)
+    assert killed.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    ck = load_checkpoint(tmp_path / "ck")  # whole, although the kill may have hit a write
+    assert ck.state["perm"] is not None or ck.state["epoch"] >= 1
+    assert not (tmp_path / "m.safetensors").exists()
+    resume(tmp_path)  # no flags: configuration and --out come from the checkpoint
+    assert same_weights(tmp_path / "m.safetensors", uninterrupted)
+
+
+def test_ctrl_c_saves_a_checkpoint_exits_130_and_resumes_bit_identical(tmp_path, uninterrupted):
+    stopped = interrupt_mid_epoch(tmp_path, signal.SIGINT)
+    assert stopped.returncode == 130, stopped.stderr
+    lines = stopped.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in stopped.stderr
+    ck = load_checkpoint(tmp_path / "ck")
+    assert lines[0] == (f"deltaprop: interrupted at {ck.where}; checkpoint saved to {tmp_path / 'ck'}; "
+                        f"continue with: deltaprop train --resume {tmp_path / 'ck'}")
+    resume(tmp_path)
+    assert same_weights(tmp_path / "m.safetensors", uninterrupted)

@@ -1,0 +1,226 @@
+"""deltaprop.sklearn: scikit-learn's own estimator checks, closed-form truths, Pipeline and GridSearchCV."""
+
+from __future__ import annotations
+
+import pickle
+import re
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits, load_iris, make_regression
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from deltaprop.sklearn import DeltapropClassifier, DeltapropRegressor
+
+# The defaults, plus a float32 deep tanh/nesterov classifier and an early-stopping softplus regressor.
+ESTIMATORS = [
+    DeltapropClassifier(),
+    DeltapropRegressor(),
+    DeltapropClassifier(hidden_layer_sizes=(8, 8), activation="tanh", optimizer="nesterov", learning_rate=0.01,
+                        dtype="float32"),
+    DeltapropRegressor(hidden_layer_sizes=(16,), activation="softplus", early_stopping=3, weight_decay=1e-4),
+]
+
+
+def expected_failures(estimator: object) -> dict[str, str]:
+    """Checks that cannot pass for a given configuration, with the reason."""
+    params = estimator.get_params()  # type: ignore[attr-defined]
+    if params["dtype"] == "float32":
+        # Weights 2 vs a repeated row agree to float32 rounding (about 1e-7 relative) only; the check
+        # compares at rtol 1e-7. In float64 (the default) the same check passes.
+        return {"check_sample_weight_equivalence_on_dense_data": "float32 rounding exceeds the check's rtol=1e-7"}
+    if params["early_stopping"] is not None:
+        # The held-out validation rows are drawn from the rows given: repeating rows changes the draw.
+        return {"check_sample_weight_equivalence_on_dense_data": "early stopping holds out different rows"}
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+# ----- independent truths ---------------------------------------------------------------------
+
+def test_no_hidden_layer_regressor_is_least_squares():
+    # L = 1, identity output, quadratic cost: the minimiser is numpy's least-squares solution.
+    X, y = make_regression(n_samples=60, n_features=3, noise=0.5, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    y = (y - y.mean()) / y.std()
+    reg = DeltapropRegressor((), optimizer="momentum", learning_rate=0.1, batch_size=60, epochs=400,
+                             random_state=0).fit(X, y)
+    A = np.hstack([X, np.ones((60, 1))])  # (m, n_0 + 1): the bias as a column of ones
+    theta, *_ = np.linalg.lstsq(A, y, rcond=None)
+    W, b = reg.network_.weights[0], reg.network_.biases[0]
+    assert W.shape == (3, 1) and b.shape == (1,)
+    np.testing.assert_allclose(W[:, 0], theta[:3], rtol=0, atol=1e-8, err_msg="W^(1)")
+    np.testing.assert_allclose(b, theta[3:], rtol=0, atol=1e-8, err_msg="b^(1)")
+    pred = reg.predict(X)
+    assert pred.shape == (60,)
+    np.testing.assert_allclose(pred, A @ theta, rtol=0, atol=1e-7)
+
+
+def test_no_hidden_layer_classifier_is_logistic_regression():
+    # L = 1 with softmax + cross_entropy is multinomial logistic regression. Our cost is
+    # (1/m) sum c + (lambda/2)||W||^2 (biases not decayed); scikit-learn's is C sum c + (1/2)||W||^2,
+    # the same minimiser when lambda = 1 / (C m).
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    m, C = X.shape[0], 1.0
+    clf = DeltapropClassifier((), optimizer="adam", learning_rate=0.05, batch_size=m, epochs=3000,
+                              weight_decay=1 / (C * m), random_state=0).fit(X, y)
+    ref = LogisticRegression(C=C, tol=1e-12, max_iter=10_000).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (150, 3)
+    np.testing.assert_allclose(proba, ref.predict_proba(X), rtol=0, atol=1e-4)
+    np.testing.assert_array_equal(clf.predict(X), ref.predict(X))
+
+
+def test_zero_weight_equals_removing_the_rows():
+    # Full-batch gradient descent: C = sum w_i c_i / sum w_i ignores rows of weight 0 exactly.
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    w = np.ones(150)
+    w[::3] = 0
+    kw = dict(hidden_layer_sizes=(5,), batch_size=500, epochs=20, random_state=1)  # one batch per epoch
+    a = DeltapropClassifier(**kw).fit(X, y, sample_weight=w).predict_proba(X)
+    b = DeltapropClassifier(**kw).fit(X[w > 0], y[w > 0]).predict_proba(X)
+    assert a.shape == b.shape == (150, 3)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)  # only the order of the sums differs
+
+
+def test_partial_fit_once_equals_one_epoch_of_fit():
+    X, y = load_iris(return_X_y=True)
+    a = DeltapropClassifier((6,), epochs=1, random_state=3).fit(X, y)
+    b = DeltapropClassifier((6,), random_state=3).partial_fit(X, y, classes=[0, 1, 2])
+    assert b.n_iter_ == 1 and len(b.loss_curve_) == 1
+    np.testing.assert_array_equal(a.network_.weights[0], b.network_.weights[0])
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=0, atol=0)
+
+
+def test_partial_fit_continues_and_needs_classes_first():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    clf = DeltapropClassifier((8,), learning_rate=0.01, random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X[:10], y[:10])
+    assert not hasattr(clf, "network_")
+    clf.partial_fit(X[:50], y[:50], classes=np.array([0, 1, 2]))  # the first 50 rows are all class 0
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    for _ in range(30):
+        clf.partial_fit(X, y)
+    assert clf.n_iter_ == 31 and len(clf.loss_curve_) == 31
+    assert clf.loss_curve_[-1] < clf.loss_curve_[1]
+    assert clf.score(X, y) > 0.9
+    W = clf.network_.weights[0].copy()
+    with pytest.raises(ValueError, match=re.escape("y holds the label 7, which is not one of the classes [0, 1, 2]")):
+        clf.partial_fit(X[:3], [0, 1, 7])
+    np.testing.assert_array_equal(clf.network_.weights[0], W)
+    assert clf.n_iter_ == 31
+
+
+def test_regressor_multioutput_and_shapes():
+    X, Y = make_regression(n_samples=80, n_features=4, n_targets=3, noise=0.1, random_state=0)
+    X, Y = StandardScaler().fit_transform(X), Y / Y.std(axis=0)
+    reg = DeltapropRegressor((32,), epochs=200, learning_rate=0.01, random_state=0).fit(X, Y)
+    assert reg.n_outputs_ == 3 and reg.network_.sizes == (4, 32, 3)
+    assert reg.predict(X).shape == (80, 3)
+    assert reg.score(X, Y) > 0.95
+    one = DeltapropRegressor((4,), epochs=2, random_state=0).fit(X, Y[:, :1])  # y of shape (m, 1)
+    assert one.predict(X).shape == (80, 1)
+
+
+def test_fit_records_history_and_early_stopping():
+    X, y = load_digits(return_X_y=True)
+    clf = DeltapropClassifier((16,), epochs=200, early_stopping=2, learning_rate=0.01, random_state=0)
+    clf.fit(X / 16, y)
+    assert clf.history_.stopped_early and clf.n_iter_ < 200
+    assert len(clf.validation_loss_curve_) == clf.n_iter_ == len(clf.loss_curve_)
+    assert clf.best_epoch_ == int(np.argmin(clf.validation_loss_curve_))
+    clf.set_params(early_stopping=None, epochs=2).fit(X / 16, y)
+    assert not hasattr(clf, "validation_loss_curve_") and clf.n_iter_ == 2
+
+
+def test_string_labels_and_pickle():
+    X, y = load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = DeltapropClassifier((8,), epochs=40, learning_rate=0.01, random_state=0).fit(X, names)
+    assert clf.network_.classes == ("setosa", "versicolor", "virginica")
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict(X), clf.predict(X))
+    assert set(clf.predict(X)) <= set(names)
+
+
+# ----- errors: clear, raised in fit, and nothing changed ----------------------------------------
+
+@pytest.mark.parametrize("param, value, error, message", [
+    ("hidden_layer_sizes", (10, 0), ValueError, "hidden_layer_sizes entries must be an integer >= 1, got 0"),
+    ("hidden_layer_sizes", "10", TypeError, "hidden_layer_sizes must be a tuple of layer widths"),
+    ("activation", "softmax", ValueError, "activation must be one of"),
+    ("optimizer", "lbfgs", ValueError, "optimizer must be one of sgd, momentum, nesterov, adam, got 'lbfgs'"),
+    ("learning_rate", 0.0, ValueError, "learning_rate must lie in (0, inf), got 0.0"),
+    ("momentum", 1.0, ValueError, "momentum must lie in [0, 1), got 1.0"),
+    ("batch_size", 0, ValueError, "batch_size must be an integer >= 1, got 0"),
+    ("epochs", 2.5, TypeError, "epochs must be an integer >= 1, got 2.5"),
+    ("early_stopping", 0, ValueError, "early_stopping must be an integer >= 1, got 0"),
+    ("validation_fraction", 1.0, ValueError, "validation_fraction must lie in (0, 1), got 1.0"),
+    ("dtype", "float16", ValueError, "dtype must be one of float32, float64, got 'float16'"),
+])
+def test_bad_parameters_raise_in_fit_and_change_nothing(param, value, error, message):
+    X, y = load_iris(return_X_y=True)
+    clf = DeltapropClassifier((4,), epochs=2, random_state=0).fit(X, y)
+    before = clf.predict_proba(X)
+    clf.set_params(**{param: value})  # accepted as given; checked at fit time
+    with pytest.raises(error, match=re.escape(message)):
+        clf.fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+    assert clf.n_features_in_ == 4
+
+
+def test_bad_data_changes_nothing():
+    X, y = load_iris(return_X_y=True)
+    reg = DeltapropRegressor((4,), epochs=2, random_state=0).fit(X, y)
+    before = reg.predict(X)
+    with pytest.raises(ValueError, match=re.escape("sample_weight must have shape (m,) = (150,), got shape (3,)")):
+        reg.fit(X[:, :2], np.c_[y, y], sample_weight=[1, 2, 3])
+    assert reg.n_features_in_ == 4 and reg.n_outputs_ == 1
+    np.testing.assert_array_equal(reg.predict(X), before)
+    with pytest.raises(ValueError, match="X has 2 features, but DeltapropRegressor is expecting 4"):
+        reg.predict(X[:, :2])
+
+
+def test_one_class_and_unfitted():
+    with pytest.raises(ValueError, match=re.escape("needs at least 2 classes; y has 1 class ([3])")):
+        DeltapropClassifier().fit(np.ones((4, 2)), [3, 3, 3, 3])
+    with pytest.raises(NotFittedError):
+        DeltapropClassifier().predict(np.ones((1, 2)))
+
+
+# ----- Pipeline and GridSearchCV ---------------------------------------------------------------
+
+def test_pipeline_on_digits():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
+    pipe = Pipeline([("scale", StandardScaler()), ("net", DeltapropClassifier((64,), epochs=20, random_state=0))])
+    pipe.fit(X_train, y_train)
+    assert pipe.predict_proba(X_test).shape == (len(y_test), 10)
+    assert pipe.score(X_test, y_test) > 0.95
+
+
+def test_grid_search_over_pipeline():
+    X, y = load_iris(return_X_y=True)
+    pipe = Pipeline([("scale", StandardScaler()), ("net", DeltapropClassifier(epochs=15, random_state=0))])
+    grid = {"net__hidden_layer_sizes": [(2,), (16,)], "net__learning_rate": [1e-4, 1e-2]}
+    search = GridSearchCV(pipe, grid, cv=3).fit(X, y)
+    assert len(search.cv_results_["mean_test_score"]) == 4
+    # 15 epochs at eta = 1e-4 barely move the weights; eta = 1e-2 learns iris.
+    assert search.best_params_["net__learning_rate"] == 1e-2
+    assert search.best_score_ > 0.85
+    best = clone(search.best_estimator_)
+    assert best.get_params()["net__hidden_layer_sizes"] == search.best_params_["net__hidden_layer_sizes"]
