@@ -32,7 +32,8 @@ C = {
     "mae": lambda a, y: anp.sum(anp.abs(a - y), axis=1),
     "huber": lambda a, y: anp.sum(anp.where(anp.abs(a - y) <= 1, 0.5 * (a - y) ** 2, anp.abs(a - y) - 0.5), axis=1),
     # 2 [y ln(y/a) - (y - a)], with y ln(y/a) written as 0 where y = 0
-    "poisson": lambda a, y: 2 * anp.sum(anp.where(y > 0, y * anp.log(anp.where(y > 0, y, 1.0) / a), 0.0) - y + a, axis=1),
+    "poisson": lambda a, y: 2 * anp.sum(
+        anp.where(y > 0, y * anp.log(anp.where(y > 0, y, 1.0) / a), 0.0) - y + a, axis=1),
 }
 
 

@@ -27,10 +27,10 @@ def fresh(dropout=None, dtype="float32") -> Network:
 
 
 OPTIONS = {
-    "sgd": dict(optimizer="sgd", lr=0.2),
-    "momentum+cosine": dict(optimizer="momentum", lr=0.1,
-                            optimizer_options={"momentum": 0.9, "schedule": {"name": "cosine", "total_epochs": 4}}),
-    "adam+weight decay": dict(optimizer="adam", lr=0.01, optimizer_options={"weight_decay": 1e-3}),
+    "sgd": {"optimizer": "sgd", "lr": 0.2},
+    "momentum+cosine": {"optimizer": "momentum", "lr": 0.1,
+                        "optimizer_options": {"momentum": 0.9, "schedule": {"name": "cosine", "total_epochs": 4}}},
+    "adam+weight decay": {"optimizer": "adam", "lr": 0.01, "optimizer_options": {"weight_decay": 1e-3}},
 }
 
 
@@ -79,7 +79,7 @@ def test_stop_checkpoint_resume_is_bit_identical(tmp_path, name, stop_after):
 def test_resume_with_early_stopping_restores_the_same_best_weights(tmp_path):
     X, y = data(60)
     Xv, yv = data(20, seed=1)
-    opts = dict(optimizer="sgd", lr=2.0, epochs=12, batch_size=8, seed=0, validation=(Xv, yv), early_stopping=2)
+    opts = {"optimizer": "sgd", "lr": 2.0, "epochs": 12, "batch_size": 8, "seed": 0, "validation": (Xv, yv), "early_stopping": 2}
     whole = fresh(dtype="float64")
     h_whole = train(whole, X, y, **opts)
     first = fresh(dtype="float64")

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from deltaprop.cli import main
 
 COUNT = {"in-process": 0, "subprocess": 0}
+OUTCOMES = {0: 0, 1: 0, 2: 0}  # exit code -> runs
 
 
 class _Summary:
@@ -26,8 +27,8 @@ class _Summary:
         total = COUNT["in-process"] + COUNT["subprocess"]
         terminalreporter.write_line(
             f"deltaprop CLI fuzz: {total} malformed inputs thrown at the command line "
-            f"({COUNT['in-process']} in-process, {COUNT['subprocess']} by subprocess); "
-            "every run ended with exit code 0, 1 (diverged) or 2 (one line), no traceback")
+            f"({COUNT['in-process']} in-process, {COUNT['subprocess']} by subprocess): {OUTCOMES[0]} ran (exit 0), "
+            f"{OUTCOMES[1]} diverged (exit 1), {OUTCOMES[2]} refused with one line (exit 2); no traceback")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -35,7 +36,8 @@ def record_count(request):
     if not request.config.pluginmanager.has_plugin("deltaprop-cli-fuzz"):
         request.config.pluginmanager.register(_Summary(), "deltaprop-cli-fuzz")
     yield
-    request.config.cache.set("deltaprop/cli_fuzz_inputs", COUNT["in-process"] + COUNT["subprocess"])
+    if getattr(request.config, "cache", None) is not None:  # absent with -p no:cacheprovider
+        request.config.cache.set("deltaprop/cli_fuzz_inputs", COUNT["in-process"] + COUNT["subprocess"])
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +60,7 @@ def check(rc: int, out: str, err: str, argv: list[str]) -> None:
     """The contract of every run."""
     assert "Traceback" not in err + out, argv
     assert rc in (0, 1, 2), (rc, argv, err)
+    OUTCOMES[rc] += 1
     if rc != 0:
         lines = err.strip().splitlines()
         assert len(lines) == 1, (argv, err)
@@ -85,7 +88,7 @@ NAME = st.one_of(st.sampled_from(["a", "b", "c", "label", "x y", "", "label"]),
 
 
 @st.composite
-def csv_text(draw) -> str:
+def csv_text(draw, widths=(1, 2, 3, 4, 5)) -> str:
     """A header and rows: usually numeric, sometimes ragged, odd cells, odd line endings, random text."""
     kind = draw(st.sampled_from(["table", "table", "table", "text", "empty-ish"]))
     if kind == "text":
@@ -93,14 +96,14 @@ def csv_text(draw) -> str:
     if kind == "empty-ish":
         return draw(st.sampled_from(["", "\n", "\n\n", "a,b\n", ",\n,\n", '"', '"a\n1']))
     clean = draw(st.booleans())  # only numbers and a plausible label column: training often runs
-    width = draw(st.integers(1, 5))
-    header = draw(st.lists(NAME, min_size=width, max_size=width))
+    width = draw(st.sampled_from(widths))
+    header = draw(st.lists(NAME, min_size=width, max_size=width, unique=clean))
     rows = []
     for _ in range(draw(st.integers(0, 14))):
         n = width if clean or draw(st.integers(0, 9)) else draw(st.integers(0, width + 2))  # 1 in 10 ragged
         row = draw(st.lists(CELL, min_size=n, max_size=n))
         if row and width > 1 and (clean or draw(st.booleans())):
-            row[-1] = draw(st.sampled_from(["0", "1", "2", "cat", "dog"]))  # a plausible label
+            row[-1] = draw(st.sampled_from(["0", "1", "2", "cat", "dog", "x", "y", "z"]))  # a plausible label
         rows.append(row)
     end = draw(st.sampled_from(["\n", "\r\n", "\r"]))
     return end.join(",".join(r) for r in [header, *rows]) + draw(st.sampled_from(["", end]))
@@ -110,19 +113,19 @@ FLAG_VALUES = {
     "--lr": st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr), st.text(max_size=4),
                       st.sampled_from(["0.1", "1e3", "1e30", "-0.1", "0"])),
     "--batch-size": st.one_of(st.integers(-2, 60).map(str), st.sampled_from(["1.5", "x", "10**9"])),
-    "--epochs": st.sampled_from(["1", "2", "0", "-1", "two", "1.0"]),
-    "--hidden": st.sampled_from(["3", "1", "0", "-4", "2.5", "x"]),
+    "--epochs": st.sampled_from(["1", "2", "3", "0", "-1", "two", "1.0"]),
+    "--hidden": st.sampled_from(["3", "1", "5", "0", "-4", "2.5", "x"]),
     "--dtype": st.sampled_from(["float32", "float64", "float16", "int8", "double", ""]),
     "--cost": st.sampled_from(["cross_entropy", "quadratic", "binary_cross_entropy", "hinge", ""]),
     "--activation": st.sampled_from(["relu", "tanh", "sigmoid", "softmax", "identity", "elu", "nope"]),
     "--optimizer": st.sampled_from(["sgd", "momentum", "nesterov", "adam", "rmsprop"]),
     "--schedule": st.sampled_from(["constant", "step", "cosine", "linear"]),
-    "--momentum": st.sampled_from(["0", "0.9", "1", "1.5", "-1", "nan"]),
-    "--weight-decay": st.sampled_from(["0", "1e-4", "10", "-1", "inf"]),
-    "--dropout": st.sampled_from(["0", "0.5", "0.99", "1", "-0.1"]),
-    "--seed": st.one_of(st.integers(-3, 2**70).map(str), st.just("seed")),
-    "--early-stopping": st.sampled_from(["1", "3", "0", "x"]),
-    "--validation-fraction": st.sampled_from(["0", "0.1", "0.5", "0.99", "1", "-0.5"]),
+    "--momentum": st.sampled_from(["0", "0.5", "0.9", "1", "1.5", "-1", "nan"]),
+    "--weight-decay": st.sampled_from(["0", "1e-4", "0.1", "10", "-1", "inf"]),
+    "--dropout": st.sampled_from(["0", "0.2", "0.5", "0.99", "1", "-0.1"]),
+    "--seed": st.one_of(st.integers(-3, 2**70).map(str), st.integers(0, 9).map(str), st.just("seed")),
+    "--early-stopping": st.sampled_from(["1", "2", "3", "0", "x"]),
+    "--validation-fraction": st.sampled_from(["0", "0.1", "0.3", "0.5", "0.99", "1", "-0.5"]),
     "--target": NAME,
     "--on-divergence": st.sampled_from(["stop", "halve-lr", "ignore"]),
     "--subset": st.sampled_from(["10", "0"]),
@@ -139,7 +142,7 @@ def train_flags(draw) -> list[str]:
     return argv
 
 
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                          HealthCheck.too_slow])
 
 
@@ -159,7 +162,7 @@ def test_train_with_random_argument_values(capsys, flags):
 
 
 @FUZZ
-@given(text=csv_text(), proba=st.booleans(), precision=st.sampled_from(["1", "4", "0", "x"]))
+@given(text=csv_text(widths=(3, 3, 3, 2, 4)), proba=st.booleans(), precision=st.sampled_from(["1", "4", "0", "x"]))
 def test_predict_on_malformed_csv_files(capsys, folder, model, text, proba, precision):
     path = folder / "rows.csv"
     path.write_text(text, encoding="utf-8", errors="surrogatepass", newline="")
@@ -167,7 +170,7 @@ def test_predict_on_malformed_csv_files(capsys, folder, model, text, proba, prec
 
 
 @FUZZ
-@given(text=csv_text(), target=st.one_of(st.none(), NAME))
+@given(text=csv_text(widths=(4, 4, 4, 3, 5)), target=st.one_of(st.none(), NAME))
 def test_evaluate_on_malformed_csv_files(capsys, folder, model, text, target):
     path = folder / "labelled.csv"
     path.write_text(text, encoding="utf-8", errors="surrogatepass", newline="")
@@ -181,5 +184,5 @@ def test_a_handful_by_subprocess(folder, text, flags):
     path = folder / "sub.csv"
     path.write_text(text, encoding="utf-8", errors="surrogatepass", newline="")
     argv = ["train", "--dataset", str(path), "--epochs", "1", "--hidden", "3", "--quiet", *flags]
-    proc = subprocess.run([sys.executable, "-m", "deltaprop", *argv], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "deltaprop", *argv], check=False, capture_output=True, text=True, timeout=120)
     check(proc.returncode, proc.stdout, proc.stderr, argv)

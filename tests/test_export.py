@@ -256,7 +256,7 @@ def test_export_module_imports_without_torch(tmp_path):
             "net = dp.Network([2, 2], ['sigmoid'], 'quadratic', seed=0)\n"
             f"e.to_onnx(net, {str(tmp_path / 'a.onnx')!r})\n"
             "try:\n    e.to_torch(net, 'a.pt')\nexcept RuntimeError as exc:\n    print(exc)\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "PyTorch is needed" in done.stdout and (tmp_path / "a.onnx").is_file()
 
@@ -293,3 +293,12 @@ def test_cli_export_missing_model(tmp_path, capsys):
     assert main(["export", str(tmp_path / "none.safetensors"), "--format", "onnx", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "none.safetensors" in err
+
+
+def test_cli_export_into_a_missing_folder(tmp_path, capsys):
+    model = tmp_path / "m.safetensors"
+    dp.Network([2, 2], ["sigmoid"], "quadratic", seed=0).save(model)
+    target = tmp_path / "no" / "m.pt"
+    assert main(["export", str(model), "--format", "torch", "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot write {target}: the folder {target.parent} does not exist" in err

@@ -59,7 +59,7 @@ def test_full_run_with_the_eleventh_point():
     # With (0.3, 0.7) added, some initialisations stop in a local minimum (cost 1.72, 10/11
     # right; with the NumPy loop, seeds 0, 1 and 5 do); the paper's Figure 9 shows one that does
     # not. Some seed among the first ten must reach it.
-    for seed in range(10):
+    for seed in (2, 3, *range(10)):  # 2 and 3 reached it in the NumPy loop: try them first
         r = higham.run(10**6, seed=seed, extra_point=True, record_every=10**5)
         if r["correct"] == 11 and r["costs"][-1] < 2e-3:
             return

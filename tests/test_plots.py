@@ -82,7 +82,7 @@ def test_first_layer_weights_digits_and_mnist_shapes(digits_run, tmp_path):
     check_png(tmp_path / "w784.png", (1010, 940))
     wide = dp.Network([12, 5, 2], ["tanh", "softmax"], "cross_entropy", seed=0)
     plots.first_layer_weights(wide, tmp_path / "w12.png", image_shape=(3, 4))
-    check_png(tmp_path / "w12.png", (460, 280))  # 5 tiles: 3 x 2
+    check_png(tmp_path / "w12.png", (550, 400))  # 5 tiles: 3 x 2
 
 
 def test_first_layer_weights_errors(tmp_path):
@@ -129,3 +129,12 @@ def test_cli_train_and_evaluate_plots(tmp_path, capsys):
     assert main(["evaluate", str(model), "--plot", str(tmp_path / "cm.jpg")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "plot files must end in .png or .svg" in err
+
+
+def test_check_path(tmp_path):
+    plots.check_path(tmp_path / "ok.svg")
+    with pytest.raises(ValueError, match=re.escape("plot files must end in .png or .svg, got")):
+        plots.check_path(tmp_path / "curves.jpeg")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        plots.check_path(tmp_path / "missing" / "curves.png")
+    assert not any(tmp_path.iterdir())

@@ -88,7 +88,7 @@ def test_zero_weight_equals_removing_the_rows():
     X = StandardScaler().fit_transform(X)
     w = np.ones(150)
     w[::3] = 0
-    kw = dict(hidden_layer_sizes=(5,), batch_size=500, epochs=20, random_state=1)  # one batch per epoch
+    kw = {"hidden_layer_sizes": (5,), "batch_size": 500, "epochs": 20, "random_state": 1}  # one batch per epoch
     a = DeltapropClassifier(**kw).fit(X, y, sample_weight=w).predict_proba(X)
     b = DeltapropClassifier(**kw).fit(X[w > 0], y[w > 0]).predict_proba(X)
     assert a.shape == b.shape == (150, 3)

@@ -119,7 +119,7 @@ def targets(Y: Any, m: int, n_L: int, dt: np.dtype[Any], *, cost: str, one_hot_o
             frac = np.flatnonzero(arr != np.round(arr)) if arr.dtype != bool else np.array([0])
             if frac.size:
                 raise ValueError(f"1-D Y is read as class labels 0..{n_L - 1} and must hold integers, "
-                                 f"got {arr[frac[0]]!r} at index {frac[0]} (dtype {arr.dtype})")
+                                 f"got {arr[frac[0]].item()!r} at index {frac[0]} (dtype {arr.dtype})")
         if arr.shape[0] != m:
             raise ValueError(f"Y has {arr.shape[0]} labels; X has m = {m} rows")
         if arr.size and (arr.min() < 0 or arr.max() >= n_L):

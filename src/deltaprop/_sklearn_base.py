@@ -9,12 +9,13 @@ become rows of Y.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted, check_random_state
+from sklearn.base import BaseEstimator  # type: ignore[import-untyped]
+from sklearn.utils.validation import check_is_fitted, check_random_state  # type: ignore[import-untyped]
 
 from . import _checks
 from .activations import ACTIVATIONS
@@ -23,7 +24,7 @@ from .optim import OPTIMIZERS, make_optimizer
 from .train import train
 
 try:  # scikit-learn >= 1.6
-    from sklearn.utils.validation import validate_data as _validate_data
+    from sklearn.utils.validation import validate_data as _validate_data  # type: ignore[import-untyped]
 except ImportError:  # pragma: no cover - older scikit-learn
     def _validate_data(estimator: Any, *args: Any, **kwargs: Any) -> Any:
         return estimator._validate_data(*args, **kwargs)
@@ -58,8 +59,8 @@ def _restored_on_error(estimator: Any) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        vars(estimator).clear()
-        vars(estimator).update(before)
+        estimator.__dict__.clear()
+        estimator.__dict__.update(before)
         raise
 
 
@@ -68,6 +69,8 @@ class _Estimator(BaseEstimator):
 
     _output_activation = "identity"
     _cost = "quadratic"
+    loss_curve_: list[float]  # fitted attributes, set by fit (annotations only: none exist before)
+    n_iter_: int
 
     def __init__(self, hidden_layer_sizes: Any = (100,), *, activation: str = "relu", optimizer: str = "adam",
                  learning_rate: float | None = None, momentum: float = 0.9, batch_size: int = 32,
@@ -132,7 +135,7 @@ class _Estimator(BaseEstimator):
     def _multi_output(self) -> bool:
         return False
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "_Estimator":
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _Estimator:
         """Train a new network on X (m, n_0) and y; ``sample_weight`` (m,) weighs each sample's cost.
 
         A fit that fails (bad input, or training that diverges) leaves the estimator as it was.
@@ -157,7 +160,7 @@ class _Estimator(BaseEstimator):
             self._record(history, validation is not None)
         return self
 
-    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> "_Estimator":
+    def _partial_fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> _Estimator:
         """One epoch over (X, y) (in mini-batches), continuing from the current weights and optimizer state.
 
         The first call builds the network (the classifier then needs ``classes``). The parameters
@@ -190,10 +193,10 @@ class _Estimator(BaseEstimator):
         self.network_, self.optimizer_ = net, optimizer
         self._params = p
         self._seeds = np.random.default_rng(int(seeds[1]))
-        self.loss_curve_: list[float] = []
+        self.loss_curve_ = []
         self.n_iter_ = 0
         for stale in ("history_", "validation_loss_curve_", "best_epoch_"):  # from an earlier fit
-            vars(self).pop(stale, None)
+            self.__dict__.pop(stale, None)
 
     def _network_classes(self) -> tuple[Any, ...] | None:
         return None
@@ -205,7 +208,7 @@ class _Estimator(BaseEstimator):
     def _hold_out(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, fraction: float,
                   seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray]]:
         m = X.shape[0]
-        n_val = max(1, int(round(fraction * m)))
+        n_val = max(1, round(fraction * m))
         if m - n_val < 1:
             raise ValueError(f"early_stopping holds out validation_fraction = {fraction:g} of the data for "
                              f"validation; with m = {m} samples nothing is left to train on")

@@ -74,7 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help(sys.stderr)
             return 2
-        return int(importlib.import_module(args._module).run(args))
+        import numpy as np
+
+        # Floating-point overflow in user data or a diverging run is reported by the checks
+        # (non-finite data, DivergenceError) as one line; NumPy's own warnings would add more.
+        with np.errstate(all="ignore"):
+            return int(importlib.import_module(args._module).run(args))
     except SystemExit as exc:  # --help and --version print and exit 0 through argparse
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     except KeyboardInterrupt:

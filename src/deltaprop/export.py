@@ -19,8 +19,10 @@ import io
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +40,7 @@ class _Form:
 
     label: str
     reference: Callable[[np.ndarray], np.ndarray]
-    onnx: Callable[["_Graph", str, str], None]
+    onnx: Callable[[_Graph, str, str], None]
     torch: Callable[[Any], Any] | None  # nn -> module; None where torch has no such module
 
 
@@ -50,28 +52,30 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def _op(op: str, **attrs: Any) -> Callable[["_Graph", str, str], None]:
-    return lambda graph, z, a: graph.node(op, [z], a, **attrs)
+def _op(op: str, **attrs: Any) -> Callable[[_Graph, str, str], None]:
+    def build(graph: _Graph, z: str, a: str) -> None:
+        graph.node(op, [z], a, **attrs)
+    return build
 
 
-def _gelu_onnx(graph: "_Graph", z: str, a: str) -> None:  # 0.5 z (1 + erf(z / sqrt 2))
+def _gelu_onnx(graph: _Graph, z: str, a: str) -> None:  # 0.5 z (1 + erf(z / sqrt 2))
     e = graph.node("Erf", [graph.node("Mul", [z, graph.const(1 / math.sqrt(2))])])
     graph.node("Mul", [graph.node("Mul", [z, graph.const(0.5)]), graph.node("Add", [e, graph.const(1.0)])], a)
 
 
-def _gelu_tanh_onnx(graph: "_Graph", z: str, a: str) -> None:  # 0.5 z (1 + tanh(c (z + 0.044715 z^3)))
+def _gelu_tanh_onnx(graph: _Graph, z: str, a: str) -> None:  # 0.5 z (1 + tanh(c (z + 0.044715 z^3)))
     cube = graph.node("Mul", [graph.node("Mul", [z, z]), z])
     inner = graph.node("Add", [z, graph.node("Mul", [cube, graph.const(0.044715)])])
     t = graph.node("Tanh", [graph.node("Mul", [inner, graph.const(math.sqrt(2 / math.pi))])])
     graph.node("Mul", [graph.node("Mul", [z, graph.const(0.5)]), graph.node("Add", [t, graph.const(1.0)])], a)
 
 
-def _swish_onnx(graph: "_Graph", z: str, a: str) -> None:  # z sigmoid(z)
+def _swish_onnx(graph: _Graph, z: str, a: str) -> None:  # z sigmoid(z)
     graph.node("Mul", [z, graph.node("Sigmoid", [z])], a)
 
 
-def _leaky_onnx(slope: float) -> Callable[["_Graph", str, str], None]:
-    def build(graph: "_Graph", z: str, a: str) -> None:
+def _leaky_onnx(slope: float) -> Callable[[_Graph, str, str], None]:
+    def build(graph: _Graph, z: str, a: str) -> None:
         if graph.dtype == np.float32:
             graph.node("LeakyRelu", [z], a, alpha=slope)
         else:  # LeakyRelu's alpha is a float32 attribute; max(z, slope z) keeps it in float64
@@ -79,7 +83,7 @@ def _leaky_onnx(slope: float) -> Callable[["_Graph", str, str], None]:
     return build
 
 
-def _softplus_onnx(graph: "_Graph", z: str, a: str) -> None:
+def _softplus_onnx(graph: _Graph, z: str, a: str) -> None:
     if graph.dtype == np.float32:
         graph.node("Softplus", [z], a)
     else:  # onnxruntime has no float64 Softplus: max(z, 0) + ln(1 + e^{-|z|}) from basic operators
@@ -106,10 +110,11 @@ def _candidates(name: str, g: Any) -> list[_Form]:
                       _op("Elu", alpha=alpha), lambda nn: nn.ELU(alpha))],
         "selu": [_Form("Selu", lambda z: selu_scale * np.where(z > 0, z, selu_alpha * np.expm1(np.minimum(z, 0))),
                        _op("Selu", alpha=selu_alpha, gamma=selu_scale), lambda nn: nn.SELU())],
-        "hard_sigmoid": [
-            _Form(f"HardSigmoid(alpha={k:g}, beta=0.5)", lambda z, k=k: np.clip(k * z + 0.5, 0, 1),
-                  _op("HardSigmoid", alpha=k, beta=0.5), make)
-            for k, make in ((1 / 6, lambda nn: nn.Hardsigmoid()), (0.2, None))],
+        "hard_sigmoid": [  # PyTorch's slope 1/6, and Keras's 0.2, which torch has no module for
+            _Form("HardSigmoid(alpha=1/6, beta=0.5)", lambda z: np.clip(z / 6 + 0.5, 0, 1),
+                  _op("HardSigmoid", alpha=1 / 6, beta=0.5), lambda nn: nn.Hardsigmoid()),
+            _Form("HardSigmoid(alpha=0.2, beta=0.5)", lambda z: np.clip(0.2 * z + 0.5, 0, 1),
+                  _op("HardSigmoid", alpha=0.2, beta=0.5), None)],
         "gelu": [_Form("Gelu (erf)", lambda z: 0.5 * z * (1 + _erf(z / math.sqrt(2))), _gelu_onnx,
                        lambda nn: nn.GELU()),
                  _Form("Gelu (tanh)", lambda z: 0.5 * z * (1 + np.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z**3))),
@@ -215,9 +220,16 @@ def onnx_model(net: Network, *, dtype: Any = None) -> Any:
     return model
 
 
+def _write(path: str | os.PathLike[str], data: bytes) -> None:
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: the folder {Path(path).parent} does not exist")
+    write_atomic(path, data)
+
+
 def to_onnx(net: Network, path: str | os.PathLike[str], *, dtype: Any = None) -> None:
     """Write ``net`` as an ONNX file (see ``onnx_model``); ValueError for an activation ONNX lacks."""
-    write_atomic(path, onnx_model(net, dtype=dtype).SerializeToString())
+    _write(path, onnx_model(net, dtype=dtype).SerializeToString())
 
 
 # ----- PyTorch ------------------------------------------------------------------------------
@@ -255,7 +267,7 @@ def to_torch(net: Network, path: str | os.PathLike[str]) -> None:
                "scaling": meta["deltaprop.scaling"], "classes": meta["deltaprop.classes"], "state_dict": state}
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    write_atomic(path, buffer.getvalue())
+    _write(path, buffer.getvalue())
 
 
 def _read_torch(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -264,7 +276,7 @@ def _read_torch(path: str | os.PathLike[str]) -> dict[str, Any]:
         payload = torch.load(path, weights_only=True, map_location="cpu")
     except OSError:
         raise
-    except Exception as exc:  # not a torch archive, or one that holds more than plain data
+    except Exception as exc:  # noqa: BLE001 - torch.load raises many kinds for a file that is not a plain-data archive
         raise ValueError(f"{path}: not a PyTorch file written by deltaprop.export.to_torch ({type(exc).__name__}: "
                          f"{' '.join(str(exc).split())[:200]})") from None
     if not isinstance(payload, dict) or payload.get("format") != TORCH_FORMAT:
@@ -289,13 +301,19 @@ def _module_from(payload: dict[str, Any], where: str) -> Any:
     net = _empty_network(payload.get("architecture", {}), where)
     layers: list[Any] = []
     for l in range(1, net.L + 1):
-        layers += [torch.nn.Linear(net.sizes[l - 1], net.sizes[l]), _form(net, l, torch=True).torch(torch.nn)]  # type: ignore[misc]
+        layers += [torch.nn.Linear(net.sizes[l - 1], net.sizes[l]), _torch_layer(net, l, torch.nn)]
     module = torch.nn.Sequential(*layers).to(torch.float64 if net.dtype == np.float64 else torch.float32)
     try:
         module.load_state_dict(payload["state_dict"], strict=True)
     except (KeyError, TypeError, RuntimeError) as exc:
         raise ValueError(f"{where}: the weights do not fit the architecture: {' '.join(str(exc).split())[:300]}") from None
     return module.eval()
+
+
+def _torch_layer(net: Network, l: int, nn: Any) -> Any:
+    make = _form(net, l, torch=True).torch
+    assert make is not None  # _form(torch=True) only returns forms with a torch module
+    return make(nn)
 
 
 def _activation_of(module: Any, position: int) -> str:

@@ -2,33 +2,269 @@ r"""Compiled training loops (numba, from the optional extra ``fast``) that skip 
 
 Two places lose most of their time in NumPy: the first layer of an image network, whose inputs are
 mostly 0 (about 81 % of MNIST's pixels), and per-sample SGD, where every step is a few small
-vector operations. Here both are written as loops and compiled by numba on first use:
+vector operations. Both are written as loops here (in ``deltaprop._fastloops``) and compiled by
+numba on first use:
 
 - ``SparseKernel``, the mini-batch kernel that ``train`` picks for mostly-zero inputs. Its first
   layer computes z_i^(1) = b^(1) + sum over x_ij != 0 of x_ij W^(1)[j, :] and
-  dW^(1)[j, :] = sum_i x_ij delta_i^(1) over the nonzero x_ij only: the terms it skips are exactly 0.
-  Rows of X are read in place through the batch's indices (no copy of the batch).
-- ``sgd_steps(net, X, Y, steps, eta, rng)``, seed 002's rule W^(l) <- W^(l) - eta a^(l-1)T delta^(l)
-  and b^(l) <- b^(l) - eta delta^(l), one drawn sample per step; ``train(..., batch_size=1)`` with
-  plain SGD runs the same loop. Rows j with a_j^(l-1) = 0 (zero pixels, inactive ReLUs) are
-  skipped in the forward pass and in the update, where their change would be exactly 0.
+  dW^(1)[j, :] = sum_i x_ij delta_i^(1) over the nonzero x_ij only: the terms it skips are exactly
+  0. The batch's rows are read from X through their indices, never copied.
+- ``sgd_steps(net, X, Y, steps, eta, rng)``: seed 002's rule W^(l) <- W^(l) - eta a^(l-1)T delta^(l),
+  b^(l) <- b^(l) - eta delta^(l), one drawn sample per step. ``train(..., batch_size=1)`` with
+  plain SGD runs the same loop (``SampleLoop``). Rows j with a_j^(l-1) = 0 (zero pixels, inactive
+  ReLUs) are skipped in the forward pass and in the update, where their change is exactly 0.
 
-numba is imported only when one of these runs; without it ``available()`` is False, ``train``
-keeps to NumPy and ``sgd_steps`` runs the same steps through NumPy (much slower, same rule).
+numba is imported only when one of these runs. Without it ``available()`` is False, ``train``
+keeps to NumPy, and ``sgd_steps`` takes the same steps through NumPy (much slower, same rule).
+
+Examples
+--------
+>>> from deltaprop import Network
+>>> from deltaprop.datasets import higham_points
+>>> X, Y = higham_points()
+>>> net = Network([2, 2, 3, 2], ["sigmoid"] * 3, "quadratic", dtype="float64", seed=1, init=0.5)
+>>> before = net.cost(X, Y)
+>>> mean_cost = sgd_steps(net, X, Y, 20_000, 0.05, np.random.default_rng(0))
+>>> bool(net.cost(X, Y) < before)
+True
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from . import _checks
-from .kernels import CHUNK, DenseKernel
+from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from .costs import BinaryCrossEntropy, CrossEntropy, Quadratic
+from .kernels import CHUNK, BatchKernel, DenseKernel
 from .network import Network
-from ._fastloops import LOOPS, output_code, hidden_codes
 
 SPARSE_FRACTION = 0.5  # the compiled first layer pays when at least this share of the inputs is 0
-_compiled: SimpleNamespace | None = None
-_tried = False
+HIDDEN_CODES = {Identity: 0, ReLU: 1, Sigmoid: 2, Tanh: 3}
+OUTPUT_CODES = {(Softmax, CrossEntropy): 0, (Sigmoid, BinaryCrossEntropy): 1, (Identity, Quadratic): 2,
+                (Sigmoid, Quadratic): 3}
+_LOOPS: Any = None
+
+
+def available() -> bool:
+    """True when numba is installed (the loops are compiled on their first call, then cached on disk)."""
+    return _loops() is not None
+
+
+def _loops() -> Any:
+    global _LOOPS
+    if _LOOPS is None:
+        try:
+            from . import _fastloops
+        except ImportError:  # numba is not installed
+            _LOOPS = False
+        else:
+            _LOOPS = _fastloops
+    return _LOOPS or None
+
+
+def sparse_pays(X: np.ndarray, compiled: bool | None = None) -> bool:
+    """Whether ``SparseKernel`` should train on X: numba present and at least half of X's entries 0.
+
+    The share of zeros is estimated on at most 1,000 evenly spaced rows. ``compiled=True`` asks
+    for the compiled kernel whatever the share (RuntimeError without numba); False never uses it.
+    """
+    if compiled is False:
+        return False
+    if not available():
+        if compiled:
+            raise RuntimeError("compiled=True needs numba: pip install 'deltaprop[fast]'")
+        return False
+    if compiled:
+        return True
+    rows = X[:: max(1, X.shape[0] // 1000)]
+    return bool(np.count_nonzero(rows) <= (1 - SPARSE_FRACTION) * rows.size)
+
+
+class SparseKernel(DenseKernel):
+    """``DenseKernel`` whose first layer is compiled and skips the zero inputs (see the module notes)."""
+
+    name = "compiled"
+
+    def __init__(self, net: Network, batch_size: int) -> None:
+        super().__init__(net, batch_size)
+        self.loops = _loops()
+        rows, n_0 = min(batch_size, CHUNK), net.sizes[0]
+        self.cols = np.empty((rows, n_0), np.int32)  # row i's nonzero inputs: columns cols[i, :cnt[i]]
+        self.vals = np.empty((rows, n_0), net.dtype)  # and values vals[i, :cnt[i]]
+        self.cnt = np.empty(rows, np.int64)
+        self.ptr = np.empty(n_0 + 1, np.int64)  # the same nonzeros grouped by column (see _fastloops)
+        self.rows = np.empty(rows * n_0, np.int32)
+        self.xs = np.empty(rows * n_0, net.dtype)
+        self.parts = 2  # column blocks of dW^(1), one per thread
+
+    def batch(self, X: np.ndarray, Y: np.ndarray, idx: np.ndarray, w: np.ndarray | None = None,
+              masks: dict[int, np.ndarray] | None = None) -> tuple[float, int]:
+        if masks:
+            return BatchKernel.batch(self, X, Y, idx, w, masks)
+        if len(idx) == X.shape[0]:  # all rows, in place, as BatchKernel reads them
+            return self._rows(X, np.arange(X.shape[0]), Y, w)
+        return self._rows(X, idx, self._gather("Y", Y, idx), None if w is None else w[idx])
+
+    def gradients(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None,
+                  masks: dict[int, np.ndarray] | None = None) -> tuple[float, int]:
+        if masks:
+            return BatchKernel.gradients(self, X, Y, w, masks)
+        return self._rows(X, np.arange(X.shape[0]), Y, w)
+
+    def _rows(self, X: np.ndarray, idx: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> tuple[float, int]:
+        """The gradients of rows idx of X (Y and w already gathered), in chunks of CHUNK rows."""
+        m = len(idx)
+        coef: Any = X.dtype.type(1.0 / m) if w is None else (w / w.sum()).astype(X.dtype)[:, None]
+        cost_sum, correct = 0.0, 0
+        for s in range(0, m, CHUNK):
+            rows = slice(s, s + CHUNK)
+            k = len(idx[rows])
+            self.loops.compact(X, idx[rows], self.cols[:k], self.vals[:k], self.cnt[:k])
+            c, n = self._chunk(X, Y[rows], coef if w is None else coef[rows], None if w is None else w[rows],
+                               s > 0)
+            cost_sum += c
+            correct += n
+        return cost_sum, correct
+
+    def _affine(self, l: int, a_prev: np.ndarray, out: np.ndarray, relu: bool) -> np.ndarray:
+        if l > 1:
+            return super()._affine(l, a_prev, out, relu)
+        k = out.shape[0]
+        net = self.net
+        self.loops.sparse_forward(self.cols[:k], self.vals[:k], self.cnt[:k], net.weights[0], net.biases[0],
+                                  out, relu)
+        return out
+
+    def _weight_gradient(self, l: int, a_prev: np.ndarray, delta: np.ndarray, out: np.ndarray) -> np.ndarray:
+        if l > 1:
+            return super()._weight_gradient(l, a_prev, delta, out)
+        k = delta.shape[0]
+        self.loops.sparse_weight_gradient(self.cols[:k], self.vals[:k], self.cnt[:k], delta, out, self.ptr,
+                                          self.rows, self.xs, self.parts)
+        return out
+
+
+def sample_loop_supports(net: Network) -> bool:
+    """True when the compiled per-sample loop knows every layer of ``net`` (and numba is installed)."""
+    L = net.L
+    return (available() and not any(net.dropout)
+            and all(type(net.g[l]) in HIDDEN_CODES for l in range(1, L))
+            and (type(net.g[L]), type(net.c)) in OUTPUT_CODES)
+
+
+class SampleLoop:
+    """Per-sample plain SGD on ``net``'s live arrays, compiled; ``run`` takes the steps of an index list."""
+
+    def __init__(self, net: Network) -> None:
+        n, L, dt = net.sizes, net.L, net.dtype
+        self.net, self.loops = net, _loops()
+        self.Ws, self.bs = tuple(net.weights), tuple(net.biases)
+        self.acts = np.array([HIDDEN_CODES[type(net.g[l])] for l in range(1, L)], np.int64)
+        self.out = OUTPUT_CODES[(type(net.g[L]), type(net.c))]
+        self.off = np.concatenate([[0, 0], np.cumsum(n[1:])]).astype(np.int64)  # a^(l) is A[off[l]:off[l+1]]
+        self.A = np.empty(self.off[-1], dt)
+        self.D = np.empty(self.off[-1], dt)
+        self.zL = np.empty(n[L], dt)
+        self.cols = np.empty(n[0], np.int32)
+        self.vals = np.empty(n[0], dt)
+
+    def run(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, eta: float) -> tuple[float, int, int]:
+        """Steps on rows order[0], order[1], ...; returns (sum of c, number correct, steps done).
+
+        Fewer steps than len(order) are done when a cost or delta^(L) is not finite; the weights
+        then hold the update of the last finite step.
+        """
+        c, k, done = self.loops.sgd_run(X, Y, order, self.Ws, self.bs, self.acts, self.out,
+                                        self.net.dtype.type(eta), self.off, self.A, self.D, self.zL,
+                                        self.cols, self.vals)
+        return float(c), int(k), int(done)
+
+
+def sgd_steps(net: Network, X: Any, Y: Any, steps: int, eta: float, rng: Any = None, *,
+              replacement: bool = True) -> float:
+    r"""Take ``steps`` single-sample SGD steps on ``net`` in place; return the mean cost c of the steps.
+
+    Each step draws a row x of X (with replacement by default, as Higham & Higham do; shuffled
+    passes with ``replacement=False``) and applies W^(l) <- W^(l) - eta a^(l-1)T delta^(l),
+    b^(l) <- b^(l) - eta delta^(l) for l = 1..L, all from the weights before the step.
+
+    Parameters
+    ----------
+    net : Network
+    X : array of shape (m, n_0)
+    Y : array of shape (m, n_L), or class labels of shape (m,) for classifiers
+    steps : int
+        The number of steps, >= 1.
+    eta : float
+        The learning rate, > 0.
+    rng : numpy.random.Generator, int or None
+        Draws the rows (an int seeds a new generator).
+    replacement : bool, keyword-only
+
+    Returns
+    -------
+    float
+        The mean over the steps of c(x), each taken before its step's update.
+
+    Raises
+    ------
+    deltaprop.DivergenceError
+        When a cost or delta^(L) is NaN or Inf; ``net`` then holds its weights before the call.
+    """
+    from .train import DivergenceError
+
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a deltaprop.Network, got {type(net).__name__}")
+    Xv = net._X(X)
+    Yv = net._Y(Y, Xv.shape[0])
+    steps = _checks_positive_int(steps, "steps")
+    if isinstance(eta, bool) or not isinstance(eta, (int, float, np.floating)) or not 0 < eta < float("inf"):
+        raise ValueError(f"eta must be a positive finite number, got {eta!r}")
+    if not isinstance(replacement, bool):
+        raise TypeError(f"replacement must be True or False, got {replacement!r}")
+    if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        rng = np.random.default_rng(rng)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
+    m = Xv.shape[0]
+    if replacement:
+        order = rng.integers(0, m, steps)
+    else:
+        order = np.concatenate([rng.permutation(m) for _ in range(-(-steps // m))])[:steps]
+    start = [p.copy() for p in net.weights + net.biases]
+    if sample_loop_supports(net):
+        c, _, done = SampleLoop(net).run(Xv, Yv, order, float(eta))
+    else:
+        c, done = _numpy_steps(net, Xv, Yv, order, float(eta))
+    if done < steps:
+        for p, keep in zip(net.weights + net.biases, start):
+            p[...] = keep
+        raise DivergenceError(f"sgd_steps diverged at step {done + 1}: the cost or delta^(L) became NaN or Inf "
+                              f"(likely cause: eta = {eta:g} too high); the weights before the call were restored")
+    return c / steps
+
+
+def _numpy_steps(net: Network, X: np.ndarray, Y: np.ndarray, order: np.ndarray, eta: float) -> tuple[float, int]:
+    """The same steps through NumPy (any activation and cost): returns (sum of c, steps done)."""
+    kernel = DenseKernel(net, 1) if DenseKernel.supports(net) else BatchKernel(net, 1)
+    params, grads = net.weights + net.biases, kernel.dW + kernel.db
+    eta_t = net.dtype.type(eta)
+    total = 0.0
+    for s, r in enumerate(order):
+        c, _ = kernel.gradients(X[r:r + 1], Y[r:r + 1])
+        if not (np.isfinite(c) and all(np.isfinite(g).all() for g in grads)):
+            return total, s
+        total += c
+        for p, g in zip(params, grads):
+            p -= eta_t * g
+    return total, len(order)
+
+
+def _checks_positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)

@@ -41,7 +41,7 @@ class BatchKernel:
         self.batch_size = batch_size
         self.dW = [np.zeros_like(W) for W in net.weights]
         self.db = [np.zeros_like(b) for b in net.biases]
-        self._rows: dict[str, np.ndarray] = {}  # gather buffers, allocated on first use
+        self._buffers: dict[str, np.ndarray] = {}  # gather buffers, allocated on first use
 
     def batch(self, X: np.ndarray, Y: np.ndarray, idx: np.ndarray, w: np.ndarray | None = None,
               masks: dict[int, np.ndarray] | None = None) -> tuple[float, int]:
@@ -55,9 +55,9 @@ class BatchKernel:
                               None if w is None else w[idx], masks)
 
     def _gather(self, key: str, A: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        buf = self._rows.get(key)
+        buf = self._buffers.get(key)
         if buf is None:
-            buf = self._rows[key] = np.empty((min(self.batch_size, A.shape[0]), A.shape[1]), A.dtype)
+            buf = self._buffers[key] = np.empty((min(self.batch_size, A.shape[0]), A.shape[1]), A.dtype)
         return np.take(A, idx, axis=0, out=buf[:len(idx)])  # (k, n) rows of A
 
     def gradients(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None,
@@ -123,22 +123,31 @@ class DenseKernel(BatchKernel):
             correct += k
         return cost_sum, correct
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        """a^(L) (k, n_L) of at most CHUNK rows; a[l] holds every a^(l) afterwards, zL holds z^(L)."""
-        net, L, k = self.net, self.net.L, X.shape[0]
+    def forward(self, X: np.ndarray, k: int) -> np.ndarray:
+        """a^(L) (k, n_L) of k <= CHUNK rows; a[l][:k] holds a^(l) afterwards and zL[:k] holds z^(L)."""
+        net, L = self.net, self.net.L
         a_prev = X
-        for l in range(1, L):
-            z = np.matmul(a_prev, net.weights[l - 1], out=self.a[l][:k])  # (k, n_l)
-            z += net.biases[l - 1]
-            a_prev = self._hidden(net.g[l], z)
-        zL = np.matmul(a_prev, net.weights[L - 1], out=self.zL[:k])
-        zL += net.biases[L - 1]
-        return self._output(zL, self.a[L][:k])
+        for l in range(1, L + 1):
+            hidden = l < L
+            relu = hidden and type(net.g[l]) is ReLU
+            z = self._affine(l, a_prev, self.a[l][:k] if hidden else self.zL[:k], relu)  # (k, n_l)
+            a_prev = self._hidden(net.g[l], z) if hidden and not relu else z
+        return self._output(a_prev, self.a[L][:k])
 
-    def _chunk(self, X: np.ndarray, Y: np.ndarray, coef: Any, w: np.ndarray | None,
+    def _affine(self, l: int, a_prev: np.ndarray, out: np.ndarray, relu: bool) -> np.ndarray:
+        """z^(l) = a^(l-1) W^(l) + b^(l) into out, or max(z^(l), 0) when relu."""
+        z = np.matmul(a_prev, self.net.weights[l - 1], out=out)
+        z += self.net.biases[l - 1]
+        return np.maximum(z, 0, out=z) if relu else z
+
+    def _weight_gradient(self, l: int, a_prev: np.ndarray, delta: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """a^(l-1)T delta^(l) into out, (n_{l-1}, n_l)."""
+        return np.matmul(a_prev.T, delta, out=out)
+
+    def _chunk(self, X: Any, Y: np.ndarray, coef: Any, w: np.ndarray | None,
                accumulate: bool) -> tuple[float, int]:
-        net, L, k = self.net, self.net.L, X.shape[0]
-        aL = self.forward(X)
+        net, L, k = self.net, self.net.L, Y.shape[0]
+        aL = self.forward(X, k)
         zL = self.zL[:k]
         delta = np.subtract(aL, Y, out=self.delta[L][:k])  # a^(L) - y, (k, n_L)
         c = self._cost(zL, aL, Y, delta)  # (k,)
@@ -150,10 +159,10 @@ class DenseKernel(BatchKernel):
             a_prev = X if l == 1 else self.a[l - 1][:k]
             if accumulate:
                 assert self.part is not None
-                self.dW[l - 1] += np.matmul(a_prev.T, delta, out=self.part[l - 1])
+                self.dW[l - 1] += self._weight_gradient(l, a_prev, delta, self.part[l - 1])
                 self.db[l - 1] += delta.sum(axis=0)
             else:
-                np.matmul(a_prev.T, delta, out=self.dW[l - 1])  # (n_{l-1}, n_l)
+                self._weight_gradient(l, a_prev, delta, self.dW[l - 1])
                 np.sum(delta, axis=0, out=self.db[l - 1])
             if l > 1:
                 grad = np.matmul(delta, net.weights[l - 1].T, out=self.delta[l - 1][:k])  # dc/da^(l-1)

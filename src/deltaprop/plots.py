@@ -17,8 +17,9 @@ from __future__ import annotations
 import io
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib import colormaps
@@ -38,7 +39,17 @@ def _format(path: str | os.PathLike[str]) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in _FORMATS:
         raise ValueError(f"plot files must end in .png or .svg, got {str(path)!r}")
+    if not Path(path).resolve().parent.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: the folder {Path(path).parent} does not exist")
     return _FORMATS[suffix]
+
+
+def check_path(path: str | os.PathLike[str]) -> None:
+    """Raise now if ``path`` cannot take a plot (suffix not .png/.svg, or no such folder).
+
+    The commands call it before training, so a typo costs no training time.
+    """
+    _format(path)
 
 
 def _save(fig: Figure, path: str | os.PathLike[str], fmt: str) -> None:
@@ -181,14 +192,14 @@ def first_layer_weights(net: Network, path: str | os.PathLike[str], image_shape:
         tile = W[:, j].reshape(h, w)  # (h, w) image of unit j's weights
         r, c = divmod(j, cols)
         mosaic[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = tile / (np.abs(tile).max() or 1.0)
-    fig = Figure(figsize=(1.1 * cols + 1.3, 1.1 * rows + 0.6), layout="constrained")
+    fig = Figure(figsize=(max(1.1 * cols + 1.3, 5.5), max(1.1 * rows + 0.6, 4.0)), layout="constrained")
     ax = fig.subplots()
     cmap = colormaps["RdBu_r"].with_extremes(bad="white")
     image = ax.imshow(mosaic, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
     ax.set_axis_off()
-    fig.colorbar(image, ax=ax, shrink=0.6, label="weight / largest |weight| of its unit")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="weight / its unit's max |weight|")
     shown = f"the first {k} of {W.shape[1]}" if k < W.shape[1] else f"all {k}"
-    ax.set_title(f"$W^{{(1)}}$ as {h}x{w} images: {shown} hidden units, row by row", fontsize="medium")
+    fig.suptitle(f"$W^{{(1)}}$ as {h}x{w} images: {shown} hidden units, row by row", fontsize="medium")
     _save(fig, path, fmt)
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.base import ClassifierMixin, RegressorMixin  # type: ignore[import-untyped]
+from sklearn.utils.multiclass import check_classification_targets  # type: ignore[import-untyped]
 
 from ._sklearn_base import _Estimator
 
@@ -102,7 +102,7 @@ class DeltapropClassifier(ClassifierMixin, _Estimator):
             raise ValueError(f"y holds the label {y[unknown][0].item()!r}, which is not one of the classes {labels.tolist()}")
         return index, ({"classes_": labels, "n_L": labels.size} if first else {})
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> "DeltapropClassifier":
+    def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> DeltapropClassifier:
         """One epoch over (X, y), continuing the current training; the first call needs ``classes``.
 
         Parameters
@@ -115,7 +115,7 @@ class DeltapropClassifier(ClassifierMixin, _Estimator):
         """
         if not hasattr(self, "network_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit, e.g. classes=[0, 1, 2]")
-        super().partial_fit(X, y, sample_weight=sample_weight, classes=classes)
+        self._partial_fit(X, y, sample_weight=sample_weight, classes=classes)
         return self
 
     def _network_classes(self) -> tuple[Any, ...]:
@@ -151,6 +151,18 @@ class DeltapropRegressor(RegressorMixin, _Estimator):
         if Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs; this regressor was fitted with {self.n_outputs_}")
         return Y, {}
+
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> DeltapropRegressor:
+        """One epoch over (X, y), continuing the current training (the first call builds the network).
+
+        Parameters
+        ----------
+        X : array-like of shape (m, n_0)
+        y : array-like of shape (m,) or (m, n_L)
+        sample_weight : array-like of shape (m,), optional
+        """
+        self._partial_fit(X, y, sample_weight=sample_weight)
+        return self
 
     def predict(self, X: Any) -> np.ndarray:
         """a^(L): shape (m,) when fitted on y of shape (m,), else (m, n_L)."""

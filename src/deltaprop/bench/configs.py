@@ -172,7 +172,8 @@ def per_sample(opts: Options) -> Configuration:
     rows = _rows(opts, (10_000, 2_000), (60_000, 10_000))
     total = rows[0]
     one = Task(kind="steps", sizes=(784, 256, 10), optimizer="sgd", lr=0.01, momentum=0.0, batch_size=1)
-    tasks = {"deltaprop": replace(one, steps=_steps(opts, total, total)),
+    tasks = {"deltaprop": replace(one, steps=_steps(opts, total, total),
+                                  slow_steps=_steps(opts, 3_000, total) if opts.quick else None),
              "pytorch": replace(one, steps=_steps(opts, 1_000 if opts.quick else 5_000, total))}
     return Configuration(
         "per-sample", "MNIST 784-256-10, plain SGD lr 0.01, batch 1, float32", "s/epoch",
@@ -189,8 +190,8 @@ def higham(opts: Options) -> Configuration:
                optimizer="sgd", lr=0.05, momentum=0.0, batch_size=1, replacement=True, dtype="float64",
                init=0.5, data="higham")
     tasks = {"deltaprop": replace(one, steps=_steps(opts, total, total),
-                                  slow_steps=_steps(opts, 20_000 if opts.quick else 50_000, total)),
-             "pytorch": replace(one, steps=_steps(opts, 3_000 if opts.quick else 20_000, total)),
+                                  slow_steps=_steps(opts, 5_000 if opts.quick else 50_000, total)),
+             "pytorch": replace(one, steps=_steps(opts, 2_000 if opts.quick else 20_000, total)),
              "numpy-loop": replace(one, steps=_steps(opts, 10_000 if opts.quick else 50_000, total))}
     return Configuration(
         "higham", "Higham 2-2-3-2 sigmoid, quadratic cost, 10^6 SGD steps, eta 0.05, float64", "s/10^6 steps",

@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             history = train(net, X, y, epochs=epochs, batch_size=cfg.batch_size, optimizer=cfg.optimizer,
                             lr=cfg.lr, optimizer_options=optimizer_options(cfg), validation=validation,
-                            callbacks=[progress, interrupt] + ([keeper] if keeper else []),
+                            callbacks=[c for c in (progress, interrupt, keeper) if c is not None],
                             early_stopping=cfg.early_stopping, seed=cfg.seed, on_divergence=cfg.on_divergence,
                             resume=None if ck is None else ck.state)
         except DivergenceError as exc:
