@@ -79,7 +79,8 @@ def test_stop_checkpoint_resume_is_bit_identical(tmp_path, name, stop_after):
 def test_resume_with_early_stopping_restores_the_same_best_weights(tmp_path):
     X, y = data(60)
     Xv, yv = data(20, seed=1)
-    opts = {"optimizer": "sgd", "lr": 2.0, "epochs": 12, "batch_size": 8, "seed": 0, "validation": (Xv, yv), "early_stopping": 2}
+    opts = {"optimizer": "sgd", "lr": 2.0, "epochs": 12, "batch_size": 8, "seed": 0, "validation": (Xv, yv),
+            "early_stopping": 2}
     whole = fresh(dtype="float64")
     h_whole = train(whole, X, y, **opts)
     first = fresh(dtype="float64")

@@ -83,7 +83,8 @@ class Network:
     activations : list of L str
         g_1..g_L by name (see ``deltaprop.ACTIVATIONS``); softmax only for the output layer.
     cost : str
-        "quadratic", "cross_entropy" or "binary_cross_entropy" (see ``deltaprop.COSTS``).
+        "quadratic", "cross_entropy", "binary_cross_entropy", "mae", "huber", "poisson", or a
+        registered name (see ``deltaprop.COSTS``).
     dtype : {"float32", "float64"}, keyword-only
     seed : int or None, keyword-only
         Seeds the network's own generator (``np.random.default_rng(seed)``).
@@ -119,6 +120,10 @@ class Network:
         if c.probability and not g[L].probability:
             raise ValueError(
                 f"cost {c.name!r} needs outputs in [0, 1] (sigmoid or softmax output); got {g[L].name!r}"
+            )
+        if getattr(c, "positive", False) and not getattr(g[L], "positive", False):
+            raise ValueError(
+                f"cost {c.name!r} needs positive outputs a > 0 (softplus, sigmoid or softmax output); got {g[L].name!r}"
             )
         dt = _checks.dtype(dtype)
         p = self._check_dropout(dropout, L)
