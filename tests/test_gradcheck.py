@@ -48,3 +48,11 @@ def test_gradcheck_leaves_the_network_unchanged_and_refuses_bad_eps():
     assert net.weights[0].dtype == np.float32
     with pytest.raises(ValueError, match="eps must be a positive number, got -1"):
         gradcheck(net, [[0.1, 0.2]], [[0.0, 1.0]], eps=-1)
+
+
+def test_gradcheck_with_fortran_ordered_weights():
+    rng = np.random.default_rng(3)
+    net = Network([3, 4, 2], ["tanh", "softmax"], "cross_entropy", dtype="float64", seed=0)
+    net.weights = [np.asfortranarray(W) for W in net.weights]  # e.g. set from a transposed view
+    X, Y = rng.standard_normal((3, 3)), np.eye(2)[[0, 1, 0]]
+    assert gradcheck(net, X, Y) < 1e-6

@@ -38,8 +38,8 @@ def numerical_gradients(net: Network, X: Any, Y: Any, *, eps: float = 1e-6,
 def _as_float64(net: Network) -> Network:
     new = net.copy()
     new.dtype = np.dtype("float64")
-    new._W = [W.astype(np.float64) for W in net.weights]
-    new._b = [b.astype(np.float64) for b in net.biases]
+    new._W = [np.ascontiguousarray(W, dtype=np.float64) for W in net.weights]
+    new._b = [np.ascontiguousarray(b, dtype=np.float64) for b in net.biases]
     return new
 
 
