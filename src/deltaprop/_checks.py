@@ -175,5 +175,5 @@ def parameters(values: Any, shapes: list[tuple[int, ...]], dt: np.dtype[Any], na
         if arr.shape != shape:
             raise ValueError(f"{name}[{l - 1}] (layer l = {l}) must have shape {shape}, got {arr.shape}")
         _finite(arr, f"{name}[{l - 1}]")
-        out.append(np.array(_cast(arr, dt, f"{name}[{l - 1}]"), dtype=dt, copy=True))
+        out.append(np.array(_cast(arr, dt, f"{name}[{l - 1}]"), dtype=dt, copy=True, order="C"))
     return out
