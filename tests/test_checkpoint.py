@@ -89,6 +89,7 @@ def test_resume_with_early_stopping_restores_the_same_best_weights(tmp_path):
     keeper.save()
     ck = load_checkpoint(tmp_path)
     h = train(ck.net, X, y, resume=ck.state, **opts)
+    assert h_whole.stopped_early and ck.state["epoch"] < h_whole.epochs
     assert (h.best_epoch, h.stopped_early, h.val_cost) == (h_whole.best_epoch, h_whole.stopped_early, h_whole.val_cost)
     assert all(np.array_equal(a, b) for a, b in zip(params(ck.net), params(whole)))
 

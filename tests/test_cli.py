@@ -319,6 +319,31 @@ def test_a_checkpoint_is_never_overwritten_by_a_new_run(capsys, tmp_path):
     assert checkpoint_path(ck).read_bytes() == before
 
 
+def test_ctrl_c_without_a_checkpoint_dir_saves_one_in_the_working_folder(capsys, tmp_path, monkeypatch):
+    from deltaprop.commands import train as train_command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deltaprop-checkpoint").mkdir()
+    (tmp_path / "deltaprop-checkpoint" / "checkpoint.safetensors").write_bytes(b"someone else's")
+    real = train_command.Progress.__call__
+
+    def press_ctrl_c(self, event):  # SIGINT arrives during the 5th batch
+        real(self, event)
+        if event.kind == "batch" and event.epoch == 0 and event.batch == 5:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(train_command.Progress, "__call__", press_ctrl_c)
+    rc, out, err = cli(capsys, "train", "--hidden", "8", "--epochs", "2", "--quiet", "--out", "m.safetensors")
+    assert rc == 130 and out == ""
+    assert err.strip() == ("deltaprop: interrupted at epoch 1, batch 5; checkpoint saved to deltaprop-checkpoint-2; "
+                           "continue with: deltaprop train --resume deltaprop-checkpoint-2")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler was removed
+    monkeypatch.setattr(train_command.Progress, "__call__", real)
+    assert cli(capsys, "train", "--resume", "deltaprop-checkpoint-2")[0] == 0
+    assert cli(capsys, "train", "--hidden", "8", "--epochs", "2", "--quiet", "--out", "whole.safetensors")[0] == 0
+    assert same_weights(tmp_path / "m.safetensors", tmp_path / "whole.safetensors")
+
+
 def test_resume_refuses_conflicting_flags_and_other_data(capsys, tmp_path):
     ck = tmp_path / "ck"
     assert cli(capsys, "train", *TINY, "--checkpoint-dir", ck)[0] == 0
@@ -375,7 +400,8 @@ def interrupt_mid_epoch(folder: Path, sig: int) -> subprocess.CompletedProcess:
     deadline = time.monotonic() + 120
     while len(versions) < 6 and time.monotonic() < deadline and proc.poll() is None:
         try:
-            versions.add(ck.stat().st_mtime_ns)
+            st = ck.stat()
+            versions.add((st.st_ino, st.st_mtime_ns))  # every write renames a new file over the old one
         except FileNotFoundError:
             pass
         time.sleep(0.002)
