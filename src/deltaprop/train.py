@@ -16,7 +16,10 @@ import numpy as np
 from . import _checks
 from .kernels import all_finite, count_correct, make_kernel
 from .network import Network
-from .optim import OPTIMIZERS, make_optimizer
+from .optim import OPTIMIZERS, SGD, Momentum, make_optimizer
+
+GOOD_EVERY = 16  # batches between copies of the last finite weights (for on_divergence)
+STEPS_PER_RUN = 4096  # per-sample steps per call of the compiled loop
 
 
 class DivergenceError(RuntimeError):
@@ -79,6 +82,7 @@ class Trainer:
     stop: bool = False  # set by a callback to end training after the current batch
     best: tuple[float, list[np.ndarray], list[np.ndarray]] | None = None
     wait: int = 0
+    kernel: str = ""  # the kernel that computes the gradients (see deltaprop.kernels)
     _acc: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # cost sum, correct, rows
 
     def state(self) -> dict[str, Any]:
@@ -93,15 +97,22 @@ class Trainer:
         }
 
 
-def _optimizer(optimizer: Any, lr: float | None, options: dict[str, Any]) -> Any:
+def _optimizer(optimizer: Any, lr: float | None, options: Any) -> Any:
+    if options is not None and not isinstance(options, dict):
+        raise TypeError(f"optimizer_options must be a dict, got {type(options).__name__}")
     if isinstance(optimizer, str):
         if optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {optimizer!r}; known: {', '.join(sorted(OPTIMIZERS))}")
+            raise ValueError(f"unknown optimizer {optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+        options = dict(options or {})
         if lr is not None:
-            options = {**options, "lr": lr}
+            options["lr"] = lr
         return make_optimizer(optimizer, **options)
-    if not hasattr(optimizer, "step"):
-        raise TypeError(f"optimizer must be a name or an optimizer object, got {type(optimizer).__name__}")
+    if not (hasattr(optimizer, "step") and hasattr(optimizer, "set_epoch")):
+        raise TypeError(f"optimizer must be a name ({', '.join(OPTIMIZERS)}) or an optimizer object with step "
+                        f"and set_epoch, got {type(optimizer).__name__}")
+    if lr is not None or options:
+        raise TypeError("lr and optimizer_options apply to an optimizer given by name; "
+                        "set them on the optimizer object instead")
     return optimizer
 
 
@@ -155,60 +166,54 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
     -------
     History
     """
-    Xv = net._X(X)
-    m = Xv.shape[0]
-    Yv = net._Y(Y, m)
-    w = _checks.sample_weight(sample_weight, m, net.dtype)
     epochs = _positive_int(epochs, "epochs")
-    batch_size = min(_positive_int(batch_size, "batch_size"), m)
+    batch_size = _positive_int(batch_size, "batch_size")
     if on_divergence not in ("stop", "halve-lr"):
         raise ValueError(f"on_divergence must be 'stop' or 'halve-lr', got {on_divergence!r}")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
     if early_stopping is not None:
         early_stopping = _positive_int(early_stopping, "early_stopping")
         if validation is None:
             raise ValueError("early_stopping needs validation data: pass validation=(X_val, Y_val)")
+    if validation is not None and (not isinstance(validation, (tuple, list)) or len(validation) != 2):
+        raise TypeError(f"validation must be a pair (X_val, Y_val), got {type(validation).__name__}")
+    callbacks = list(callbacks or [])
+    if not all(callable(cb) for cb in callbacks):
+        raise TypeError("callbacks must be a list of callables, each taking an Event")
+    Xv = net._X(X)
+    m = Xv.shape[0]
+    Yv = net._Y(Y, m)
+    w = _checks.sample_weight(sample_weight, m, net.dtype)
+    batch_size = min(batch_size, m)
     val = None
     if validation is not None:
-        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-            raise TypeError("validation must be a pair (X_val, Y_val)")
         Xval = net._X(validation[0])
         val = (Xval, net._Y(validation[1], Xval.shape[0]))
-    opt = _optimizer(optimizer, lr, dict(optimizer_options or {}))
-    callbacks = list(callbacks or [])
-
-    rng = np.random.default_rng(net.rng.integers(2**63) if seed is None else seed)
+    opt = _optimizer(optimizer, lr, optimizer_options)
+    if resume is not None:
+        _check_resume(resume, m, -(-m // batch_size))
+    rng = np.random.default_rng(net.rng.integers(2**63) if seed is None and resume is None else seed)
     tr = Trainer(net=net, optimizer=opt, rng=rng, history=History())
     if resume is not None:
         _restore(tr, resume)
+
     params = net.weights + net.biases
-    kernel = make_kernel(net, batch_size, Xv, dropout=any(net.dropout), compiled=False)
-    grads = kernel.dW + kernel.db
+    good = [p.copy() for p in params]  # the last weights known to be finite
+    loop = _sample_loop(net, opt, batch_size, w)
+    kernel = None if loop is not None else make_kernel(net, batch_size, Xv, dropout=any(net.dropout))
+    tr.kernel = "compiled per-sample loop" if loop is not None else kernel.name  # type: ignore[union-attr]
     n_batches = -(-m // batch_size)
-    good = [p.copy() for p in params]
     while tr.epoch < epochs and not tr.stop:
         start = time.perf_counter()
         opt.set_epoch(tr.epoch)
         if tr.perm is None:
             tr.perm = rng.permutation(m) if shuffle else np.arange(m)
             tr.batch, tr._acc = 0, [0.0, 0.0, 0.0]
-        while tr.batch < n_batches and not tr.stop:
-            idx = tr.perm[tr.batch * batch_size:(tr.batch + 1) * batch_size]
-            masks = _dropout_masks(net, rng, len(idx))
-            wb = None if w is None else w[idx]
-            cost_sum, correct = kernel.batch(Xv, Yv, idx, w, masks)
-            if not all_finite(grads, cost_sum):
-                _diverged(tr, params, good, on_divergence)
-                continue
-            opt.step(params, grads)
-            tr._acc[0] += cost_sum
-            tr._acc[1] += correct
-            tr._acc[2] += len(idx) if wb is None else float(wb.sum())
-            tr.batch += 1
-            if (tr.batch & 15) == 0 or tr.batch == n_batches:
-                for p, keep in zip(params, good):
-                    keep[...] = p
-            for cb in callbacks:
-                cb(Event("batch", tr.epoch, tr.batch, n_batches, min(tr.batch * batch_size, m), tr.history, tr))
+        if loop is not None:
+            _sample_epoch(tr, loop, Xv, Yv, params, good, on_divergence, callbacks)
+        else:
+            _batch_epoch(tr, kernel, Xv, Yv, w, batch_size, params, good, on_divergence, callbacks)
         if tr.batch < n_batches:
             break  # stopped by a callback in the middle of an epoch
         _end_epoch(tr, val, early_stopping, time.perf_counter() - start, m, opt)
@@ -217,6 +222,76 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
     if tr.best is not None and (tr.history.stopped_early or tr.epoch >= epochs):
         net.weights, net.biases = tr.best[1], tr.best[2]
     return tr.history
+
+
+def _batch_epoch(tr: Trainer, kernel: Any, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, batch_size: int,
+                 params: list[np.ndarray], good: list[np.ndarray], policy: str, callbacks: list[Any]) -> None:
+    """The rest of the current epoch in mini-batches (from batch tr.batch on)."""
+    assert tr.perm is not None
+    net, opt, m = tr.net, tr.optimizer, X.shape[0]
+    grads = kernel.dW + kernel.db
+    n_batches = -(-m // batch_size)
+    while tr.batch < n_batches and not tr.stop:
+        idx = tr.perm[tr.batch * batch_size:(tr.batch + 1) * batch_size]
+        masks = _dropout_masks(net, tr.rng, len(idx))
+        cost_sum, correct = kernel.batch(X, Y, idx, w, masks)
+        if not all_finite(grads, cost_sum):
+            _diverged(tr, params, good, policy, tr.batch + 1)
+            continue
+        opt.step(params, grads)
+        if ((tr.batch + 1) % GOOD_EVERY == 0 or tr.batch + 1 == n_batches) and not _keep(params, good):
+            _diverged(tr, params, good, policy, tr.batch + 1)  # the step overflowed
+            continue
+        tr._acc[0] += cost_sum
+        tr._acc[1] += correct
+        tr._acc[2] += len(idx) if w is None else float(w[idx].sum())
+        tr.batch += 1
+        for cb in callbacks:
+            cb(Event("batch", tr.epoch, tr.batch, n_batches, min(tr.batch * batch_size, m), tr.history, tr))
+
+
+def _sample_loop(net: Network, opt: Any, batch_size: int, w: np.ndarray | None) -> Any:
+    """The compiled per-sample loop when it applies: batch_size 1, plain SGD, known layers, numba."""
+    if batch_size != 1 or w is not None or type(opt) not in (SGD, Momentum) or opt.momentum or opt.weight_decay:
+        return None
+    from . import fast
+
+    return fast.SampleLoop(net) if fast.sample_loop_supports(net) else None
+
+
+def _sample_epoch(tr: Trainer, loop: Any, X: np.ndarray, Y: np.ndarray, params: list[np.ndarray],
+                  good: list[np.ndarray], policy: str, callbacks: list[Any]) -> None:
+    """The rest of the current epoch, one sample per step, in compiled runs of up to STEPS_PER_RUN steps.
+
+    With callbacks each run is one step, so that every callback sees every step.
+    """
+    assert tr.perm is not None
+    m, opt = X.shape[0], tr.optimizer
+    while tr.batch < m and not tr.stop:
+        n = 1 if callbacks else min(STEPS_PER_RUN, m - tr.batch)
+        cost_sum, correct, done = loop.run(X, Y, tr.perm[tr.batch:tr.batch + n], opt.eta)
+        opt.t += done
+        tr._acc[0] += cost_sum
+        tr._acc[1] += correct
+        tr._acc[2] += done
+        tr.batch += done
+        if done < n:  # step tr.batch + 1 had a non-finite cost or delta^(L) and was not applied
+            _diverged(tr, params, good, policy, tr.batch + 1)
+            continue
+        if (n > 1 or tr.batch % GOOD_EVERY == 0 or tr.batch == m) and not _keep(params, good):
+            _diverged(tr, params, good, policy, tr.batch)  # a step of this run overflowed a weight
+            continue
+        for cb in callbacks:
+            cb(Event("batch", tr.epoch, tr.batch, m, tr.batch, tr.history, tr))
+
+
+def _keep(params: list[np.ndarray], good: list[np.ndarray]) -> bool:
+    """Copy params into good when they are all finite; False (nothing copied) otherwise."""
+    if not all_finite(params):
+        return False
+    for p, keep in zip(params, good):
+        keep[...] = p
+    return True
 
 
 def _dropout_masks(net: Network, rng: np.random.Generator, m: int) -> dict[int, np.ndarray] | None:
@@ -230,14 +305,15 @@ def _dropout_masks(net: Network, rng: np.random.Generator, m: int) -> dict[int, 
     return masks
 
 
-def _diverged(tr: Trainer, params: list[np.ndarray], good: list[np.ndarray], policy: str) -> None:
+def _diverged(tr: Trainer, params: list[np.ndarray], good: list[np.ndarray], policy: str, batch: int) -> None:
+    """Back to the last finite weights; raise ("stop") or halve the learning rate ("halve-lr")."""
     for p, keep in zip(params, good):
         p[...] = keep
-    where = f"epoch {tr.epoch + 1}, batch {tr.batch + 1}"
+    where = f"epoch {tr.epoch + 1}, batch {batch}"
     if policy == "stop":
         tr.history.events.append(f"diverged at {where}; stopped with the last good weights")
         raise DivergenceError(
-            f"training diverged at {where}: the cost or a gradient became NaN or Inf "
+            f"training diverged at {where}: the cost, a gradient or a weight became NaN or Inf "
             f"(likely cause: learning rate {tr.optimizer.eta:g} too high); the last good weights were kept"
         )
     tr.optimizer.lr /= 2
@@ -275,11 +351,25 @@ def _end_epoch(tr: Trainer, val: tuple[np.ndarray, np.ndarray] | None, patience:
     tr.perm = None
 
 
+def _check_resume(state: Any, m: int, n_batches: int) -> None:
+    """ValueError/TypeError unless state looks like a Trainer.state() for m rows (checked before any change)."""
+    if not isinstance(state, dict):
+        raise TypeError(f"resume must be a dict from Trainer.state(), got {type(state).__name__}")
+    missing = sorted({"epoch", "batch", "perm", "rng", "optimizer", "history", "acc"} - set(state))
+    if missing:
+        raise ValueError(f"resume is missing {', '.join(missing)}; pass a dict from Trainer.state()")
+    perm = state["perm"]
+    if perm is not None and np.shape(perm) != (m,):
+        raise ValueError(f"resume's shuffle is for {np.shape(perm)[0] if np.ndim(perm) else 0} rows; X has m = {m}")
+    if not 0 <= int(state["batch"]) <= n_batches:
+        raise ValueError(f"resume's batch {state['batch']} is outside 0..{n_batches} for this batch size")
+
+
 def _restore(tr: Trainer, state: dict[str, Any]) -> None:
+    tr.optimizer.load_state_dict(state["optimizer"])  # validates before it changes anything
     tr.epoch, tr.batch = int(state["epoch"]), int(state["batch"])
-    tr.perm = None if state["perm"] is None else np.asarray(state["perm"])
+    tr.perm = None if state["perm"] is None else np.array(state["perm"], dtype=np.int64)
     tr.rng.bit_generator.state = state["rng"]
-    tr.optimizer.load_state_dict(state["optimizer"])
     tr.history = History.from_dict(state["history"])
     tr._acc = list(state["acc"])
     tr.wait = int(state.get("wait", 0))

@@ -10,6 +10,7 @@ PyTorch and scikit-learn are in ``peers.py``.
 from __future__ import annotations
 
 import importlib
+import inspect
 import time
 from collections.abc import Callable
 from typing import Any
@@ -105,9 +106,15 @@ class Deltaprop:
                   optimizer=make_optimizer(task.optimizer, lr=task.lr, **options))
             return {"path": "train(...) per epoch, timed around the call"}
         self.fast, path = fast_path()
+        self.fast_options: dict[str, Any] = {}
+        if self.fast is not None and "replacement" in inspect.signature(self.fast).parameters:
+            self.fast_options["replacement"] = task.replacement
+        elif self.fast is not None and not task.replacement:
+            path += " (draws with replacement)"
         if self.fast is not None:
             try:  # compile (if it is compiled) on a copy, outside the timing
-                self.fast(self.net.copy(), self.d.X_train, self.Y, 2, task.lr, np.random.default_rng(0))
+                self.fast(self.net.copy(), self.d.X_train, self.Y, 2, task.lr, np.random.default_rng(0),
+                          **self.fast_options)
                 path += " (warm-up call excluded)"
             except Exception as exc:  # noqa: BLE001 - any failure means: use the public path
                 self.fast, path = None, f"train(batch_size=1): fast.sgd_steps failed: {type(exc).__name__}: {exc}"
@@ -125,7 +132,7 @@ class Deltaprop:
             return {"seconds": time.perf_counter() - start, "steps": m}
         if self.fast is not None:
             start = time.perf_counter()
-            self.fast(self.net, X, Y, task.steps, task.lr, self.rng)
+            self.fast(self.net, X, Y, task.steps, task.lr, self.rng, **self.fast_options)
             return {"seconds": time.perf_counter() - start, "steps": task.steps}
         return self._slow_steps(task.slow_steps or task.steps)
 
