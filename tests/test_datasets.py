@@ -447,3 +447,10 @@ def test_dataset_checks_shapes() -> None:
         Dataset("d", X, y, X[:, :1], y, (0, 1), Scaling.identity())
     with pytest.raises(ValueError, match="class indices 0..1"):
         Dataset("d", X, y + 2, X, y, (0, 1), Scaling.identity())
+
+
+def test_csv_value_beyond_float32_is_refused_with_row_and_column(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("a,b,label\n1,2,0\n1e308,3,1\n2,2,1\n1,1,0\n")
+    with pytest.raises(ValueError, match=re.escape("row 3, column 'a': '1e308' is too large")):
+        load_csv(path)

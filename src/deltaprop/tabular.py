@@ -171,6 +171,12 @@ def _numbers(path: PathLike, header: list[str], rows: list[tuple[int, list[str]]
         line, cells = rows[i]
         raise ValueError(f"{path}: row {line}, column {header[columns[j]]!r}: {cells[columns[j]]!r} is not "
                          "finite (NaN and Inf are not allowed)")
+    big = np.argwhere(np.abs(X) > np.finfo(np.float32).max)
+    if len(big):
+        i, j = big[0]
+        line, cells = rows[i]
+        raise ValueError(f"{path}: row {line}, column {header[columns[j]]!r}: {cells[columns[j]]!r} is too large "
+                         f"(magnitude above {np.finfo(np.float32).max:.3g}, the float32 range)")
     return X
 
 
