@@ -5,13 +5,14 @@
    batch 128, float32. Prints the test accuracy after every epoch; PASS when it reaches
    >= 98.0 % within 10 epochs, with the training time (evaluation excluded) and the wall time.
 2. Per-sample: seed 002's rule W <- W - eta x^(l-1) delta^(l)T, one sample per step (plain SGD,
-   batch 1, lr 0.015 by default), for one epoch of the 60,000 training images; PASS when the test
-   accuracy is >= 97.0 %.
+   batch 1, lr 0.01 by default), for one epoch of the 60,000 training images, from several seeds;
+   PASS when the median test accuracy is >= 97.0 %. (Measured on this code: lr 0.01 gives the best
+   mean of 0.01-0.02, about 96.4 % over seeds 0-4, range 95.1-96.8 %; single seeds reach 97.1 %.)
 
 Usage (from the repository root)::
 
     python benchmarks/mnist_targets.py --data-dir ../shared/data/mnist
-    python benchmarks/mnist_targets.py --per-sample-lr 0.01 --seed 1
+    python benchmarks/mnist_targets.py --per-sample-lr 0.015 --per-sample-seeds 5 --seed 1
 
 Exit code 0 when both targets pass, 1 otherwise.
 """
@@ -56,16 +57,21 @@ def minibatch(ds, seed: int, epochs: int = 10) -> bool:
     return True
 
 
-def per_sample(ds, seed: int, lr: float) -> bool:
-    net = deltaprop.Network([784, 256, 10], ["relu", "softmax"], "cross_entropy", dtype="float32", seed=seed)
+def per_sample(ds, seeds: list[int], lr: float) -> bool:
     print(f"2. per-sample (seed 002): 784-256-10, plain SGD, batch 1, lr {lr:g}, one epoch of {len(ds.y_train):,}")
-    start = time.perf_counter()
-    deltaprop.train(net, ds.X_train, ds.y_train, epochs=1, batch_size=1, optimizer="sgd", lr=lr, seed=seed)
-    seconds = time.perf_counter() - start
-    acc = accuracy(net, ds.X_test, ds.y_test)
-    verdict = "PASS" if acc >= 0.97 else "FAIL"
-    print(f"   test accuracy {acc:.2%} after one epoch ({seconds:.1f} s)\n   {verdict}: target >= 97.0 %")
-    return acc >= 0.97
+    accs = []
+    for seed in seeds:
+        net = deltaprop.Network([784, 256, 10], ["relu", "softmax"], "cross_entropy", dtype="float32", seed=seed)
+        start = time.perf_counter()
+        deltaprop.train(net, ds.X_train, ds.y_train, epochs=1, batch_size=1, optimizer="sgd", lr=lr, seed=seed)
+        seconds = time.perf_counter() - start
+        accs.append(accuracy(net, ds.X_test, ds.y_test))
+        print(f"   seed {seed}: test accuracy {accs[-1]:.2%} after one epoch ({seconds:.1f} s)", flush=True)
+    median = float(np.median(accs))
+    verdict = "PASS" if median >= 0.97 else "FAIL"
+    print(f"   {verdict}: median {median:.2%} over {len(seeds)} seed(s) (min {min(accs):.2%}, max {max(accs):.2%});"
+          " target >= 97.0 %")
+    return median >= 0.97
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,11 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="folder with the MNIST IDX files (default: DELTAPROP_DATA or download)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=10, help="mini-batch epochs allowed (default 10)")
-    parser.add_argument("--per-sample-lr", type=float, default=0.015, help="eta of the per-sample run (default 0.015)")
+    parser.add_argument("--per-sample-lr", type=float, default=0.01, help="eta of the per-sample runs (default 0.01)")
+    parser.add_argument("--per-sample-seeds", type=int, default=3, help="per-sample runs, seeds 0..N-1 (default 3)")
     args = parser.parse_args(argv)
     ds = load_mnist(args.data_dir)
     ok = minibatch(ds, args.seed, args.epochs)
-    ok = per_sample(ds, args.seed, args.per_sample_lr) and ok
+    seeds = list(range(args.seed, args.seed + args.per_sample_seeds))
+    ok = per_sample(ds, seeds, args.per_sample_lr) and ok
     return 0 if ok else 1
 
 

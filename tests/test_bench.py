@@ -213,6 +213,15 @@ def test_bad_flag_exits_2_with_one_line(capsys):
     assert len(err.splitlines()) == 1 and "warp" in err and "minibatch" in err
 
 
+def test_unusable_out_folder_fails_before_the_run(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["bench", "--configs", "higham", "--out", str(blocker / "results")]) == 2
+    captured = capsys.readouterr()
+    assert len(captured.err.strip().splitlines()) == 1 and "Traceback" not in captured.err
+    assert captured.out == "" and blocker.read_text() == "not a folder"
+
+
 def test_plan_extrapolates_the_slow_contenders():
     full = {c.name: c for c in plan(Options())}
     per_sample = full["per-sample"].points[0]

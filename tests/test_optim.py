@@ -454,8 +454,8 @@ def test_refused_set_epoch_changes_nothing():
 
 @pytest.mark.parametrize("params, grads, message", [
     ([np.ones((2, 2)), np.ones(2)], [np.ones((2, 2))], "params and grads must have the same length, got 2 and 1."),
-    ([np.ones((2, 2))], [np.ones((2, 3))], "grads[0] must match params[0] (floating, shape (2, 2), float64), "
-                                           "got shape (2, 3), float64."),
+    ([np.ones((2, 2))], [np.ones((2, 3))], ("grads[0] must match params[0] (floating, shape (2, 2), float64), "
+                                            "got shape (2, 3), float64.")),
     ([np.ones(2)], [np.ones(2, np.float32)], "got shape (2,), float32."),
     ([np.ones(2, int)], [np.ones(2, int)], "must match params[0] (floating"),
 ])

@@ -14,37 +14,50 @@ import math
 
 import numba
 import numpy as np
-from numba import prange
 
-_JIT = {"cache": True, "nogil": True, "fastmath": {"contract"}}
-jit = numba.njit(**_JIT)
-pjit = numba.njit(parallel=True, **_JIT)
+jit = numba.njit(cache=True, nogil=True, fastmath={"contract"})
+exact = numba.njit(cache=True, nogil=True)  # no contraction: the same roundings as NumPy's ufuncs
+
+
+# ----- the SGD family's update in one pass (deltaprop.optim.SGD uses it once this module is loaded)
+@exact
+def sgd_update(W, g, v, eta, mu, nesterov):  # pragma: no cover - compiled
+    """SGD's rule in place, rounded exactly as its NumPy ufuncs round (see optim.SGD._update).
+
+    mu = 0: W <- W - eta g. Otherwise v <- mu v - eta g, then W <- W + v (heavy ball) or
+    W <- (W - eta g) + mu v (Nesterov). eta and mu have W's dtype; v is unused when mu = 0.
+    """
+    W, g = W.reshape(W.size), g.reshape(g.size)
+    if mu == 0:
+        for k in range(W.shape[0]):
+            W[k] = W[k] - g[k] * eta
+        return
+    v = v.reshape(v.size)
+    for k in range(W.shape[0]):
+        s = g[k] * eta
+        v[k] = v[k] * mu - s
+        W[k] = (W[k] - s) + v[k] * mu if nesterov else W[k] + v[k]
 
 
 # ----- mini-batch: the first layer over the nonzero inputs only ----------------------------------
-@pjit
-def compact(X, idx, cols, vals, cnt):  # pragma: no cover - compiled
-    """For each batch row i (= X[idx[i]]): cols[i, :cnt[i]] and vals[i, :cnt[i]] list its nonzero x_ij."""
-    for i in prange(idx.shape[0]):
-        r = idx[i]
-        c = 0
-        for j in range(X.shape[1]):
-            x = X[r, j]
-            cols[i, c] = j  # written always, kept only when x != 0: no branch to mispredict
-            vals[i, c] = x
-            c += x != 0
-        cnt[i] = c
-
-
-@pjit
-def sparse_forward(cols, vals, cnt, W, b, z, relu):  # pragma: no cover - compiled
-    """z_i = b + sum_t vals[i, t] W[cols[i, t], :] for each row i, then max(z, 0) when relu."""
+# Each function works on a range of rows (i0..i1) or of columns (j0..j1), so that two threads can
+# share a batch; every number is computed in the same order whichever thread computes it.
+@jit
+def sparse_forward(X, idx, i0, i1, cols, vals, cnt, W, b, z, relu):  # pragma: no cover - compiled
+    """For batch rows i in i0..i1 (x = X[idx[i]]): list the nonzero x_j in cols[i, :cnt[i]] and
+    vals[i, :cnt[i]], then z_i = b + sum over them of x_j W[j, :], and max(z_i, 0) when relu."""
     n = W.shape[1]
-    for i in prange(cnt.shape[0]):
+    for i in range(i0, i1):
+        x, c = X[idx[i]], 0
+        for j in range(x.shape[0]):
+            cols[i, c] = j  # written always, kept only when x_j != 0: no branch to mispredict
+            vals[i, c] = x[j]
+            c += x[j] != 0
+        cnt[i] = c
         zi = z[i]
         for k in range(n):
             zi[k] = b[k]
-        c, t = cnt[i], 0
+        t = 0
         while t + 4 <= c:  # four inputs per pass over z_i: a quarter of its loads and stores
             x0, x1, x2, x3 = vals[i, t], vals[i, t + 1], vals[i, t + 2], vals[i, t + 3]
             w0, w1, w2, w3 = W[cols[i, t]], W[cols[i, t + 1]], W[cols[i, t + 2]], W[cols[i, t + 3]]
@@ -61,23 +74,18 @@ def sparse_forward(cols, vals, cnt, W, b, z, relu):  # pragma: no cover - compil
                 zi[k] = max(zi[k], 0)
 
 
-@pjit
-def sparse_weight_gradient(cols, vals, cnt, delta, dW, ptr, rows, xs, parts):  # pragma: no cover
-    """dW = X_b^T delta over the nonzero x_ij: dW[j, :] = sum_i x_ij delta[i, :]; rows without any are 0.
-
-    The nonzeros are first regrouped by column j (rows[ptr[j]:ptr[j + 1]] are the batch rows i
-    with x_ij != 0, in increasing i, and xs their values), so that each dW[j, :] is summed four
-    rows at a time in one pass. The columns are split into ``parts`` blocks of equal work, one per
-    thread; every entry is summed in the same order whatever the number of threads.
-    """
-    n0, n = dW.shape
+@jit
+def group_by_column(cols, vals, cnt, ptr, rows, xs):  # pragma: no cover - compiled
+    """The nonzeros listed by row regrouped by column: rows[ptr[j]:ptr[j + 1]] are the batch rows
+    i with x_ij != 0, in increasing i, and xs[ptr[j]:ptr[j + 1]] their values."""
+    n0 = ptr.shape[0] - 1
     ptr[:] = 0
     for i in range(cnt.shape[0]):
         for t in range(cnt[i]):
             ptr[cols[i, t] + 1] += 1
     for j in range(n0):
         ptr[j + 1] += ptr[j]
-    for i in range(cnt.shape[0]):  # ptr[j] walks to ptr[j + 1] here; it is shifted back below
+    for i in range(cnt.shape[0]):  # ptr[j] walks up to ptr[j + 1] here and is shifted back below
         for t in range(cnt[i]):
             j = cols[i, t]
             rows[ptr[j]] = i
@@ -86,26 +94,61 @@ def sparse_weight_gradient(cols, vals, cnt, delta, dW, ptr, rows, xs, parts):  #
     for j in range(n0, 0, -1):
         ptr[j] = ptr[j - 1]
     ptr[0] = 0
-    total = ptr[n0]
-    for p in prange(parts):
-        j0 = np.searchsorted(ptr, p * total // parts)
-        j1 = n0 if p == parts - 1 else np.searchsorted(ptr, (p + 1) * total // parts)
-        for j in range(j0, j1):
-            row = dW[j]
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _finite(row):  # pragma: no cover - compiled
+    """Whether every entry of row is finite: x * 0 is 0 for finite x and NaN otherwise (in any order)."""
+    s = row[0] * 0
+    for k in range(row.shape[0]):
+        s += row[k] * 0
+    return s == 0
+
+
+@jit
+def column_gradient(ptr, rows, xs, delta, dW, finite, j0, j1):  # pragma: no cover - compiled
+    """dW[j, :] = sum_i x_ij delta[i, :] for j in j0..j1, four rows i at a time (0 where no x_ij != 0).
+
+    finite[j] tells whether row j of dW came out finite.
+    """
+    n = dW.shape[1]
+    for j in range(j0, j1):
+        row = dW[j]
+        for k in range(n):
+            row[k] = 0
+        e, end = ptr[j], ptr[j + 1]
+        finite[j] = True
+        while e + 4 <= end:
+            d0, d1, d2, d3 = delta[rows[e]], delta[rows[e + 1]], delta[rows[e + 2]], delta[rows[e + 3]]
+            x0, x1, x2, x3 = xs[e], xs[e + 1], xs[e + 2], xs[e + 3]
+            for k in range(n):  # k from 0: numba then knows k >= 0 and vectorises
+                row[k] += x0 * d0[k] + x1 * d1[k] + x2 * d2[k] + x3 * d3[k]
+            e += 4
+        while e < end:
+            d0, x0 = delta[rows[e]], xs[e]
             for k in range(n):
-                row[k] = 0
-            e, end = ptr[j], ptr[j + 1]
-            while e + 4 <= end:
-                d0, d1, d2, d3 = delta[rows[e]], delta[rows[e + 1]], delta[rows[e + 2]], delta[rows[e + 3]]
-                x0, x1, x2, x3 = xs[e], xs[e + 1], xs[e + 2], xs[e + 3]
-                for k in range(n):
-                    row[k] += x0 * d0[k] + x1 * d1[k] + x2 * d2[k] + x3 * d3[k]
-                e += 4
-            while e < end:
-                d0, x0 = delta[rows[e]], xs[e]
-                for k in range(n):
-                    row[k] += x0 * d0[k]
-                e += 1
+                row[k] += x0 * d0[k]
+            e += 1
+        if end > ptr[j]:
+            finite[j] = _finite(row)
+
+
+@jit
+def output_rows(z, Y, w, scale, a, delta, out):  # pragma: no cover - compiled
+    """For each row i: a_i^(L) and delta_i^(L) = coef_i dc/dz_i^(L) with coef_i = scale (w_i if w.size).
+
+    Returns (sum of c_i, or of w_i c_i; number of rows whose prediction matches y_i).
+    """
+    cost_sum, correct = 0.0, 0
+    for i in range(z.shape[0]):
+        c = _output(z[i], Y[i], a[i], delta[i], out)
+        weight = w[i] if w.shape[0] else 1.0
+        cost_sum += weight * c
+        correct += _correct(a[i], Y[i])
+        coef = scale * weight
+        for k in range(delta.shape[1]):
+            delta[i, k] *= coef
+    return cost_sum, correct
 
 
 # ----- per-sample SGD ------------------------------------------------------------------------

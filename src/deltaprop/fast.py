@@ -31,16 +31,22 @@ True
 
 from __future__ import annotations
 
+import os
+import time
+import weakref
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from .costs import BinaryCrossEntropy, CrossEntropy, Quadratic
-from .kernels import CHUNK, BatchKernel, DenseKernel
+from .kernels import CHUNK, BatchKernel, DenseKernel, all_finite
 from .network import Network
 
 SPARSE_FRACTION = 0.5  # the compiled first layer pays when at least this share of the inputs is 0
+PAIR_ROWS = 32  # rows (or columns) below which a loop is not worth sharing between two threads
 HIDDEN_CODES = {Identity: 0, ReLU: 1, Sigmoid: 2, Tanh: 3}
 OUTPUT_CODES = {(Softmax, CrossEntropy): 0, (Sigmoid, BinaryCrossEntropy): 1, (Identity, Quadratic): 2,
                 (Sigmoid, Quadratic): 3}
@@ -64,28 +70,79 @@ def _loops() -> Any:
     return _LOOPS or None
 
 
-def sparse_pays(X: np.ndarray, compiled: bool | None = None) -> bool:
-    """Whether ``SparseKernel`` should train on X: numba present and at least half of X's entries 0.
-
-    The share of zeros is estimated on at most 1,000 evenly spaced rows. ``compiled=True`` asks
-    for the compiled kernel whatever the share (RuntimeError without numba); False never uses it.
-    """
-    if compiled is False:
-        return False
+def require() -> None:
+    """RuntimeError unless numba is installed."""
     if not available():
-        if compiled:
-            raise RuntimeError("compiled=True needs numba: pip install 'deltaprop[fast]'")
+        raise RuntimeError("the compiled kernels need numba: pip install 'deltaprop[fast]'")
+
+
+def sparse_pays(X: np.ndarray) -> bool:
+    """Whether ``SparseKernel`` pays on X: numba installed and at least half of X's entries 0.
+
+    The share of zeros is estimated on at most 1,000 evenly spaced rows.
+    """
+    if not available():
         return False
-    if compiled:
-        return True
     rows = X[:: max(1, X.shape[0] // 1000)]
     return bool(np.count_nonzero(rows) <= (1 - SPARSE_FRACTION) * rows.size)
 
 
+class _Pair:
+    """A second thread for the compiled loops (which release the GIL), used only while it pays.
+
+    ``run(site, fn, mine, theirs)`` calls fn(*theirs) on the helper thread and fn(*mine) here; if
+    the helper has not started when this thread is done, this thread takes that half back. On a
+    busy machine a helper that did start can still be held up by other processes, so each call
+    site times both ways, alone and shared (median of the last three calls), takes the faster,
+    and tries the other every EXPLORE calls. Results never depend on the way taken. Nothing spins.
+    """
+
+    EXPLORE = 32
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="deltaprop-fast")
+        self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False)
+        self._times: dict[str, tuple[deque[float], deque[float]]] = {}  # site -> (alone, shared)
+        self._calls: dict[str, int] = {}
+
+    def run(self, site: str, fn: Any, mine: tuple[Any, ...], theirs: tuple[Any, ...]) -> None:
+        alone, shared = self._times.setdefault(site, (deque(maxlen=3), deque(maxlen=3)))
+        calls = self._calls[site] = self._calls.get(site, 0) + 1
+        if len(alone) < 2 or len(shared) < 2:  # the first four calls: alone, shared, alone, shared
+            share = calls % 2 == 0
+        else:
+            share = _median(shared) < _median(alone)
+            share ^= calls % self.EXPLORE == 0
+        start = time.perf_counter()
+        if share:
+            job = self._pool.submit(fn, *theirs)
+            fn(*mine)
+            if job.cancel():  # not started: do it here
+                fn(*theirs)
+            else:
+                job.result()
+        else:
+            fn(*mine)
+            fn(*theirs)
+        (shared if share else alone).append(time.perf_counter() - start)
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _median(times: deque[float]) -> float:
+    return sorted(times)[len(times) // 2]
+
+
 class SparseKernel(DenseKernel):
-    """``DenseKernel`` whose first layer is compiled and skips the zero inputs (see the module notes)."""
+    """``DenseKernel`` whose first layer is compiled and skips the zero inputs (see the module notes).
+
+    The first layer's two loops are shared between this thread and one helper thread (``_Pair``)
+    when the machine has two cores or more; the result does not depend on how they are shared.
+    """
 
     name = "compiled"
+    first_blas_layer = 2
 
     def __init__(self, net: Network, batch_size: int) -> None:
         super().__init__(net, batch_size)
@@ -94,10 +151,18 @@ class SparseKernel(DenseKernel):
         self.cols = np.empty((rows, n_0), np.int32)  # row i's nonzero inputs: columns cols[i, :cnt[i]]
         self.vals = np.empty((rows, n_0), net.dtype)  # and values vals[i, :cnt[i]]
         self.cnt = np.empty(rows, np.int64)
-        self.ptr = np.empty(n_0 + 1, np.int64)  # the same nonzeros grouped by column (see _fastloops)
+        self.ptr = np.empty(n_0 + 1, np.int64)  # the same nonzeros grouped by column (group_by_column)
         self.rows = np.empty(rows * n_0, np.int32)
         self.xs = np.empty(rows * n_0, net.dtype)
-        self.parts = 2  # column blocks of dW^(1), one per thread
+        self.finite_rows = np.ones(n_0, bool)  # whether each row of dW^(1) is finite
+        self.pair = _Pair() if (os.cpu_count() or 1) > 1 and rows >= PAIR_ROWS else None
+        self._src: tuple[np.ndarray, np.ndarray] = (np.empty((0, n_0), net.dtype), self.cnt)
+        self.out = OUTPUT_CODES[(type(net.g[net.L]), type(net.c))]
+        self._no_weights = np.empty(0, net.dtype)
+
+    def close(self) -> None:
+        if self.pair is not None:
+            self.pair.close()
 
     def batch(self, X: np.ndarray, Y: np.ndarray, idx: np.ndarray, w: np.ndarray | None = None,
               masks: dict[int, np.ndarray] | None = None) -> tuple[float, int]:
@@ -116,33 +181,52 @@ class SparseKernel(DenseKernel):
     def _rows(self, X: np.ndarray, idx: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> tuple[float, int]:
         """The gradients of rows idx of X (Y and w already gathered), in chunks of CHUNK rows."""
         m = len(idx)
-        coef: Any = X.dtype.type(1.0 / m) if w is None else (w / w.sum()).astype(X.dtype)[:, None]
+        scale = 1.0 / (m if w is None else float(w.sum()))
         cost_sum, correct = 0.0, 0
         for s in range(0, m, CHUNK):
             rows = slice(s, s + CHUNK)
-            k = len(idx[rows])
-            self.loops.compact(X, idx[rows], self.cols[:k], self.vals[:k], self.cnt[:k])
-            c, n = self._chunk(X, Y[rows], coef if w is None else coef[rows], None if w is None else w[rows],
-                               s > 0)
+            self._src = (X, idx[rows])  # read by the first layer, instead of a gathered batch
+            c, n = self._chunk(None, Y[rows], None if w is None else w[rows], scale, s > 0)
             cost_sum += c
             correct += n
         return cost_sum, correct
 
-    def _affine(self, l: int, a_prev: np.ndarray, out: np.ndarray, relu: bool) -> np.ndarray:
+    def finite(self, cost_sum: float) -> bool:
+        return bool(self.finite_rows.all()) and all_finite(self.dW[1:] + self.db, cost_sum)
+
+    def _head(self, zL: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
+              scale: float) -> tuple[float, int, np.ndarray]:
+        k, L = Y.shape[0], self.net.L
+        delta = self.delta[L][:k]
+        c, correct = self.loops.output_rows(zL, Y, self._no_weights if w is None else w, scale, self.a[L][:k],
+                                            delta, self.out)
+        return c, correct, delta
+
+    def _split(self, site: str, fn: Any, args: tuple[Any, ...], start: int, middle: int, end: int) -> None:
+        """fn(*args, start, middle) and fn(*args, middle, end), on two threads when that pays."""
+        if self.pair is None or end - start < PAIR_ROWS:
+            fn(*args, start, end)
+        else:
+            self.pair.run(site, fn, (*args, start, middle), (*args, middle, end))
+
+    def _affine(self, l: int, a_prev: Any, out: np.ndarray, relu: bool) -> np.ndarray:
         if l > 1:
             return super()._affine(l, a_prev, out, relu)
-        k = out.shape[0]
-        net = self.net
-        self.loops.sparse_forward(self.cols[:k], self.vals[:k], self.cnt[:k], net.weights[0], net.biases[0],
-                                  out, relu)
+        X, idx = self._src
+        k, net = out.shape[0], self.net
+        args = (X, idx)
+        tail = (self.cols, self.vals, self.cnt, net.weights[0], net.biases[0], out, relu)
+        self._split("forward", lambda i0, i1: self.loops.sparse_forward(*args, i0, i1, *tail), (), 0, k // 2, k)
         return out
 
-    def _weight_gradient(self, l: int, a_prev: np.ndarray, delta: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def _weight_gradient(self, l: int, a_prev: Any, delta: np.ndarray, out: np.ndarray) -> np.ndarray:
         if l > 1:
             return super()._weight_gradient(l, a_prev, delta, out)
-        k = delta.shape[0]
-        self.loops.sparse_weight_gradient(self.cols[:k], self.vals[:k], self.cnt[:k], delta, out, self.ptr,
-                                          self.rows, self.xs, self.parts)
+        k, ptr = delta.shape[0], self.ptr
+        self.loops.group_by_column(self.cols[:k], self.vals[:k], self.cnt[:k], ptr, self.rows, self.xs)
+        middle = int(np.searchsorted(ptr, ptr[-1] // 2))  # half of the nonzeros on each side
+        self._split("gradient", self.loops.column_gradient, (ptr, self.rows, self.xs, delta, out, self.finite_rows),
+                    0, middle, len(ptr) - 1)
         return out
 
 

@@ -18,6 +18,7 @@ gives the reference's gradients.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from .costs import BinaryCrossEntropy, CrossEntropy, Quadratic, output_cost
 from .network import Network
 
 CHUNK = 1024  # rows per pass of DenseKernel: bounds its buffers for full-batch training
+SMALL_PRODUCT = 1 << 22  # multiply-adds below which one BLAS thread is as fast as several, and safer
 HIDDEN = (Identity, ReLU, Sigmoid, Tanh)  # hidden activations of the fast paths (exact types)
 OUTPUTS = ((Softmax, CrossEntropy), (Sigmoid, BinaryCrossEntropy), (Identity, Quadratic), (Sigmoid, Quadratic))
 
@@ -35,6 +37,7 @@ class BatchKernel:
     """The reference kernel, with gradient buffers for mini-batches of at most ``batch_size`` rows."""
 
     name = "reference"
+    first_blas_layer = 1  # the layers from this one on are left to BLAS
 
     def __init__(self, net: Network, batch_size: int) -> None:
         self.net = net
@@ -42,6 +45,18 @@ class BatchKernel:
         self.dW = [np.zeros_like(W) for W in net.weights]
         self.db = [np.zeros_like(b) for b in net.biases]
         self._buffers: dict[str, np.ndarray] = {}  # gather buffers, allocated on first use
+
+    def close(self) -> None:
+        """Release what the kernel holds besides arrays (``SparseKernel``'s helper thread)."""
+
+    def finite(self, cost_sum: float) -> bool:
+        """Whether the last batch's cost and every gradient entry are finite."""
+        return all_finite(self.dW + self.db, cost_sum)
+
+    def small_products(self) -> bool:
+        """True when every matrix product left to BLAS has fewer than SMALL_PRODUCT multiply-adds."""
+        n, rows = self.net.sizes, min(self.batch_size, CHUNK)
+        return all(rows * n[l - 1] * n[l] < SMALL_PRODUCT for l in range(self.first_blas_layer, self.net.L + 1))
 
     def batch(self, X: np.ndarray, Y: np.ndarray, idx: np.ndarray, w: np.ndarray | None = None,
               masks: dict[int, np.ndarray] | None = None) -> tuple[float, int]:
@@ -69,7 +84,7 @@ class BatchKernel:
         """
         net, L = self.net, self.net.L
         z, a, h = net._forward(X, masks)
-        delta, dW, db = net._backward(z, a, h, Y, w, masks)
+        _, dW, db = net._backward(z, a, h, Y, w, masks)
         for l in range(1, L + 1):
             self.dW[l - 1][...] = dW[l]
             self.db[l - 1][...] = db[l]
@@ -113,18 +128,17 @@ class DenseKernel(BatchKernel):
         if masks:
             return super().gradients(X, Y, w, masks)
         m = X.shape[0]
-        coef: Any = X.dtype.type(1.0 / m) if w is None else (w / w.sum()).astype(X.dtype)[:, None]
+        scale = 1.0 / (m if w is None else float(w.sum()))  # coef_i = w_i * scale (w_i = 1 without weights)
         cost_sum, correct = 0.0, 0
         for s in range(0, m, CHUNK):
             rows = slice(s, s + CHUNK)
-            cw = coef if w is None else coef[rows]
-            c, k = self._chunk(X[rows], Y[rows], cw, None if w is None else w[rows], s > 0)
+            c, k = self._chunk(X[rows], Y[rows], None if w is None else w[rows], scale, s > 0)
             cost_sum += c
             correct += k
         return cost_sum, correct
 
-    def forward(self, X: np.ndarray, k: int) -> np.ndarray:
-        """a^(L) (k, n_L) of k <= CHUNK rows; a[l][:k] holds a^(l) afterwards and zL[:k] holds z^(L)."""
+    def _logits(self, X: Any, k: int) -> np.ndarray:
+        """z^(L) (k, n_L) of k <= CHUNK rows, in zL[:k]; a[l][:k] holds a^(l) for the hidden layers l."""
         net, L = self.net, self.net.L
         a_prev = X
         for l in range(1, L + 1):
@@ -132,7 +146,7 @@ class DenseKernel(BatchKernel):
             relu = hidden and type(net.g[l]) is ReLU
             z = self._affine(l, a_prev, self.a[l][:k] if hidden else self.zL[:k], relu)  # (k, n_l)
             a_prev = self._hidden(net.g[l], z) if hidden and not relu else z
-        return self._output(a_prev, self.a[L][:k])
+        return a_prev
 
     def _affine(self, l: int, a_prev: np.ndarray, out: np.ndarray, relu: bool) -> np.ndarray:
         """z^(l) = a^(l-1) W^(l) + b^(l) into out, or max(z^(l), 0) when relu."""
@@ -144,17 +158,10 @@ class DenseKernel(BatchKernel):
         """a^(l-1)T delta^(l) into out, (n_{l-1}, n_l)."""
         return np.matmul(a_prev.T, delta, out=out)
 
-    def _chunk(self, X: Any, Y: np.ndarray, coef: Any, w: np.ndarray | None,
+    def _chunk(self, X: Any, Y: np.ndarray, w: np.ndarray | None, scale: float,
                accumulate: bool) -> tuple[float, int]:
         net, L, k = self.net, self.net.L, Y.shape[0]
-        aL = self.forward(X, k)
-        zL = self.zL[:k]
-        delta = np.subtract(aL, Y, out=self.delta[L][:k])  # a^(L) - y, (k, n_L)
-        c = self._cost(zL, aL, Y, delta)  # (k,)
-        correct = count_correct(aL, Y)
-        if type(net.g[L]) is Sigmoid and type(net.c) is Quadratic:
-            delta *= self._sigmoid_slope(aL, self.tmp[L][:k])  # (a - y) a (1 - a)
-        delta *= coef
+        cost_sum, correct, delta = self._head(self._logits(X, k), Y, w, scale)
         for l in range(L, 0, -1):
             a_prev = X if l == 1 else self.a[l - 1][:k]
             if accumulate:
@@ -167,7 +174,23 @@ class DenseKernel(BatchKernel):
             if l > 1:
                 grad = np.matmul(delta, net.weights[l - 1].T, out=self.delta[l - 1][:k])  # dc/da^(l-1)
                 delta = self._hidden_backward(net.g[l - 1], a_prev, grad, l - 1)
-        return float(c.sum() if w is None else np.dot(w, c)), correct
+        return cost_sum, correct
+
+    def _head(self, zL: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
+              scale: float) -> tuple[float, int, np.ndarray]:
+        """a^(L) into a[L]; (sum of c or of w_i c_i, number correct, delta^(L) = coef * dc/dz^(L))."""
+        net, L, k = self.net, self.net.L, Y.shape[0]
+        aL = self._output(zL, self.a[L][:k])
+        delta = np.subtract(aL, Y, out=self.delta[L][:k])  # a^(L) - y, (k, n_L)
+        c = self._cost(zL, aL, Y, delta)  # (k,)
+        correct = count_correct(aL, Y)
+        if type(net.g[L]) is Sigmoid and type(net.c) is Quadratic:
+            delta *= self._sigmoid_slope(aL, self.tmp[L][:k])  # (a - y) a (1 - a)
+        if w is None:
+            delta *= aL.dtype.type(scale)
+            return float(c.sum()), correct, delta
+        delta *= (w * scale).astype(aL.dtype)[:, None]
+        return float(np.dot(w, c)), correct, delta
 
     # ----- the layers, in place ------------------------------------------------------------------
     @staticmethod
@@ -227,21 +250,64 @@ def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
     return np.add(z, 0.5, out=z)
 
 
-def make_kernel(net: Network, batch_size: int, X: np.ndarray | None = None, *,
-                dropout: bool = False, compiled: bool | None = None) -> BatchKernel:
-    """The fastest kernel for ``net``: compiled (``deltaprop.fast``), NumPy fast path, or the reference.
+KERNELS = ("auto", "reference", "numpy", "compiled")
 
-    ``dropout`` asks for masks, which only the reference applies. ``compiled`` None uses the
-    compiled first layer when numba is installed and X is mostly zeros; False never does.
+
+def check_kernel(kind: Any) -> str:
+    """``kind`` if it names a kernel (see ``make_kernel``); ValueError listing the names otherwise."""
+    if not isinstance(kind, str) or kind not in KERNELS:
+        raise ValueError(f"kernel must be one of {', '.join(KERNELS)}, got {kind!r}")
+    return kind
+
+
+def make_kernel(net: Network, batch_size: int, X: np.ndarray | None = None, *, kind: str = "auto",
+                dropout: bool = False) -> BatchKernel:
+    """The kernel ``kind`` for ``net``: "reference", "numpy", "compiled" (``deltaprop.fast``) or "auto".
+
+    "auto" takes the compiled kernel when numba is installed and X is mostly zeros, else the
+    NumPy fast path, and the reference for dropout or for layers the fast paths do not know.
+    Asking for "numpy" or "compiled" where they do not apply raises ValueError (RuntimeError for
+    "compiled" without numba).
     """
-    if dropout or not DenseKernel.supports(net):
+    check_kernel(kind)
+    applies = not dropout and DenseKernel.supports(net)
+    if kind == "reference" or (kind == "auto" and not applies):
         return BatchKernel(net, batch_size)
-    if compiled is not False and X is not None:
-        from . import fast
+    if not applies:
+        raise ValueError(f"kernel {kind!r} computes {'/'.join(h.name for h in HIDDEN)} hidden layers with "
+                         "softmax + cross_entropy, sigmoid + binary_cross_entropy or identity/sigmoid + quadratic "
+                         "outputs and no dropout; this network needs kernel='reference' (or 'auto')")
+    if kind == "numpy":
+        return DenseKernel(net, batch_size)
+    from . import fast
 
-        if fast.sparse_pays(X, compiled):
-            return fast.SparseKernel(net, batch_size)
-    return DenseKernel(net, batch_size)
+    if kind == "compiled":
+        fast.require()
+        return fast.SparseKernel(net, batch_size)
+    return fast.SparseKernel(net, batch_size) if X is not None and fast.sparse_pays(X) else DenseKernel(net, batch_size)
+
+
+_CONTROLLER: Any = None
+
+
+def blas_limit(kernel: BatchKernel | None) -> Any:
+    """A context that keeps BLAS to one thread when the kernel's products are all small.
+
+    Several BLAS threads do not speed up small products, and on a busy machine their waiting
+    for each other can make each product many times slower. Needs threadpoolctl (the ``cli``
+    extra); without it, or for large products, the context changes nothing.
+    """
+    global _CONTROLLER
+    if kernel is None or not kernel.small_products():
+        return contextlib.nullcontext()
+    if _CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+        except ImportError:
+            _CONTROLLER = False
+        else:
+            _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas") if _CONTROLLER else contextlib.nullcontext()
 
 
 def count_correct(aL: np.ndarray, Y: np.ndarray) -> int:
@@ -252,5 +318,9 @@ def count_correct(aL: np.ndarray, Y: np.ndarray) -> int:
 
 
 def all_finite(arrays: list[np.ndarray], *more: Any) -> bool:
-    """True when every array (and every extra float) is finite; one cheap sum per array."""
-    return all(np.isfinite(np.sum(x)) for x in arrays) and all(np.isfinite(v) for v in more)
+    """True when every entry of every array (and every extra float) is finite.
+
+    NaN propagates to an array's min and max and an infinity shows in one of them, so the two
+    reductions decide it without a temporary array (and, unlike a sum, without overflowing).
+    """
+    return all(np.isfinite(x.min()) and np.isfinite(x.max()) for x in arrays) and all(np.isfinite(v) for v in more)

@@ -8,18 +8,17 @@ to ``callbacks``, each called with an ``Event`` after every batch and every epoc
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import _checks
-from .kernels import all_finite, count_correct, make_kernel
+from ._epochs import batch_epoch, sample_epoch, sample_loop
+from .kernels import blas_limit, check_kernel, count_correct, make_kernel
 from .network import Network
-from .optim import OPTIMIZERS, SGD, Momentum, make_optimizer
-
-GOOD_EVERY = 16  # batches between copies of the last finite weights (for on_divergence)
-STEPS_PER_RUN = 4096  # per-sample steps per call of the compiled loop
+from .optim import OPTIMIZERS, make_optimizer
 
 
 class DivergenceError(RuntimeError):
@@ -50,7 +49,7 @@ class History:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "History":
+    def from_dict(cls, d: dict[str, Any]) -> History:
         """The inverse of ``as_dict``."""
         return cls(**d)
 
@@ -65,7 +64,7 @@ class Event:
     n_batches: int
     samples: int
     history: History
-    trainer: "Trainer"
+    trainer: Trainer
 
 
 @dataclass
@@ -83,6 +82,8 @@ class Trainer:
     best: tuple[float, list[np.ndarray], list[np.ndarray]] | None = None
     wait: int = 0
     kernel: str = ""  # the kernel that computes the gradients (see deltaprop.kernels)
+    shuffle: bool = True  # a new permutation of the rows every epoch (else their order)
+    _since_good: int = 0  # steps since the last copy of finite weights
     _acc: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # cost sum, correct, rows
 
     def state(self) -> dict[str, Any]:
@@ -128,7 +129,8 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
           optimizer: Any = "sgd", lr: float | None = None, optimizer_options: dict[str, Any] | None = None,
           validation: tuple[Any, Any] | None = None, callbacks: Sequence[Callable[[Event], None]] | None = None,
           sample_weight: Any = None, early_stopping: int | None = None, seed: int | None = None,
-          shuffle: bool = True, on_divergence: str = "stop", resume: dict[str, Any] | None = None) -> History:
+          shuffle: bool = True, on_divergence: str = "stop", resume: dict[str, Any] | None = None,
+          kernel: str = "auto") -> History:
     r"""Train ``net`` in place by mini-batch gradient descent and return its ``History``.
 
     Parameters
@@ -161,6 +163,11 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
         raises ``DivergenceError``, "halve-lr" halves the learning rate and goes on.
     resume : dict, optional
         A ``Trainer.state()`` from a checkpoint: training continues exactly where it stopped.
+    kernel : {"auto", "reference", "numpy", "compiled"}
+        What computes the gradients (``deltaprop.kernels``): "reference" is the plain
+        ``Network`` backward pass; "numpy" the same formulas in place; "compiled" the numba
+        loops of ``deltaprop.fast`` (sparse first layer; per-sample loop for batch_size = 1 with
+        plain SGD). "auto" takes the fastest that applies. All give the same result up to rounding.
 
     Returns
     -------
@@ -168,6 +175,7 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
     """
     epochs = _positive_int(epochs, "epochs")
     batch_size = _positive_int(batch_size, "batch_size")
+    check_kernel(kernel)
     if on_divergence not in ("stop", "halve-lr"):
         raise ValueError(f"on_divergence must be 'stop' or 'halve-lr', got {on_divergence!r}")
     if not isinstance(shuffle, (bool, np.bool_)):
@@ -194,133 +202,47 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
     if resume is not None:
         _check_resume(resume, m, -(-m // batch_size))
     rng = np.random.default_rng(net.rng.integers(2**63) if seed is None and resume is None else seed)
-    tr = Trainer(net=net, optimizer=opt, rng=rng, history=History())
+    tr = Trainer(net=net, optimizer=opt, rng=rng, history=History(), shuffle=bool(shuffle))
     if resume is not None:
         _restore(tr, resume)
 
-    params = net.weights + net.biases
-    good = [p.copy() for p in params]  # the last weights known to be finite
-    loop = _sample_loop(net, opt, batch_size, w)
-    kernel = None if loop is not None else make_kernel(net, batch_size, Xv, dropout=any(net.dropout))
-    tr.kernel = "compiled per-sample loop" if loop is not None else kernel.name  # type: ignore[union-attr]
-    n_batches = -(-m // batch_size)
-    while tr.epoch < epochs and not tr.stop:
-        start = time.perf_counter()
-        opt.set_epoch(tr.epoch)
-        if tr.perm is None:
-            tr.perm = rng.permutation(m) if shuffle else np.arange(m)
-            tr.batch, tr._acc = 0, [0.0, 0.0, 0.0]
-        if loop is not None:
-            _sample_epoch(tr, loop, Xv, Yv, params, good, on_divergence, callbacks)
-        else:
-            _batch_epoch(tr, kernel, Xv, Yv, w, batch_size, params, good, on_divergence, callbacks)
-        if tr.batch < n_batches:
-            break  # stopped by a callback in the middle of an epoch
-        _end_epoch(tr, val, early_stopping, time.perf_counter() - start, m, opt)
-        for cb in callbacks:
-            cb(Event("epoch", tr.epoch - 1, n_batches, n_batches, m, tr.history, tr))
+    loop = sample_loop(net, opt, batch_size, w, kernel)
+    kern = None if loop is not None else make_kernel(net, batch_size, Xv, kind=kernel, dropout=any(net.dropout))
+    tr.kernel = "compiled per-sample loop" if loop is not None else kern.name  # type: ignore[union-attr]
+    try:
+        with blas_limit(kern), np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked instead
+            _epochs(tr, loop, kern, Xv, Yv, w, batch_size, epochs, val, early_stopping, on_divergence, callbacks)
+    finally:
+        if kern is not None:
+            kern.close()
     if tr.best is not None and (tr.history.stopped_early or tr.epoch >= epochs):
         net.weights, net.biases = tr.best[1], tr.best[2]
     return tr.history
 
 
-def _batch_epoch(tr: Trainer, kernel: Any, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, batch_size: int,
-                 params: list[np.ndarray], good: list[np.ndarray], policy: str, callbacks: list[Any]) -> None:
-    """The rest of the current epoch in mini-batches (from batch tr.batch on)."""
-    assert tr.perm is not None
+def _epochs(tr: Trainer, loop: Any, kern: Any, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
+            batch_size: int, epochs: int, val: tuple[np.ndarray, np.ndarray] | None, patience: int | None,
+            policy: str, callbacks: list[Any]) -> None:
+    """Epochs until ``epochs`` are done or a callback or early stopping sets ``tr.stop``."""
     net, opt, m = tr.net, tr.optimizer, X.shape[0]
-    grads = kernel.dW + kernel.db
+    params = net.weights + net.biases
+    good = [p.copy() for p in params]  # the last weights known to be finite
     n_batches = -(-m // batch_size)
-    while tr.batch < n_batches and not tr.stop:
-        idx = tr.perm[tr.batch * batch_size:(tr.batch + 1) * batch_size]
-        masks = _dropout_masks(net, tr.rng, len(idx))
-        cost_sum, correct = kernel.batch(X, Y, idx, w, masks)
-        if not all_finite(grads, cost_sum):
-            _diverged(tr, params, good, policy, tr.batch + 1)
-            continue
-        opt.step(params, grads)
-        if ((tr.batch + 1) % GOOD_EVERY == 0 or tr.batch + 1 == n_batches) and not _keep(params, good):
-            _diverged(tr, params, good, policy, tr.batch + 1)  # the step overflowed
-            continue
-        tr._acc[0] += cost_sum
-        tr._acc[1] += correct
-        tr._acc[2] += len(idx) if w is None else float(w[idx].sum())
-        tr.batch += 1
+    while tr.epoch < epochs and not tr.stop:
+        start = time.perf_counter()
+        opt.set_epoch(tr.epoch)
+        if tr.perm is None:
+            tr.perm = tr.rng.permutation(m) if tr.shuffle else np.arange(m)
+            tr.batch, tr._acc = 0, [0.0, 0.0, 0.0]
+        if loop is not None:
+            sample_epoch(tr, loop, X, Y, params, good, policy, callbacks)
+        else:
+            batch_epoch(tr, kern, X, Y, w, batch_size, params, good, policy, callbacks)
+        if tr.batch < n_batches:
+            return  # stopped by a callback in the middle of an epoch
+        _end_epoch(tr, val, patience, time.perf_counter() - start, m, opt)
         for cb in callbacks:
-            cb(Event("batch", tr.epoch, tr.batch, n_batches, min(tr.batch * batch_size, m), tr.history, tr))
-
-
-def _sample_loop(net: Network, opt: Any, batch_size: int, w: np.ndarray | None) -> Any:
-    """The compiled per-sample loop when it applies: batch_size 1, plain SGD, known layers, numba."""
-    if batch_size != 1 or w is not None or type(opt) not in (SGD, Momentum) or opt.momentum or opt.weight_decay:
-        return None
-    from . import fast
-
-    return fast.SampleLoop(net) if fast.sample_loop_supports(net) else None
-
-
-def _sample_epoch(tr: Trainer, loop: Any, X: np.ndarray, Y: np.ndarray, params: list[np.ndarray],
-                  good: list[np.ndarray], policy: str, callbacks: list[Any]) -> None:
-    """The rest of the current epoch, one sample per step, in compiled runs of up to STEPS_PER_RUN steps.
-
-    With callbacks each run is one step, so that every callback sees every step.
-    """
-    assert tr.perm is not None
-    m, opt = X.shape[0], tr.optimizer
-    while tr.batch < m and not tr.stop:
-        n = 1 if callbacks else min(STEPS_PER_RUN, m - tr.batch)
-        cost_sum, correct, done = loop.run(X, Y, tr.perm[tr.batch:tr.batch + n], opt.eta)
-        opt.t += done
-        tr._acc[0] += cost_sum
-        tr._acc[1] += correct
-        tr._acc[2] += done
-        tr.batch += done
-        if done < n:  # step tr.batch + 1 had a non-finite cost or delta^(L) and was not applied
-            _diverged(tr, params, good, policy, tr.batch + 1)
-            continue
-        if (n > 1 or tr.batch % GOOD_EVERY == 0 or tr.batch == m) and not _keep(params, good):
-            _diverged(tr, params, good, policy, tr.batch)  # a step of this run overflowed a weight
-            continue
-        for cb in callbacks:
-            cb(Event("batch", tr.epoch, tr.batch, m, tr.batch, tr.history, tr))
-
-
-def _keep(params: list[np.ndarray], good: list[np.ndarray]) -> bool:
-    """Copy params into good when they are all finite; False (nothing copied) otherwise."""
-    if not all_finite(params):
-        return False
-    for p, keep in zip(params, good):
-        keep[...] = p
-    return True
-
-
-def _dropout_masks(net: Network, rng: np.random.Generator, m: int) -> dict[int, np.ndarray] | None:
-    if not any(net.dropout):
-        return None
-    masks = {}
-    for l, p in enumerate(net.dropout, start=1):
-        if p > 0:
-            keep = rng.random((m, net.sizes[l]), dtype=np.float64) >= p
-            masks[l] = keep.astype(net.dtype) / net.dtype.type(1 - p)  # inverted dropout
-    return masks
-
-
-def _diverged(tr: Trainer, params: list[np.ndarray], good: list[np.ndarray], policy: str, batch: int) -> None:
-    """Back to the last finite weights; raise ("stop") or halve the learning rate ("halve-lr")."""
-    for p, keep in zip(params, good):
-        p[...] = keep
-    where = f"epoch {tr.epoch + 1}, batch {batch}"
-    if policy == "stop":
-        tr.history.events.append(f"diverged at {where}; stopped with the last good weights")
-        raise DivergenceError(
-            f"training diverged at {where}: the cost, a gradient or a weight became NaN or Inf "
-            f"(likely cause: learning rate {tr.optimizer.eta:g} too high); the last good weights were kept"
-        )
-    tr.optimizer.lr /= 2
-    tr.optimizer.set_epoch(tr.epoch)
-    tr.history.events.append(f"diverged at {where}; learning rate halved to {tr.optimizer.lr:g}")
-    if tr.optimizer.lr < 1e-12:
-        raise DivergenceError(f"training diverged at {where} even with a learning rate below 1e-12")
+            cb(Event("epoch", tr.epoch - 1, n_batches, n_batches, m, tr.history, tr))
 
 
 def _end_epoch(tr: Trainer, val: tuple[np.ndarray, np.ndarray] | None, patience: int | None,

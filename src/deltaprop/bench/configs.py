@@ -202,15 +202,15 @@ def higham(opts: Options) -> Configuration:
 
 def time_to_98(opts: Options) -> Configuration:
     """Wall time (evaluation excluded) until the test accuracy reaches the threshold."""
-    threshold = opts.threshold or (0.95 if opts.quick else 0.98)
+    threshold = opts.threshold or (0.92 if opts.quick else 0.98)  # quick: 10,000 rows reach ~94 %
     task = MLP if opts.time_optimizer == "momentum" else replace(MLP, optimizer="adam", lr=1e-3)
     setting = "SGD momentum 0.9, lr 0.1" if opts.time_optimizer == "momentum" else "Adam lr 0.001"
     tasks = {c: task for c in ("deltaprop", "pytorch")}
     return Configuration(
         "time-to-98", f"MNIST 784-256-10 until test accuracy >= {threshold:.1%}", "s to target",
         [Point("784-256-10", tasks)], _rows(opts, (10_000, 2_000), (60_000, 10_000)),
-        seeds=opts.seeds or (1 if opts.quick else 3), threshold=threshold,
-        max_epochs=opts.max_epochs or (8 if opts.quick else 20),
+        seeds=opts.seeds or (1 if opts.quick else 5), threshold=threshold,
+        max_epochs=opts.max_epochs or (5 if opts.quick else 20),
         targets=[Target("ratio", "deltaprop <= 0.6 x PyTorch (median over seeds)", 0.6, other="pytorch")],
         note=f"{setting}, batch 128 for both, from the same initial weights; evaluation not timed")
 
@@ -227,8 +227,8 @@ def memory(opts: Options) -> Configuration:
 
 def scaling(opts: Options) -> Configuration:
     """Epoch time against the hidden width (one layer) and the depth (width 256)."""
-    widths = opts.widths or (64, 128, 256, 512, 1024, 2048)
-    depths = opts.depths or (1, 2, 3, 4)
+    widths = opts.widths or ((64, 256, 1024) if opts.quick else (64, 128, 256, 512, 1024, 2048))
+    depths = opts.depths or ((1, 2, 4) if opts.quick else (1, 2, 3, 4))
     points = []
     for kind, values in (("width", widths), ("depth", depths)):
         for v in values:
@@ -238,7 +238,7 @@ def scaling(opts: Options) -> Configuration:
     rows = _rows(opts, (2_000, 500), (10_000, 1_000))
     return Configuration(
         "scaling", f"epoch time vs width and depth ({rows[0]:,} MNIST rows per epoch)", "s/epoch", points,
-        rows, rounds=opts.rounds or (1 if opts.quick else 2),
+        rows, rounds=opts.rounds or 2,
         targets=[Target("scaling", "deltaprop's time grows no faster than the floor's (width)", 0.1),
                  Target("scaling", "deltaprop's time grows no faster than the floor's (depth)", 0.1,
                         other="depth")],

@@ -74,7 +74,8 @@ class _Run:
 
     def __init__(self, conf: Configuration, workers: dict[str, Worker], setup: dict[str, Any],
                  opts: Options, rng: random.Random, progress: Progress) -> None:
-        self.conf, self.workers, self.setup, self.opts, self.rng, self.progress = conf, workers, setup, opts, rng, progress
+        self.conf, self.workers, self.setup = conf, workers, setup
+        self.opts, self.rng, self.progress = opts, rng, progress
         self.failed: dict[str, str] = {}
         self.info: dict[str, dict[str, Any]] = {}
 

@@ -136,16 +136,21 @@ def bar_chart(doc: dict[str, Any], path: str | Path) -> None:
                 low.append(row["median"] - (row.get("min") or row["median"]))
                 high.append((row.get("max") or row["median"]) - row["median"])
         if conf["name"] == "memory":
-            ax.barh(names, values, color="tab:blue")
+            bars = ax.barh(names, values, color="tab:blue")
         else:
-            ax.barh(names, values, xerr=[low, high], color="tab:blue", capsize=3)
+            bars = ax.barh(names, values, xerr=[low, high], color="tab:blue", capsize=3)
+        ax.bar_label(bars, labels=[f"{v:.3g}" for v in values], padding=4, fontsize="small")
+        ax.margins(x=0.15)  # room for the labels
+        if values and min(values) > 0 and max(values) / min(values) > 50:
+            ax.set_xscale("log")  # per-sample loops differ by orders of magnitude
         if conf["name"] == "memory" and point["contenders"].get("deltaprop", {}).get("data_bytes"):
             limit = (point["contenders"]["deltaprop"]["data_bytes"] + 50 * 2**20) / 2**20
             ax.axvline(limit, color="tab:red", linestyle="--", label="target: data + 50 MB")
             ax.legend(loc="lower right", fontsize="small")
         ax.invert_yaxis()
         ax.set_xlabel("peak RSS (MB)" if conf["name"] == "memory" else conf["unit"])
-        ax.set_title(f"{conf['name']}: {conf['title']}", fontsize="small", loc="left")
+        verdicts = " ".join(t["status"] for t in conf["targets"])
+        ax.set_title(f"{conf['name']}: {conf['title']}  [{verdicts}]", fontsize="small", loc="left")
         if not names:
             ax.set_yticks([])
             ax.text(0.5, 0.5, "no results (skipped, failed or target not reached)", ha="center", va="center",

@@ -1,0 +1,135 @@
+r"""The inner loops of ``deltaprop.train``: the rest of an epoch, in mini-batches or one sample at a time.
+
+Both check every step for NaN and Inf (the cost, the gradients, and the weights every GOOD_EVERY
+steps); on one, ``_diverged`` puts back the last weights that were finite and either raises
+``DivergenceError`` or halves the learning rate, as ``train(on_divergence=...)`` asks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .kernels import all_finite
+from .network import Network
+from .optim import SGD, Momentum
+
+if TYPE_CHECKING:
+    from .train import Trainer
+
+GOOD_EVERY = 16  # steps between copies of the last finite weights (for on_divergence)
+STEPS_PER_RUN = 1024  # per-sample steps per call of the compiled loop
+
+
+def batch_epoch(tr: Trainer, kernel: Any, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, batch_size: int,
+                params: list[np.ndarray], good: list[np.ndarray], policy: str, callbacks: list[Any]) -> None:
+    """The rest of the current epoch in mini-batches (from batch tr.batch on)."""
+    from .train import Event
+
+    assert tr.perm is not None
+    net, opt, m = tr.net, tr.optimizer, X.shape[0]
+    grads = kernel.dW + kernel.db
+    n_batches = -(-m // batch_size)
+    while tr.batch < n_batches and not tr.stop:
+        idx = tr.perm[tr.batch * batch_size:(tr.batch + 1) * batch_size]
+        masks = dropout_masks(net, tr.rng, len(idx))
+        cost_sum, correct = kernel.batch(X, Y, idx, w, masks)
+        if not kernel.finite(cost_sum):
+            _diverged(tr, params, good, policy, tr.batch + 1)
+            continue
+        opt.step(params, grads)
+        tr._since_good += 1
+        if (tr._since_good >= GOOD_EVERY or tr.batch + 1 == n_batches) and not _keep(tr, params, good):
+            _diverged(tr, params, good, policy, tr.batch + 1)  # the step overflowed a weight
+            continue
+        tr._acc[0] += cost_sum
+        tr._acc[1] += correct
+        tr._acc[2] += len(idx) if w is None else float(w[idx].sum())
+        tr.batch += 1
+        for cb in callbacks:
+            cb(Event("batch", tr.epoch, tr.batch, n_batches, min(tr.batch * batch_size, m), tr.history, tr))
+
+
+def sample_loop(net: Network, opt: Any, batch_size: int, w: np.ndarray | None, kind: str) -> Any:
+    """The compiled per-sample loop when it applies: batch_size 1, plain SGD, known layers, numba."""
+    if (kind not in ("auto", "compiled") or batch_size != 1 or w is not None or type(opt) not in (SGD, Momentum)
+            or opt.momentum or opt.weight_decay):
+        return None
+    from . import fast
+
+    return fast.SampleLoop(net) if fast.sample_loop_supports(net) else None
+
+
+def sample_epoch(tr: Trainer, loop: Any, X: np.ndarray, Y: np.ndarray, params: list[np.ndarray],
+                 good: list[np.ndarray], policy: str, callbacks: list[Any]) -> None:
+    """The rest of the current epoch, one sample per step, in compiled runs of up to STEPS_PER_RUN steps.
+
+    With callbacks each run is one step, so that every callback sees every step.
+    """
+    from .train import Event
+
+    assert tr.perm is not None
+    m, opt = X.shape[0], tr.optimizer
+    while tr.batch < m and not tr.stop:
+        n = 1 if callbacks else min(STEPS_PER_RUN, m - tr.batch)
+        cost_sum, correct, done = loop.run(X, Y, tr.perm[tr.batch:tr.batch + n], opt.eta)
+        opt.t += done
+        tr._acc[0] += cost_sum
+        tr._acc[1] += correct
+        tr._acc[2] += done
+        tr.batch += done
+        if done < n:  # step tr.batch + 1 had a non-finite cost or delta^(L) and was not applied
+            _diverged(tr, params, good, policy, tr.batch + 1)
+            continue
+        tr._since_good += done
+        if (tr._since_good >= GOOD_EVERY or tr.batch == m) and not _keep(tr, params, good):
+            _diverged(tr, params, good, policy, tr.batch)  # a step of this run overflowed a weight
+            continue
+        for cb in callbacks:
+            cb(Event("batch", tr.epoch, tr.batch, m, tr.batch, tr.history, tr))
+
+
+def _keep(tr: Trainer, params: list[np.ndarray], good: list[np.ndarray]) -> bool:
+    """False when a parameter is not finite; else True, copying params into good every GOOD_EVERY steps."""
+    if not all_finite(params):
+        return False
+    if tr._since_good >= GOOD_EVERY:
+        for p, keep in zip(params, good):
+            keep[...] = p
+        tr._since_good = 0
+    return True
+
+
+def _diverged(tr: Trainer, params: list[np.ndarray], good: list[np.ndarray], policy: str, batch: int) -> None:
+    """Back to the last finite weights; raise ("stop") or halve the learning rate ("halve-lr")."""
+    for p, keep in zip(params, good):
+        p[...] = keep
+    where = f"epoch {tr.epoch + 1}, batch {batch}"
+    if policy == "stop":
+        tr.history.events.append(f"diverged at {where}; stopped with the last good weights")
+        from .train import DivergenceError
+
+        raise DivergenceError(
+            f"training diverged at {where}: the cost, a gradient or a weight became NaN or Inf "
+            f"(likely cause: learning rate {tr.optimizer.eta:g} too high); the last good weights were kept"
+        )
+    tr.optimizer.lr /= 2
+    tr.optimizer.set_epoch(tr.epoch)
+    tr.history.events.append(f"diverged at {where}; learning rate halved to {tr.optimizer.lr:g}")
+    if tr.optimizer.lr < 1e-12:
+        from .train import DivergenceError
+
+        raise DivergenceError(f"training diverged at {where} even with a learning rate below 1e-12")
+
+
+def dropout_masks(net: Network, rng: np.random.Generator, m: int) -> dict[int, np.ndarray] | None:
+    """Inverted-dropout masks {l: (m, n_l)} for the hidden layers with a rate p > 0, drawn from rng."""
+    if not any(net.dropout):
+        return None
+    masks = {}
+    for l, p in enumerate(net.dropout, start=1):
+        if p > 0:
+            keep = rng.random((m, net.sizes[l]), dtype=np.float64) >= p
+            masks[l] = keep.astype(net.dtype) / net.dtype.type(1 - p)  # inverted dropout
+    return masks

@@ -1,0 +1,321 @@
+"""The training kernels against independent truth: autograd, the reference kernel, hand arithmetic.
+
+Every fast path (``DenseKernel`` in NumPy, ``SparseKernel`` and the per-sample loop compiled by
+numba) must give the gradients and updates of the plain derivation, up to rounding.
+"""
+
+import re
+
+import numpy as np
+import oracle
+import pytest
+
+from deltaprop import DivergenceError, Network, fast
+from deltaprop.kernels import CHUNK, BatchKernel, DenseKernel, make_kernel
+
+needs_numba = pytest.mark.skipif(not fast.available(), reason="numba is not installed")
+HIDDEN = ["identity", "relu", "sigmoid", "tanh"]
+OUTPUTS = [("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "quadratic"),
+           ("sigmoid", "quadratic")]
+KERNELS = [DenseKernel] + ([fast.SparseKernel] if fast.available() else [])
+
+
+def data(rng, m, n_0, n_L, cost, zeros=0.7):
+    """X with a share ``zeros`` of exact zeros (as in images), and targets that suit the cost."""
+    X = rng.standard_normal((m, n_0))
+    X[rng.random(X.shape) < zeros] = 0.0
+    Y = np.eye(n_L)[rng.integers(0, n_L, m)] if cost == "cross_entropy" else rng.random((m, n_L))
+    return X, Y
+
+
+def assert_close(name, got, want, rtol, atol=0.0):
+    assert got.shape == want.shape, f"{name}: shape {got.shape} != {want.shape}"
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=name)
+
+
+def assert_grads(kernel, dW, db, rtol, atol):
+    for l in range(1, len(dW) + 1):
+        assert_close(f"dW[{l}]", kernel.dW[l - 1], np.asarray(dW[l - 1]), rtol, atol)
+        assert_close(f"db[{l}]", kernel.db[l - 1], np.asarray(db[l - 1]), rtol, atol)
+
+
+# ----- gradients of one batch ---------------------------------------------------------------------
+@pytest.mark.parametrize("Kernel", KERNELS, ids=lambda k: k.name)
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("out,cost", OUTPUTS)
+def test_kernel_gradients_equal_autograd(Kernel, hidden, out, cost):
+    rng = np.random.default_rng(0)
+    net = Network([7, 6, 5, 3], [hidden, hidden, out], cost, dtype="float64", seed=2)
+    X, Y = data(rng, 9, 7, 3, cost)
+    w = rng.random(9) + 0.1
+    for weights in (None, w):
+        kernel = Kernel(net, 9)
+        cost_sum, correct = kernel.gradients(X, Y, weights)
+        dW, db = oracle.gradients(net, X, Y, weights)
+        assert_grads(kernel, dW, db, 1e-9, 1e-12)
+        c = oracle.C[cost](oracle.forward([*net.weights, *net.biases], X, net.activations), Y)
+        assert cost_sum == pytest.approx(float(np.sum(c if weights is None else weights * c)), rel=1e-10)
+        assert correct == BatchKernel(net, 9).gradients(X, Y, weights)[1]
+
+
+@pytest.mark.parametrize("Kernel", KERNELS, ids=lambda k: k.name)
+def test_gathered_rows_equal_network_gradients(Kernel):
+    rng = np.random.default_rng(1)
+    net = Network([12, 10, 4], ["relu", "softmax"], "cross_entropy", dtype="float64", seed=3)
+    X, Y = data(rng, 40, 12, 4, "cross_entropy")
+    w = rng.random(40)
+    idx = rng.permutation(40)[:13]
+    kernel = Kernel(net, 13)
+    for weights in (None, w):
+        kernel.batch(X, Y, idx, weights)
+        dW, db = net.gradients(X[idx], Y[idx], sample_weight=None if weights is None else weights[idx])
+        assert_grads(kernel, dW, db, 1e-10, 1e-13)
+
+
+@pytest.mark.parametrize("Kernel", KERNELS, ids=lambda k: k.name)
+def test_batches_larger_than_a_chunk_are_summed_over_chunks(Kernel):
+    rng = np.random.default_rng(2)
+    m = CHUNK + 37
+    net = Network([5, 4, 2], ["tanh", "sigmoid"], "binary_cross_entropy", dtype="float64", seed=4)
+    X, Y = data(rng, m, 5, 2, "binary_cross_entropy")
+    w = rng.random(m)
+    kernel = Kernel(net, m)
+    for weights in (None, w):
+        cost_sum, _ = kernel.gradients(X, Y, weights)
+        dW, db = net.gradients(X, Y, sample_weight=weights)
+        assert_grads(kernel, dW, db, 1e-10, 1e-13)
+        assert cost_sum / (m if weights is None else weights.sum()) == pytest.approx(
+            net.cost(X, Y, sample_weight=weights), rel=1e-10)
+
+
+@pytest.mark.parametrize("Kernel", KERNELS, ids=lambda k: k.name)
+def test_edge_cases_one_row_one_output_all_zero_and_dense_rows(Kernel):
+    rng = np.random.default_rng(3)
+    net = Network([6, 3, 1], ["relu", "sigmoid"], "binary_cross_entropy", dtype="float64", seed=5)
+    net.biases = [np.array([0.3, -0.2, 0.1]), np.array([0.1])]  # z^(1) of a zero row is b: no ReLU kink at 0
+    X = np.vstack([np.zeros(6), rng.standard_normal(6), np.zeros(6)])  # rows without any nonzero input
+    Y = np.array([[1.0], [0.0], [1.0]])
+    for rows in ([0], [1], [0, 1, 2]):
+        kernel = Kernel(net, len(rows))
+        kernel.gradients(X[rows], Y[rows])
+        dW, db = oracle.gradients(net, X[rows], Y[rows])
+        assert_grads(kernel, dW, db, 1e-10, 1e-14)
+
+
+def test_logits_of_1e4_give_finite_costs_and_gradients():
+    net = Network([2, 3], ["softmax"], "cross_entropy", dtype="float64")
+    net.weights = [np.array([[1e4, 0.0, -1e4], [0.0, 0.0, 0.0]])]
+    X, Y = np.array([[1.0, 0.0]]), np.array([[0.0, 0.0, 1.0]])
+    for Kernel in KERNELS:
+        kernel = Kernel(net, 1)
+        cost_sum, correct = kernel.gradients(X, Y)
+        # z = (1e4, 0, -1e4): c = lse(z) - z_3 = 1e4 + 1e4 (to double precision); delta = a - y = (1, 0, -1)
+        assert cost_sum == pytest.approx(2e4, rel=1e-12) and correct == 0
+        assert_close("dW[1]", kernel.dW[0], np.array([[1.0, 0.0, -1.0], [0.0, 0.0, 0.0]]), 0, 1e-12)
+
+
+@needs_numba
+def test_float32_sparse_kernel_matches_float64_reference():
+    rng = np.random.default_rng(4)
+    net64 = Network([30, 20, 5], ["relu", "softmax"], "cross_entropy", dtype="float64", seed=6)
+    net32 = Network([30, 20, 5], ["relu", "softmax"], "cross_entropy", dtype="float32")
+    net32.weights, net32.biases = net64.weights, net64.biases
+    X, Y = data(rng, 64, 30, 5, "cross_entropy")
+    kernel = fast.SparseKernel(net32, 64)
+    kernel.gradients(X.astype(np.float32), Y.astype(np.float32))
+    dW, db = net64.gradients(X, Y)
+    assert_grads(kernel, dW, db, 1e-4, 1e-6)
+
+
+# ----- which kernel ------------------------------------------------------------------------------
+def test_make_kernel_picks_by_layers_dropout_and_sparsity():
+    rng = np.random.default_rng(5)
+    X, _ = data(rng, 50, 8, 3, "cross_entropy", zeros=0.8)
+    dense = rng.standard_normal((50, 8))
+    net = Network([8, 4, 3], ["relu", "softmax"], "cross_entropy")
+    assert type(make_kernel(net, 10, dense)) is DenseKernel
+    assert type(make_kernel(net, 10, X)) is (fast.SparseKernel if fast.available() else DenseKernel)
+    assert type(make_kernel(net, 10, X, kind="numpy")) is DenseKernel
+    assert type(make_kernel(net, 10, X, kind="reference")) is BatchKernel
+    assert type(make_kernel(net, 10, X, dropout=True)) is BatchKernel
+    odd = Network([8, 4, 3], ["leaky_relu", "softmax"], "cross_entropy")
+    assert type(make_kernel(odd, 10, X)) is BatchKernel
+    with pytest.raises(ValueError, match=re.escape("this network needs kernel='reference'")):
+        make_kernel(odd, 10, X, kind="numpy")
+    with pytest.raises(ValueError, match="kernel must be one of auto, reference, numpy, compiled, got 'fastest'"):
+        make_kernel(net, 10, X, kind="fastest")
+
+
+def test_a_replaced_builtin_is_not_taken_for_the_builtin():
+    # The fast paths match exact classes: a user subclass of ReLU with another derivative must
+    # fall back to the reference, which calls its methods.
+    from deltaprop.activations import ReLU
+
+    class Clipped(ReLU):
+        name = "clipped"
+
+        def value(self, z):
+            return np.clip(z, 0, 1)
+
+    net = Network([3, 2, 2], ["relu", "softmax"], "cross_entropy")
+    net.g[1] = Clipped()
+    assert type(make_kernel(net, 4, np.zeros((4, 3)))) is BatchKernel
+
+
+# ----- the compiled per-sample loop ---------------------------------------------------------------
+def numpy_sgd(net, X, Y, order, eta):
+    """Seed 002's rule written with Network.gradients: W <- W - eta dW for each single row."""
+    for r in order:
+        dW, db = net.gradients(X[r:r + 1], Y[r:r + 1])
+        for p, g in zip(net.weights + net.biases, dW + db):
+            p -= eta * g
+
+
+@needs_numba
+def test_one_compiled_step_is_seed_002s_rule_by_hand():
+    net = Network([2, 2, 1], ["sigmoid", "identity"], "quadratic", dtype="float64")
+    net.weights = [np.array([[1.0, -1.0], [0.0, 2.0]]), np.array([[1.0], [-1.0]])]
+    net.biases = [np.array([0.0, 0.0]), np.array([0.5])]
+    X, Y = np.array([[0.0, 0.0]]), np.array([[1.0]])
+    c, _, done = fast.SampleLoop(net).run(X, Y, np.array([0]), 0.1)
+    # z1 = 0 -> a1 = (0.5, 0.5); z2 = a2 = 0.5; c = (0.5 - 1)^2 / 2 = 0.125; delta2 = -0.5;
+    # delta1 = (delta2 W2^T) * a1 (1 - a1) = (-0.5, 0.5) * 0.25 = (-0.125, 0.125).
+    # W2 <- W2 - 0.1 a1^T delta2 = (1.025, -0.975); b2 <- 0.5 + 0.05 = 0.55;
+    # W1 <- W1 - 0.1 x^T delta1 = W1 (x = 0); b1 <- (0.0125, -0.0125).
+    assert (c, done) == (pytest.approx(0.125, abs=1e-15), 1)
+    assert_close("W[2]", net.weights[1], np.array([[1.025], [-0.975]]), 0, 1e-15)
+    assert_close("b[2]", net.biases[1], np.array([0.55]), 0, 1e-15)
+    assert_close("W[1]", net.weights[0], np.array([[1.0, -1.0], [0.0, 2.0]]), 0, 0)
+    assert_close("b[1]", net.biases[0], np.array([0.0125, -0.0125]), 0, 1e-15)
+
+
+@needs_numba
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("out,cost", OUTPUTS)
+def test_compiled_steps_equal_numpy_steps(hidden, out, cost):
+    rng = np.random.default_rng(6)
+    net = Network([6, 5, 4, 3], [hidden, hidden, out], cost, dtype="float64", seed=7)
+    X, Y = data(rng, 20, 6, 3, cost)
+    order = rng.integers(0, 20, 60)
+    ref = net.copy()
+    numpy_sgd(ref, X, Y, order, 0.05)
+    _, _, done = fast.SampleLoop(net).run(X, Y, order, 0.05)
+    assert done == 60
+    for l in range(3):
+        assert_close(f"W[{l + 1}]", net.weights[l], ref.weights[l], 1e-10, 1e-13)
+        assert_close(f"b[{l + 1}]", net.biases[l], ref.biases[l], 1e-10, 1e-13)
+
+
+@needs_numba
+def test_compiled_loop_stops_before_a_non_finite_step():
+    net = Network([2, 2], ["softmax"], "cross_entropy", dtype="float64")
+    X = np.array([[1.0, 0.0], [np.inf, 0.0]])  # row 1 cannot pass validation; the loop is internal
+    Y = np.eye(2)
+    before = [W.copy() for W in net.weights]
+    c, _, done = fast.SampleLoop(net).run(X, Y, np.array([1, 0]), 0.1)
+    assert done == 0 and c == 0.0
+    assert_close("W[1]", net.weights[0], before[0], 0, 0)
+
+
+# ----- sgd_steps -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("replacement", [True, False])
+def test_sgd_steps_draws_from_rng_and_applies_the_rule(replacement):
+    rng = np.random.default_rng(8)
+    net = Network([4, 3, 2], ["tanh", "sigmoid"], "quadratic", dtype="float64", seed=9)
+    X, Y = data(rng, 7, 4, 2, "quadratic")
+    ref = net.copy()
+    draws = np.random.default_rng(10)
+    order = draws.integers(0, 7, 25) if replacement else np.concatenate(
+        [draws.permutation(7) for _ in range(4)])[:25]
+    numpy_sgd(ref, X, Y, order, 0.3)
+    mean = fast.sgd_steps(net, X, Y, 25, 0.3, np.random.default_rng(10), replacement=replacement)
+    assert np.isfinite(mean)
+    for l in range(2):
+        assert_close(f"W[{l + 1}]", net.weights[l], ref.weights[l], 1e-10, 1e-13)
+
+
+def test_sgd_steps_without_numba_takes_the_same_steps(monkeypatch):
+    rng = np.random.default_rng(11)
+    net = Network([5, 4, 3], ["relu", "softmax"], "cross_entropy", dtype="float64", seed=12)
+    X, Y = data(rng, 10, 5, 3, "cross_entropy")
+    other = net.copy()
+    fast.sgd_steps(net, X, Y, 30, 0.1, 13)
+    monkeypatch.setattr(fast, "_LOOPS", False)  # as if numba were absent
+    assert not fast.available()
+    fast.sgd_steps(other, X, Y, 30, 0.1, 13)
+    for l in range(2):
+        assert_close(f"W[{l + 1}]", other.weights[l], net.weights[l], 1e-10, 1e-13)
+
+
+def test_sgd_steps_learns_highams_points():
+    from deltaprop.datasets import higham_points
+
+    X, Y = higham_points()
+    net = Network([2, 2, 3, 2], ["sigmoid"] * 3, "quadratic", dtype="float64", seed=1, init=0.5)
+    before = net.cost(X, Y)
+    fast.sgd_steps(net, X, Y, 200_000 if fast.available() else 2_000, 0.05, np.random.default_rng(0))
+    assert net.cost(X, Y) < before
+
+
+@pytest.mark.parametrize("args,error,message", [
+    ((0, 0.1), ValueError, "steps must be >= 1, got 0"),
+    ((2.5, 0.1), TypeError, "steps must be an integer, got 2.5"),
+    ((5, 0.0), ValueError, "eta must be a positive finite number, got 0.0"),
+    ((5, float("nan")), ValueError, "eta must be a positive finite number, got nan"),
+    ((5, 0.1, "seed"), TypeError, "rng must be a numpy.random.Generator, an int seed or None, got str"),
+])
+def test_sgd_steps_refuses_bad_arguments_and_changes_nothing(args, error, message):
+    net = Network([2, 2], ["softmax"], "cross_entropy", seed=0)
+    before = [W.copy() for W in net.weights + net.biases]
+    with pytest.raises(error, match=re.escape(message)):
+        fast.sgd_steps(net, np.eye(2), np.array([0, 1]), *args)
+    for p, q in zip(net.weights + net.biases, before):
+        assert np.array_equal(p, q)
+
+
+def test_sgd_steps_divergence_restores_the_weights():
+    net = Network([2, 3, 1], ["relu", "identity"], "quadratic", dtype="float64", seed=0)
+    X, Y = np.array([[1.0, 2.0], [3.0, -1.0]]), np.array([[1e3], [-1e3]])
+    before = [W.copy() for W in net.weights + net.biases]
+    with pytest.raises(DivergenceError, match=r"sgd_steps diverged at step \d+: .* eta = 1e\+10 too high"):
+        fast.sgd_steps(net, X, Y, 50, 1e10, 0)
+    for p, q in zip(net.weights + net.biases, before):
+        assert np.array_equal(p, q)
+
+
+@pytest.mark.parametrize("Kernel", KERNELS, ids=lambda k: k.name)
+def test_finite_flags_an_overflowing_first_layer_gradient(Kernel):
+    net = Network([3, 2, 2], ["relu", "softmax"], "cross_entropy", dtype="float64")
+    net.weights = [np.array([[1e-300, 1e-300], [0.5, -0.5], [0.0, 1.0]]), np.array([[1e10, -1e10], [2.0, 1.0]])]
+    Y = np.array([[0.0, 1.0], [0.0, 1.0]])
+    kernel = Kernel(net, 2)
+    kernel.gradients(np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 0.0]]), Y)
+    assert kernel.finite(1.0)
+    # x_1 = 1e300 gives h = (1, 1), z^(2) ~ 1e10 and delta^(1) ~ 1e10: only dW^(1) = x^T delta^(1) overflows.
+    with np.errstate(over="ignore", invalid="ignore"):  # as train() computes it: the check replaces warnings
+        cost_sum, _ = kernel.gradients(np.array([[1e300, 0.0, 0.0], [0.0, 3.0, 0.0]]), Y)
+    assert np.isfinite(kernel.dW[1]).all() and not np.isfinite(kernel.dW[0]).all()
+    assert not kernel.finite(cost_sum)
+
+
+@needs_numba
+@pytest.mark.parametrize("name,options", [("sgd", {}), ("momentum", {"momentum": 0.7}),
+                                          ("nesterov", {"momentum": 0.6}), ("sgd", {"weight_decay": 0.1})])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_sgd_update_is_bit_identical_to_numpy(monkeypatch, name, options, dtype):
+    from deltaprop import optim
+
+    fast.require()  # loads deltaprop._fastloops, which optim.SGD then uses
+    rng = np.random.default_rng(14)
+    start = [rng.normal(size=(5, 3)).astype(dtype), rng.normal(size=3).astype(dtype)]
+    grads = [[rng.normal(size=p.shape).astype(dtype) for p in start] for _ in range(3)]
+    results = []
+    for compiled in (True, False):
+        if not compiled:
+            monkeypatch.setattr(optim, "_compiled_update", lambda params, grads: None)
+        params, opt = [p.copy() for p in start], optim.make_optimizer(name, lr=0.3, **options)
+        for g in grads:
+            opt.step(params, g)
+        results.append(params)
+    for i, (a, b) in enumerate(zip(*results)):
+        assert a.dtype == dtype and np.array_equal(a, b), f"params[{i}]"
