@@ -11,9 +11,13 @@ so results differ from NumPy's by rounding alone.
 from __future__ import annotations
 
 import math
+import platform
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 jit = numba.njit(cache=True, nogil=True, fastmath={"contract"})
 exact = numba.njit(cache=True, nogil=True)  # no contraction: the same roundings as NumPy's ufuncs
@@ -149,6 +153,83 @@ def output_rows(z, Y, w, scale, a, delta, out):  # pragma: no cover - compiled
         for k in range(delta.shape[1]):
             delta[i, k] *= coef
     return cost_sum, correct
+
+
+# ----- a helper thread that waits for work without sleeping -------------------------------------
+# ctl (int64) is the mailbox between the caller and the helper: ctl[CMD] says what to do, ctl[START],
+# ctl[END] which rows or columns, ctl[FLAG] relu (forward) or "into part" (gradient), ctl[MODE] NAP
+# to send the helper back to Python to sleep. The command is read with acquire and cleared with
+# release ordering, so the arguments and results are seen in full on both sides.
+CMD, START, END, FLAG, MODE = range(5)
+NONE, FORWARD, GRADIENT, EXIT = range(4)
+SPIN, NAP = 0, 1
+_PAUSE = platform.machine().lower() in ("x86_64", "amd64")
+
+
+@intrinsic
+def _load_acquire(typingctx, arr, i):  # pragma: no cover - compiled
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1]])
+        return builder.load_atomic(ptr, "acquire", 8)
+    return types.int64(arr, i), codegen
+
+
+@intrinsic
+def _store_release(typingctx, arr, i, v):  # pragma: no cover - compiled
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1]])
+        builder.store_atomic(context.cast(builder, args[2], signature.args[2], types.int64), ptr, "release", 8)
+        return context.get_dummy_value()
+    return types.void(arr, i, v), codegen
+
+
+@intrinsic
+def _pause(typingctx):  # pragma: no cover - compiled
+    def codegen(context, builder, signature, args):
+        if _PAUSE:  # the spin-wait hint: less power, and the sibling hyperthread runs faster
+            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
+                                                "llvm.x86.sse2.pause")
+            builder.call(fn, [])
+        return context.get_dummy_value()
+    return types.void(), codegen
+
+
+@jit
+def post(ctl, cmd, start, end, flag):  # pragma: no cover - compiled
+    """Give the helper a command (its arguments first, the command last)."""
+    ctl[START], ctl[END], ctl[FLAG] = start, end, flag
+    _store_release(ctl, CMD, cmd)
+
+
+@jit
+def wait(ctl, limit):  # pragma: no cover - compiled
+    """Spin until the helper has cleared the command; False after ``limit`` spins."""
+    for _ in range(limit):
+        if _load_acquire(ctl, CMD) == NONE:
+            return True
+        _pause()
+    return False
+
+
+@jit
+def serve(ctl, X, idx, cols, vals, cnt, W, b, z, ptr, rows, xs, delta, dW, part, finite):  # pragma: no cover
+    """The helper's loop: run each posted command, clear it; return on EXIT, or when idle with NAP."""
+    while True:
+        cmd = _load_acquire(ctl, CMD)
+        if cmd == NONE:
+            if ctl[MODE] == NAP:
+                return NAP
+            _pause()
+            continue
+        if cmd == EXIT:
+            return EXIT
+        if cmd == FORWARD:
+            sparse_forward(X, idx, ctl[START], ctl[END], cols, vals, cnt, W, b, z, ctl[FLAG] != 0)
+        elif cmd == GRADIENT:
+            column_gradient(ptr, rows, xs, delta, part if ctl[FLAG] else dW, finite, ctl[START], ctl[END])
+        _store_release(ctl, CMD, NONE)
 
 
 # ----- per-sample SGD ------------------------------------------------------------------------

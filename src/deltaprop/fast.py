@@ -32,10 +32,10 @@ True
 from __future__ import annotations
 
 import os
+import threading
 import time
 import weakref
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -88,46 +88,91 @@ def sparse_pays(X: np.ndarray) -> bool:
 
 
 class _Pair:
-    """A second thread for the compiled loops (which release the GIL), used only while it pays.
+    """A helper thread that runs half of the first layer's loops while the caller runs the other half.
 
-    ``run(site, fn, mine, theirs)`` calls fn(*theirs) on the helper thread and fn(*mine) here; if
-    the helper has not started when this thread is done, this thread takes that half back. On a
-    busy machine a helper that did start can still be held up by other processes, so each call
-    site times both ways, alone and shared (median of the last three calls), takes the faster,
-    and tries the other every EXPLORE calls. Results never depend on the way taken. Nothing spins.
+    Waking a sleeping thread takes 0.1-0.2 ms on some virtual machines, as long as half of the
+    work, so the helper waits for work spinning inside compiled code (``_fastloops.serve``),
+    without the GIL, and the caller hands it a command through a small array. On a busy
+    machine the helper can be held up, so each call site times both ways, alone and shared
+    (median of the last three calls), takes the faster, tries the other every EXPLORE calls, and
+    sends the helper to sleep while no site shares. Results never depend on the way taken.
     """
 
-    EXPLORE = 32
+    EXPLORE = 32  # calls between two tries of the way not taken
 
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="deltaprop-fast")
-        self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False)
+    def __init__(self, loops: Any) -> None:
+        self.loops = loops
+        self.ctl = np.zeros(8, np.int64)  # the mailbox (see _fastloops.serve)
+        self.wake = threading.Event()
+        self.napping = [False]  # set by the helper while it sleeps
+        self.arrays: tuple[np.ndarray, ...] = ()
+        self.thread: threading.Thread | None = None
         self._times: dict[str, tuple[deque[float], deque[float]]] = {}  # site -> (alone, shared)
         self._calls: dict[str, int] = {}
+        self._prefers: dict[str, bool] = {}  # site -> shares, outside its tries
+        self._finalizer: Any = None
 
-    def run(self, site: str, fn: Any, mine: tuple[Any, ...], theirs: tuple[Any, ...]) -> None:
+    def bind(self, arrays: tuple[np.ndarray, ...]) -> None:
+        """(Re)start the helper on these arrays, unless it already works on exactly them."""
+        if len(arrays) == len(self.arrays) and all(a is b for a, b in zip(arrays, self.arrays)):
+            return
+        self.close()
+        self.arrays, self.napping[0] = arrays, False
+        self.ctl[:] = 0
+        self.thread = threading.Thread(target=_serve, args=(self.loops, self.ctl, self.wake, self.napping, arrays),
+                                       name="deltaprop-fast", daemon=True)
+        self.thread.start()
+        self._finalizer = weakref.finalize(self, _stop, self.loops, self.ctl, self.wake, self.thread)
+
+    def run(self, site: str, mine: Any, cmd: int, start: int, middle: int, end: int, flag: int) -> None:
+        """mine(start, middle) here and command ``cmd`` on middle..end in the helper, or mine(start, end)."""
+        loops = self.loops
         alone, shared = self._times.setdefault(site, (deque(maxlen=3), deque(maxlen=3)))
         calls = self._calls[site] = self._calls.get(site, 0) + 1
-        if len(alone) < 2 or len(shared) < 2:  # the first four calls: alone, shared, alone, shared
-            share = calls % 2 == 0
+        if len(alone) < 2 or len(shared) < 2:
+            share = self._prefers[site] = calls % 2 == 0
         else:
-            share = _median(shared) < _median(alone)
-            share ^= calls % self.EXPLORE == 0
-        start = time.perf_counter()
-        if share:
-            job = self._pool.submit(fn, *theirs)
-            fn(*mine)
-            if job.cancel():  # not started: do it here
-                fn(*theirs)
-            else:
-                job.result()
-        else:
-            fn(*mine)
-            fn(*theirs)
-        (shared if share else alone).append(time.perf_counter() - start)
+            self._prefers[site] = _median(shared) < _median(alone)
+            share = self._prefers[site] ^ (calls % self.EXPLORE < 2)
+        begin = time.perf_counter()
+        if not share:
+            mine(start, end)
+            alone.append(time.perf_counter() - begin)
+            if not any(self._prefers.values()):
+                self.ctl[loops.MODE] = loops.NAP  # no site shares: the helper may sleep
+            return
+        napping = self.napping[0]
+        if self.ctl[loops.MODE] == loops.NAP:  # wake it (an Event remembers a set() that came too early)
+            self.ctl[loops.MODE] = loops.SPIN
+            self.wake.set()
+        loops.post(self.ctl, cmd, middle, end, flag)
+        mine(start, middle)
+        while not loops.wait(self.ctl, 1 << 20):  # about 0.1 s of spinning between checks
+            if self.thread is None or not self.thread.is_alive():
+                raise RuntimeError("deltaprop's helper thread stopped before it finished its work")
+        if not napping:  # a sleeping helper's first job measures its waking, not the sharing
+            shared.append(time.perf_counter() - begin)
 
     def close(self) -> None:
-        self._finalizer()
+        if self._finalizer is not None:
+            self._finalizer()
+        self.arrays, self.thread = (), None
+
+
+def _serve(loops: Any, ctl: np.ndarray, wake: threading.Event, napping: list[bool],
+           arrays: tuple[np.ndarray, ...]) -> None:
+    """The helper thread: serve commands; sleep when told to nap, until woken."""
+    while loops.serve(ctl, *arrays) == loops.NAP:
+        napping[0] = True
+        wake.wait()
+        wake.clear()
+        napping[0] = False
+
+
+def _stop(loops: Any, ctl: np.ndarray, wake: threading.Event, thread: threading.Thread) -> None:
+    loops.post(ctl, loops.EXIT, 0, 0, 0)
+    wake.set()
+    thread.join(timeout=5)
 
 
 def _median(times: deque[float]) -> float:
@@ -155,7 +200,8 @@ class SparseKernel(DenseKernel):
         self.rows = np.empty(rows * n_0, np.int32)
         self.xs = np.empty(rows * n_0, net.dtype)
         self.finite_rows = np.ones(n_0, bool)  # whether each row of dW^(1) is finite
-        self.pair = _Pair() if (os.cpu_count() or 1) > 1 and rows >= PAIR_ROWS else None
+        self.idx = np.empty(rows, np.int64)  # the chunk's row indices, where the helper thread reads them
+        self.pair = _Pair(self.loops) if (os.cpu_count() or 1) > 1 and rows >= PAIR_ROWS else None
         self._src: tuple[np.ndarray, np.ndarray] = (np.empty((0, n_0), net.dtype), self.cnt)
         self.out = OUTPUT_CODES[(type(net.g[net.L]), type(net.c))]
         self._no_weights = np.empty(0, net.dtype)
@@ -202,31 +248,46 @@ class SparseKernel(DenseKernel):
                                             delta, self.out)
         return c, correct, delta
 
-    def _split(self, site: str, fn: Any, args: tuple[Any, ...], start: int, middle: int, end: int) -> None:
-        """fn(*args, start, middle) and fn(*args, middle, end), on two threads when that pays."""
-        if self.pair is None or end - start < PAIR_ROWS:
-            fn(*args, start, end)
-        else:
-            self.pair.run(site, fn, (*args, start, middle), (*args, middle, end))
+    def _bind(self, X: np.ndarray) -> None:
+        """Give the helper thread the arrays of this X (restarted only when they change)."""
+        if self.pair is not None:
+            net, L = self.net, self.net.L
+            self.pair.bind((X, self.idx, self.cols, self.vals, self.cnt, net.weights[0], net.biases[0],
+                            self.a[1] if L > 1 else self.zL, self.ptr, self.rows, self.xs, self.delta[1],
+                            self.dW[0], self.dW[0] if self.part is None else self.part[0], self.finite_rows))
 
     def _affine(self, l: int, a_prev: Any, out: np.ndarray, relu: bool) -> np.ndarray:
         if l > 1:
             return super()._affine(l, a_prev, out, relu)
         X, idx = self._src
-        k, net = out.shape[0], self.net
-        args = (X, idx)
-        tail = (self.cols, self.vals, self.cnt, net.weights[0], net.biases[0], out, relu)
-        self._split("forward", lambda i0, i1: self.loops.sparse_forward(*args, i0, i1, *tail), (), 0, k // 2, k)
+        k, net, loops = out.shape[0], self.net, self.loops
+        self.idx[:k] = idx
+
+        def rows(i0: int, i1: int) -> None:
+            loops.sparse_forward(X, self.idx, i0, i1, self.cols, self.vals, self.cnt, net.weights[0], net.biases[0],
+                                 out, relu)
+
+        if self.pair is None or k < PAIR_ROWS:
+            rows(0, k)
+        else:
+            self._bind(X)
+            self.pair.run("forward", rows, loops.FORWARD, 0, k // 2, k, int(relu))
         return out
 
     def _weight_gradient(self, l: int, a_prev: Any, delta: np.ndarray, out: np.ndarray) -> np.ndarray:
         if l > 1:
             return super()._weight_gradient(l, a_prev, delta, out)
-        k, ptr = delta.shape[0], self.ptr
-        self.loops.group_by_column(self.cols[:k], self.vals[:k], self.cnt[:k], ptr, self.rows, self.xs)
-        middle = int(np.searchsorted(ptr, ptr[-1] // 2))  # half of the nonzeros on each side
-        self._split("gradient", self.loops.column_gradient, (ptr, self.rows, self.xs, delta, out, self.finite_rows),
-                    0, middle, len(ptr) - 1)
+        k, ptr, loops = delta.shape[0], self.ptr, self.loops
+        loops.group_by_column(self.cols[:k], self.vals[:k], self.cnt[:k], ptr, self.rows, self.xs)
+
+        def columns(j0: int, j1: int) -> None:
+            loops.column_gradient(ptr, self.rows, self.xs, self.delta[1], out, self.finite_rows, j0, j1)
+
+        if self.pair is None or k < PAIR_ROWS:
+            columns(0, len(ptr) - 1)
+        else:
+            middle = int(np.searchsorted(ptr, ptr[-1] // 2))  # half of the nonzeros on each side
+            self.pair.run("gradient", columns, loops.GRADIENT, 0, middle, len(ptr) - 1, int(out is not self.dW[0]))
         return out
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
-import pickle
 import select
 import subprocess
 import sys
 import tempfile
 from typing import Any
 
+from . import wire
 from .configs import PACKAGES, TORCH_VERSION, Options
 
 
@@ -50,8 +50,7 @@ class Worker:
     def _send(self, command: str, arguments: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
         try:
-            pickle.dump((command, arguments), self.proc.stdin)
-            self.proc.stdin.flush()
+            wire.send(self.proc.stdin, [command, arguments])
         except (BrokenPipeError, OSError):
             raise WorkerError(self._died(command)) from None
 
@@ -62,8 +61,8 @@ class Worker:
             self.close()
             raise WorkerError(f"{self.contender}: {command} did not finish within {self.timeout:g} s")
         try:
-            status, result, seconds = pickle.load(self.proc.stdout)
-        except (EOFError, pickle.UnpicklingError):
+            status, result, seconds = wire.receive(self.proc.stdout)
+        except EOFError:
             raise WorkerError(self._died(command)) from None
         self.last_seconds = seconds
         if status != "ok":
@@ -89,7 +88,7 @@ class Worker:
         """Ask the worker to quit; kill it if it does not within a few seconds."""
         if self.proc.poll() is None and self.proc.stdin is not None:
             try:
-                pickle.dump(("quit", {}), self.proc.stdin)
+                wire.send(self.proc.stdin, ["quit", {}])
                 self.proc.stdin.close()
                 self.proc.wait(timeout=5)
             except (OSError, ValueError, subprocess.TimeoutExpired):

@@ -1,7 +1,7 @@
 """A benchmark worker: one contender in its own process, driven by the parent over a pipe.
 
-Started as ``python -m deltaprop.bench.worker``. The parent writes pickled ``(command, arguments)``
-pairs to the worker's stdin and reads one pickled ``(status, result)`` reply per command from its
+Started as ``python -m deltaprop.bench.worker``. The parent writes ``[command, arguments]`` JSON lines
+to the worker's stdin and reads one JSON ``[status, result, seconds]`` reply per command from its
 stdout; anything a library prints goes to stderr instead, so it cannot corrupt the replies.
 
 Commands: ``setup`` (limit threads, load the data, build the contender), ``reset`` (a fresh
@@ -12,7 +12,6 @@ network for a task and seed), ``run`` (one unit of work, timed), ``evaluate`` (t
 from __future__ import annotations
 
 import os
-import pickle
 import resource
 import sys
 import time
@@ -20,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
+
+from . import wire
 
 
 @dataclass
@@ -41,7 +42,7 @@ def load_data(files: dict[str, str] | None) -> Data | None:
     """Read the .npy files the parent prepared (each straight into one array, no extra copy)."""
     if not files:
         return None
-    return Data(**{key: np.load(path) for key, path in files.items()})
+    return Data(**{key: np.load(path, allow_pickle=False) for key, path in files.items()})
 
 
 def _status_bytes(key: str) -> int | None:
@@ -112,7 +113,7 @@ def serve(commands: BinaryIO, replies: BinaryIO) -> None:
     session = Session()
     while True:
         try:
-            command, arguments = pickle.load(commands)
+            command, arguments = wire.receive(commands)
         except EOFError:
             return
         if command == "quit":
@@ -124,8 +125,7 @@ def serve(commands: BinaryIO, replies: BinaryIO) -> None:
             reply: tuple[str, Any] = ("ok", getattr(session, command)(**arguments))
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which marks the contender as failed
             reply = ("error", f"{command}: {type(exc).__name__}: {exc}")
-        pickle.dump(reply + (time.perf_counter() - start,), replies)
-        replies.flush()
+        wire.send(replies, list(reply) + [time.perf_counter() - start])
 
 
 def main() -> None:
