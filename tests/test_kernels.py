@@ -319,3 +319,40 @@ def test_compiled_sgd_update_is_bit_identical_to_numpy(monkeypatch, name, option
         results.append(params)
     for i, (a, b) in enumerate(zip(*results)):
         assert a.dtype == dtype and np.array_equal(a, b), f"params[{i}]"
+
+
+@needs_numba
+@pytest.mark.parametrize("name,options", [("sgd", {}), ("momentum", {"momentum": 0.9}), ("nesterov", {}),
+                                          ("momentum", {"weight_decay": 0.01})])
+def test_update_shared_with_the_helper_thread_is_bit_identical(name, options):
+    from deltaprop.optim import make_optimizer
+
+    rng = np.random.default_rng(15)
+    net = Network([300, 40, 3], ["relu", "softmax"], "cross_entropy", seed=16)
+    other = net.copy()
+    kernel = fast.SparseKernel(net, 64)
+    opt, opt2 = make_optimizer(name, lr=0.1, **options), make_optimizer(name, lr=0.1, **options)
+    X, Y = data(rng, 64, 300, 3, "cross_entropy")
+    X, Y = X.astype(np.float32), Y.astype(np.float32)
+    for _ in range(6):  # the first calls alternate: alone, shared, alone, shared, ...
+        kernel.gradients(X, Y)
+        grads = [g.copy() for g in kernel.dW + kernel.db]
+        kernel.update(opt, net.weights + net.biases, kernel.dW + kernel.db)
+        opt2.step(other.weights + other.biases, grads)
+    kernel.close()
+    for i, (a, b) in enumerate(zip(net.weights + net.biases, other.weights + other.biases)):
+        assert np.array_equal(a, b), f"params[{i}]"
+
+
+@needs_numba
+def test_a_closed_sparse_kernel_can_be_used_again():
+    rng = np.random.default_rng(17)
+    net = Network([50, 8, 3], ["relu", "softmax"], "cross_entropy", dtype="float64", seed=18)
+    X, Y = data(rng, 64, 50, 3, "cross_entropy")
+    kernel = fast.SparseKernel(net, 64)
+    for _ in range(3):
+        for _ in range(4):  # alone and shared, alternately
+            kernel.gradients(X, Y)
+        kernel.close()
+    dW, db = net.gradients(X, Y)
+    assert_grads(kernel, dW, db, 1e-10, 1e-13)

@@ -38,7 +38,7 @@ def batch_epoch(tr: Trainer, kernel: Any, X: np.ndarray, Y: np.ndarray, w: np.nd
         if not kernel.finite(cost_sum):
             _diverged(tr, params, good, policy, tr.batch + 1)
             continue
-        opt.step(params, grads)
+        kernel.update(opt, params, grads)
         tr._since_good += 1
         if (tr._since_good >= GOOD_EVERY or tr.batch + 1 == n_batches) and not _keep(tr, params, good):
             _diverged(tr, params, good, policy, tr.batch + 1)  # the step overflowed a weight

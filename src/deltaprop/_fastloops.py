@@ -4,8 +4,8 @@ Layers are numbered as in the notes: Ws[l - 1] is W^(l) of shape (n_{l-1}, n_l),
 Per sample, a^(l) lives in A[off[l]:off[l + 1]] and delta^(l) in D[off[l]:off[l + 1]] (a^(0) = x
 is read from X). Hidden activations are coded ACT (identity 0, relu 1, sigmoid 2, tanh 3) and the
 output layer with its cost OUT (softmax + cross_entropy 0, sigmoid + binary_cross_entropy 1,
-identity + quadratic 2, sigmoid + quadratic 3). Only FMA contraction is allowed to the compiler,
-so results differ from NumPy's by rounding alone.
+identity + quadratic 2, sigmoid + quadratic 3). Results differ from NumPy's by rounding alone (the
+order of the sums), and SGD's update (``sgd_update``) not even by that.
 """
 
 from __future__ import annotations
@@ -15,28 +15,36 @@ import platform
 
 import numba
 import numpy as np
-from llvmlite import ir
+from llvmlite import ir  # type: ignore[import-untyped]
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-jit = numba.njit(cache=True, nogil=True, fastmath={"contract"})
-exact = numba.njit(cache=True, nogil=True)  # no contraction: the same roundings as NumPy's ufuncs
+# No fast-math at all: every operation is rounded as written (no FMA contraction), the same on
+# every CPU. numba compiles a function called from another one with the caller's flags, so one
+# setting for the whole module also keeps each function's rounding the same wherever it is called.
+jit = numba.njit(cache=True, nogil=True)
 
 
 # ----- the SGD family's update in one pass (deltaprop.optim.SGD uses it once this module is loaded)
-@exact
+@jit
 def sgd_update(W, g, v, eta, mu, nesterov):  # pragma: no cover - compiled
     """SGD's rule in place, rounded exactly as its NumPy ufuncs round (see optim.SGD._update).
 
     mu = 0: W <- W - eta g. Otherwise v <- mu v - eta g, then W <- W + v (heavy ball) or
     W <- (W - eta g) + mu v (Nesterov). eta and mu have W's dtype; v is unused when mu = 0.
     """
-    W, g = W.reshape(W.size), g.reshape(g.size)
+    sgd_update_part(W, g, v, eta, mu, nesterov, 0, W.size)
+
+
+@jit
+def sgd_update_part(W, g, v, eta, mu, nesterov, lo, hi):  # pragma: no cover - compiled
+    """``sgd_update`` on the entries lo..hi of the flattened arrays."""
+    W, g = W.reshape(W.size)[lo:hi], g.reshape(g.size)[lo:hi]
     if mu == 0:
         for k in range(W.shape[0]):
             W[k] = W[k] - g[k] * eta
         return
-    v = v.reshape(v.size)
+    v = v.reshape(v.size)[lo:hi]
     for k in range(W.shape[0]):
         s = g[k] * eta
         v[k] = v[k] * mu - s
@@ -100,28 +108,15 @@ def group_by_column(cols, vals, cnt, ptr, rows, xs):  # pragma: no cover - compi
     ptr[0] = 0
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
-def _finite(row):  # pragma: no cover - compiled
-    """Whether every entry of row is finite: x * 0 is 0 for finite x and NaN otherwise (in any order)."""
-    s = row[0] * 0
-    for k in range(row.shape[0]):
-        s += row[k] * 0
-    return s == 0
-
-
 @jit
-def column_gradient(ptr, rows, xs, delta, dW, finite, j0, j1):  # pragma: no cover - compiled
-    """dW[j, :] = sum_i x_ij delta[i, :] for j in j0..j1, four rows i at a time (0 where no x_ij != 0).
-
-    finite[j] tells whether row j of dW came out finite.
-    """
+def column_gradient(ptr, rows, xs, delta, dW, j0, j1):  # pragma: no cover - compiled
+    """dW[j, :] = sum_i x_ij delta[i, :] for j in j0..j1, four rows i at a time (0 where no x_ij != 0)."""
     n = dW.shape[1]
     for j in range(j0, j1):
         row = dW[j]
         for k in range(n):
             row[k] = 0
         e, end = ptr[j], ptr[j + 1]
-        finite[j] = True
         while e + 4 <= end:
             d0, d1, d2, d3 = delta[rows[e]], delta[rows[e + 1]], delta[rows[e + 2]], delta[rows[e + 3]]
             x0, x1, x2, x3 = xs[e], xs[e + 1], xs[e + 2], xs[e + 3]
@@ -133,8 +128,6 @@ def column_gradient(ptr, rows, xs, delta, dW, finite, j0, j1):  # pragma: no cov
             for k in range(n):
                 row[k] += x0 * d0[k]
             e += 1
-        if end > ptr[j]:
-            finite[j] = _finite(row)
 
 
 @jit
@@ -161,7 +154,7 @@ def output_rows(z, Y, w, scale, a, delta, out):  # pragma: no cover - compiled
 # to send the helper back to Python to sleep. The command is read with acquire and cleared with
 # release ordering, so the arguments and results are seen in full on both sides.
 CMD, START, END, FLAG, MODE = range(5)
-NONE, FORWARD, GRADIENT, EXIT = range(4)
+NONE, FORWARD, GROUP, GRADIENT, UPDATE, EXIT = range(6)
 SPIN, NAP = 0, 1
 _PAUSE = platform.machine().lower() in ("x86_64", "amd64")
 
@@ -214,8 +207,12 @@ def wait(ctl, limit):  # pragma: no cover - compiled
 
 
 @jit
-def serve(ctl, X, idx, cols, vals, cnt, W, b, z, ptr, rows, xs, delta, dW, part, finite):  # pragma: no cover
-    """The helper's loop: run each posted command, clear it; return on EXIT, or when idle with NAP."""
+def serve(ctl, X, idx, cols, vals, cnt, W, b, z, ptr, rows, xs, delta, dW, part, U, gU, vU, rates):  # pragma: no cover - compiled
+    """The helper's loop: run each posted command, clear it; return on EXIT, or when idle with NAP.
+
+    Its arrays are those of a SparseKernel's first layer, and U, gU, vU, rates those of the
+    SGD update of W^(1) (its gradient, velocity and (eta, mu)).
+    """
     while True:
         cmd = _load_acquire(ctl, CMD)
         if cmd == NONE:
@@ -227,8 +224,13 @@ def serve(ctl, X, idx, cols, vals, cnt, W, b, z, ptr, rows, xs, delta, dW, part,
             return EXIT
         if cmd == FORWARD:
             sparse_forward(X, idx, ctl[START], ctl[END], cols, vals, cnt, W, b, z, ctl[FLAG] != 0)
+        elif cmd == GROUP:
+            k = ctl[END]
+            group_by_column(cols[:k], vals[:k], cnt[:k], ptr, rows, xs)
         elif cmd == GRADIENT:
-            column_gradient(ptr, rows, xs, delta, part if ctl[FLAG] else dW, finite, ctl[START], ctl[END])
+            column_gradient(ptr, rows, xs, delta, part if ctl[FLAG] else dW, ctl[START], ctl[END])
+        elif cmd == UPDATE:  # rates = (eta, mu) in U's dtype; FLAG = nesterov
+            sgd_update_part(U, gU, vU, rates[0], rates[1], ctl[FLAG] != 0, ctl[START], ctl[END])
         _store_release(ctl, CMD, NONE)
 
 

@@ -42,8 +42,9 @@ import numpy as np
 
 from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from .costs import BinaryCrossEntropy, CrossEntropy, Quadratic
-from .kernels import CHUNK, BatchKernel, DenseKernel, all_finite
+from .kernels import CHUNK, BatchKernel, DenseKernel
 from .network import Network
+from .optim import SGD, Momentum, Nesterov
 
 SPARSE_FRACTION = 0.5  # the compiled first layer pays when at least this share of the inputs is 0
 PAIR_ROWS = 32  # rows (or columns) below which a loop is not worth sharing between two threads
@@ -107,9 +108,7 @@ class _Pair:
         self.napping = [False]  # set by the helper while it sleeps
         self.arrays: tuple[np.ndarray, ...] = ()
         self.thread: threading.Thread | None = None
-        self._times: dict[str, tuple[deque[float], deque[float]]] = {}  # site -> (alone, shared)
-        self._calls: dict[str, int] = {}
-        self._prefers: dict[str, bool] = {}  # site -> shares, outside its tries
+        self._sites: dict[str, _Site] = {}
         self._finalizer: Any = None
 
     def bind(self, arrays: tuple[np.ndarray, ...]) -> None:
@@ -126,32 +125,42 @@ class _Pair:
 
     def run(self, site: str, mine: Any, cmd: int, start: int, middle: int, end: int, flag: int) -> None:
         """mine(start, middle) here and command ``cmd`` on middle..end in the helper, or mine(start, end)."""
-        loops = self.loops
-        alone, shared = self._times.setdefault(site, (deque(maxlen=3), deque(maxlen=3)))
-        calls = self._calls[site] = self._calls.get(site, 0) + 1
-        if len(alone) < 2 or len(shared) < 2:
-            share = self._prefers[site] = calls % 2 == 0
+        loops, ctl = self.loops, self.ctl
+        s = self._sites.get(site) or self._sites.setdefault(site, _Site())
+        s.calls += 1
+        if s.prefers is None:  # not measured yet: alternate
+            share = s.calls % 2 == 0
         else:
-            self._prefers[site] = _median(shared) < _median(alone)
-            share = self._prefers[site] ^ (calls % self.EXPLORE < 2)
+            share = s.prefers ^ (s.calls % self.EXPLORE < 2)
         begin = time.perf_counter()
         if not share:
             mine(start, end)
-            alone.append(time.perf_counter() - begin)
-            if not any(self._prefers.values()):
-                self.ctl[loops.MODE] = loops.NAP  # no site shares: the helper may sleep
+            s.record(s.alone, time.perf_counter() - begin)
+            if not any(t.prefers for t in self._sites.values()):
+                ctl[loops.MODE] = loops.NAP  # no site shares: the helper may sleep
             return
         napping = self.napping[0]
-        if self.ctl[loops.MODE] == loops.NAP:  # wake it (an Event remembers a set() that came too early)
-            self.ctl[loops.MODE] = loops.SPIN
+        if ctl[loops.MODE] == loops.NAP:  # wake it (an Event remembers a set() that came too early)
+            ctl[loops.MODE] = loops.SPIN
             self.wake.set()
-        loops.post(self.ctl, cmd, middle, end, flag)
+        loops.post(ctl, cmd, middle, end, flag)
         mine(start, middle)
-        while not loops.wait(self.ctl, 1 << 20):  # about 0.1 s of spinning between checks
+        self.finish()
+        if not napping:  # a sleeping helper's first job measures its waking, not the sharing
+            s.record(s.shared, time.perf_counter() - begin)
+
+    def start(self, cmd: int, end: int) -> bool:
+        """Post a command to a helper that is awake (not napping), without waiting; False otherwise."""
+        if self.thread is None or self.napping[0] or self.ctl[self.loops.MODE] == self.loops.NAP:
+            return False
+        self.loops.post(self.ctl, cmd, 0, end, 0)
+        return True
+
+    def finish(self) -> None:
+        """Wait until the helper has done its command."""
+        while not self.loops.wait(self.ctl, 1 << 20):  # about 0.1 s of spinning between checks
             if self.thread is None or not self.thread.is_alive():
                 raise RuntimeError("deltaprop's helper thread stopped before it finished its work")
-        if not napping:  # a sleeping helper's first job measures its waking, not the sharing
-            shared.append(time.perf_counter() - begin)
 
     def close(self) -> None:
         if self._finalizer is not None:
@@ -173,6 +182,23 @@ def _stop(loops: Any, ctl: np.ndarray, wake: threading.Event, thread: threading.
     loops.post(ctl, loops.EXIT, 0, 0, 0)
     wake.set()
     thread.join(timeout=5)
+
+
+class _Site:
+    """The last three times of one call site, alone and shared, and the way they favour."""
+
+    __slots__ = ("alone", "calls", "prefers", "shared")
+
+    def __init__(self) -> None:
+        self.alone: deque[float] = deque(maxlen=3)
+        self.shared: deque[float] = deque(maxlen=3)
+        self.calls = 0
+        self.prefers: bool | None = None  # sharing is faster (None: not known yet)
+
+    def record(self, times: deque[float], seconds: float) -> None:
+        times.append(seconds)
+        if len(self.alone) >= 2 and len(self.shared) >= 2:
+            self.prefers = _median(self.shared) < _median(self.alone)
 
 
 def _median(times: deque[float]) -> float:
@@ -199,8 +225,11 @@ class SparseKernel(DenseKernel):
         self.ptr = np.empty(n_0 + 1, np.int64)  # the same nonzeros grouped by column (group_by_column)
         self.rows = np.empty(rows * n_0, np.int32)
         self.xs = np.empty(rows * n_0, net.dtype)
-        self.finite_rows = np.ones(n_0, bool)  # whether each row of dW^(1) is finite
         self.idx = np.empty(rows, np.int64)  # the chunk's row indices, where the helper thread reads them
+        self._grouping = False  # the helper is regrouping the nonzeros by column
+        self.rates = np.zeros(2, net.dtype)  # eta and mu of the SGD update, for the helper
+        self._update_arrays: tuple[np.ndarray, ...] = (self.dW[0], self.dW[0], self.dW[0], self.rates)
+        self._bound: tuple[np.ndarray, ...] = (self.cnt,) * 7  # what the helper works on now
         self.pair = _Pair(self.loops) if (os.cpu_count() or 1) > 1 and rows >= PAIR_ROWS else None
         self._src: tuple[np.ndarray, np.ndarray] = (np.empty((0, n_0), net.dtype), self.cnt)
         self.out = OUTPUT_CODES[(type(net.g[net.L]), type(net.c))]
@@ -209,6 +238,7 @@ class SparseKernel(DenseKernel):
     def close(self) -> None:
         if self.pair is not None:
             self.pair.close()
+            self._bound = (self.cnt,) * 7
 
     def batch(self, X: np.ndarray, Y: np.ndarray, idx: np.ndarray, w: np.ndarray | None = None,
               masks: dict[int, np.ndarray] | None = None) -> tuple[float, int]:
@@ -237,9 +267,6 @@ class SparseKernel(DenseKernel):
             correct += n
         return cost_sum, correct
 
-    def finite(self, cost_sum: float) -> bool:
-        return bool(self.finite_rows.all()) and all_finite(self.dW[1:] + self.db, cost_sum)
-
     def _head(self, zL: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
               scale: float) -> tuple[float, int, np.ndarray]:
         k, L = Y.shape[0], self.net.L
@@ -250,11 +277,36 @@ class SparseKernel(DenseKernel):
 
     def _bind(self, X: np.ndarray) -> None:
         """Give the helper thread the arrays of this X (restarted only when they change)."""
-        if self.pair is not None:
-            net, L = self.net, self.net.L
+        net = self.net
+        key = (X, net.weights[0], net.biases[0], *self._update_arrays)
+        if self.pair is not None and any(a is not b for a, b in zip(key, self._bound)):
+            self._bound = key
             self.pair.bind((X, self.idx, self.cols, self.vals, self.cnt, net.weights[0], net.biases[0],
-                            self.a[1] if L > 1 else self.zL, self.ptr, self.rows, self.xs, self.delta[1],
-                            self.dW[0], self.dW[0] if self.part is None else self.part[0], self.finite_rows))
+                            self.a[1] if net.L > 1 else self.zL, self.ptr, self.rows, self.xs, self.delta[1],
+                            self.dW[0], self.dW[0] if self.part is None else self.part[0],
+                            *self._update_arrays))
+
+    def update(self, opt: Any, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """``opt.step(params, grads)``; for the SGD family, W^(1)'s update is shared with the helper."""
+        W = params[0]
+        if (self.pair is None or type(opt) not in (SGD, Momentum, Nesterov) or W.size < PAIR_ROWS * 64
+                or not all(a.flags.c_contiguous for a in (*params, *grads))):
+            opt.step(params, grads)
+            return
+        g = opt.begin_step(params, grads)
+        dt, mu, loops = W.dtype.type, opt.momentum, self.loops
+        self.rates[:] = opt.eta, mu
+        for P, gP, vP in zip(params[1:], g[1:], opt.velocity[1:] if mu else params[1:]):
+            loops.sgd_update(P, gP, vP, dt(opt.eta), dt(mu), opt.nesterov)
+        v = opt.velocity[0] if mu else W
+        if any(a is not b for a, b in zip(self._update_arrays, (W, g[0], v))):
+            self._update_arrays = (W, g[0], v, self.rates)  # the helper restarts once, on the first step
+        self._bind(self._src[0])
+
+        def entries(lo: int, hi: int) -> None:
+            loops.sgd_update_part(W, g[0], v, self.rates[0], self.rates[1], opt.nesterov, lo, hi)
+
+        self.pair.run("update", entries, loops.UPDATE, 0, W.size // 2, W.size, int(opt.nesterov))
 
     def _affine(self, l: int, a_prev: Any, out: np.ndarray, relu: bool) -> np.ndarray:
         if l > 1:
@@ -267,21 +319,27 @@ class SparseKernel(DenseKernel):
             loops.sparse_forward(X, self.idx, i0, i1, self.cols, self.vals, self.cnt, net.weights[0], net.biases[0],
                                  out, relu)
 
+        self._grouping = False
         if self.pair is None or k < PAIR_ROWS:
             rows(0, k)
         else:
             self._bind(X)
             self.pair.run("forward", rows, loops.FORWARD, 0, k // 2, k, int(relu))
+            # The helper regroups the nonzeros by column (for dW^(1)) while this thread goes on.
+            self._grouping = self.pair.start(loops.GROUP, k)
         return out
 
     def _weight_gradient(self, l: int, a_prev: Any, delta: np.ndarray, out: np.ndarray) -> np.ndarray:
         if l > 1:
             return super()._weight_gradient(l, a_prev, delta, out)
         k, ptr, loops = delta.shape[0], self.ptr, self.loops
-        loops.group_by_column(self.cols[:k], self.vals[:k], self.cnt[:k], ptr, self.rows, self.xs)
+        if self._grouping:
+            self.pair.finish()  # type: ignore[union-attr]
+        else:
+            loops.group_by_column(self.cols[:k], self.vals[:k], self.cnt[:k], ptr, self.rows, self.xs)
 
         def columns(j0: int, j1: int) -> None:
-            loops.column_gradient(ptr, self.rows, self.xs, self.delta[1], out, self.finite_rows, j0, j1)
+            loops.column_gradient(ptr, self.rows, self.xs, self.delta[1], out, j0, j1)
 
         if self.pair is None or k < PAIR_ROWS:
             columns(0, len(ptr) - 1)

@@ -49,6 +49,10 @@ class BatchKernel:
     def close(self) -> None:
         """Release what the kernel holds besides arrays (``SparseKernel``'s helper thread)."""
 
+    def update(self, opt: Any, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """The optimiser's step: ``opt.step(params, grads)`` (``SparseKernel`` shares it between threads)."""
+        opt.step(params, grads)
+
     def finite(self, cost_sum: float) -> bool:
         """Whether the last batch's cost and every gradient entry are finite."""
         return all_finite(self.dW + self.db, cost_sum)

@@ -18,8 +18,8 @@ import inspect
 import math
 import numbers
 import sys
-from collections.abc import Mapping
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -212,13 +212,22 @@ class Optimizer:
         ValueError
             On the first call only, if the lengths, shapes or dtypes of params and grads differ.
         """
+        self._update(params, self.begin_step(params, grads))
+
+    def begin_step(self, params: list[FloatArray], grads: list[FloatArray]) -> list[FloatArray]:
+        """All of ``step`` but the update: checks and state (first call), weight decay, ``t += 1``.
+
+        Returns the gradients the update uses: ``grads``, or g + lambda * W for the weights when
+        weight_decay > 0 (in arrays of the optimiser). ``deltaprop.fast`` calls it and then
+        applies SGD's update itself, sharing a large array between two threads.
+        """
         if self._scratch is None:
             self._prepare(params, grads)
         if self.weight_decay:
             grads = [g if d is None else np.add(np.multiply(W, self.weight_decay, d), g, d)  # d = g + lambda * W
                      for W, g, d in zip(params, grads, self._decayed)]
         self.t += 1
-        self._update(params, grads)
+        return grads
 
     def _update(self, params: list[FloatArray], grads: list[FloatArray]) -> None:
         raise NotImplementedError
