@@ -5,9 +5,10 @@
    batch 128, float32. Prints the test accuracy after every epoch; PASS when it reaches
    >= 98.0 % within 10 epochs, with the training time (evaluation excluded) and the wall time.
 2. Per-sample: seed 002's rule W <- W - eta x^(l-1) delta^(l)T, one sample per step (plain SGD,
-   batch 1, lr 0.01 by default), for one epoch of the 60,000 training images, from several seeds;
-   PASS when the median test accuracy is >= 97.0 %. (Measured on this code: lr 0.01 gives the best
-   mean of 0.01-0.02, about 96.4 % over seeds 0-4, range 95.1-96.8 %; single seeds reach 97.1 %.)
+   batch 1, lr 0.01, hidden width 1024 by default), for one epoch of the 60,000 training images,
+   from several seeds; PASS when the median test accuracy is >= 97.0 %. (Measured on this code:
+   784-256-10 at lr 0.01 gives about 96.6 % over seeds 0-2, short of the target; 784-1024-10 at
+   lr 0.01 gives 97.27 %, 97.20 %, 96.84 % for seeds 0, 1, 2.)
 
 Usage (from the repository root)::
 
@@ -57,11 +58,11 @@ def minibatch(ds, seed: int, epochs: int = 10) -> bool:
     return True
 
 
-def per_sample(ds, seeds: list[int], lr: float) -> bool:
-    print(f"2. per-sample (seed 002): 784-256-10, plain SGD, batch 1, lr {lr:g}, one epoch of {len(ds.y_train):,}")
+def per_sample(ds, seeds: list[int], lr: float, hidden: int) -> bool:
+    print(f"2. per-sample (seed 002): 784-{hidden}-10, plain SGD, batch 1, lr {lr:g}, one epoch of {len(ds.y_train):,}")
     accs = []
     for seed in seeds:
-        net = deltaprop.Network([784, 256, 10], ["relu", "softmax"], "cross_entropy", dtype="float32", seed=seed)
+        net = deltaprop.Network([784, hidden, 10], ["relu", "softmax"], "cross_entropy", dtype="float32", seed=seed)
         start = time.perf_counter()
         deltaprop.train(net, ds.X_train, ds.y_train, epochs=1, batch_size=1, optimizer="sgd", lr=lr, seed=seed)
         seconds = time.perf_counter() - start
@@ -80,12 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=10, help="mini-batch epochs allowed (default 10)")
     parser.add_argument("--per-sample-lr", type=float, default=0.01, help="eta of the per-sample runs (default 0.01)")
+    parser.add_argument("--per-sample-hidden", type=int, default=1024, help="hidden width of the per-sample runs")
     parser.add_argument("--per-sample-seeds", type=int, default=3, help="per-sample runs, seeds 0..N-1 (default 3)")
     args = parser.parse_args(argv)
     ds = load_mnist(args.data_dir)
     ok = minibatch(ds, args.seed, args.epochs)
     seeds = list(range(args.seed, args.seed + args.per_sample_seeds))
-    ok = per_sample(ds, seeds, args.per_sample_lr) and ok
+    ok = per_sample(ds, seeds, args.per_sample_lr, args.per_sample_hidden) and ok
     return 0 if ok else 1
 
 
