@@ -4,6 +4,7 @@ Every fast path (``DenseKernel`` in NumPy, ``SparseKernel`` and the per-sample l
 numba) must give the gradients and updates of the plain derivation, up to rounding.
 """
 
+import os
 import re
 
 import numpy as np
@@ -356,3 +357,22 @@ def test_a_closed_sparse_kernel_can_be_used_again():
         kernel.close()
     dW, db = net.gradients(X, Y)
     assert_grads(kernel, dW, db, 1e-10, 1e-13)
+
+
+@needs_numba
+def test_sharing_the_first_layer_with_the_helper_changes_no_bit():
+    rng = np.random.default_rng(19)
+    net = Network([200, 30, 4], ["relu", "softmax"], "cross_entropy", seed=20)
+    X, Y = data(rng, 96, 200, 4, "cross_entropy")
+    X, Y = X.astype(np.float32), Y.astype(np.float32)
+    kernel = fast.SparseKernel(net, 96)
+    assert kernel.pair is not None or (os.cpu_count() or 1) == 1
+    results = []
+    for _ in range(4):  # the first calls of each loop alternate: alone, shared, alone, shared
+        cost_sum, _ = kernel.gradients(X, Y)
+        results.append((cost_sum, [g.copy() for g in kernel.dW + kernel.db]))
+    kernel.close()
+    for cost_sum, grads in results[1:]:
+        assert cost_sum == results[0][0]
+        for i, (a, b) in enumerate(zip(grads, results[0][1])):
+            assert np.array_equal(a, b), f"grads[{i}]"

@@ -23,8 +23,12 @@ STEPS_PER_RUN = 1024  # per-sample steps per call of the compiled loop
 
 
 def batch_epoch(tr: Trainer, kernel: Any, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, batch_size: int,
-                params: list[np.ndarray], good: list[np.ndarray], policy: str, callbacks: list[Any]) -> None:
-    """The rest of the current epoch in mini-batches (from batch tr.batch on)."""
+                params: list[np.ndarray], good: list[np.ndarray], policy: str, callbacks: list[Any],
+                draw_masks: Any) -> None:
+    """The rest of the current epoch in mini-batches (from batch tr.batch on).
+
+    ``draw_masks(net, rng, k)`` gives each batch's dropout masks (None without dropout).
+    """
     from .train import Event
 
     assert tr.perm is not None
@@ -33,7 +37,7 @@ def batch_epoch(tr: Trainer, kernel: Any, X: np.ndarray, Y: np.ndarray, w: np.nd
     n_batches = -(-m // batch_size)
     while tr.batch < n_batches and not tr.stop:
         idx = tr.perm[tr.batch * batch_size:(tr.batch + 1) * batch_size]
-        masks = dropout_masks(net, tr.rng, len(idx))
+        masks = draw_masks(net, tr.rng, len(idx))
         cost_sum, correct = kernel.batch(X, Y, idx, w, masks)
         if not kernel.finite(cost_sum):
             _diverged(tr, params, good, policy, tr.batch + 1)
@@ -121,15 +125,3 @@ def _diverged(tr: Trainer, params: list[np.ndarray], good: list[np.ndarray], pol
         from .train import DivergenceError
 
         raise DivergenceError(f"training diverged at {where} even with a learning rate below 1e-12")
-
-
-def dropout_masks(net: Network, rng: np.random.Generator, m: int) -> dict[int, np.ndarray] | None:
-    """Inverted-dropout masks {l: (m, n_l)} for the hidden layers with a rate p > 0, drawn from rng."""
-    if not any(net.dropout):
-        return None
-    masks = {}
-    for l, p in enumerate(net.dropout, start=1):
-        if p > 0:
-            keep = rng.random((m, net.sizes[l]), dtype=np.float64) >= p
-            masks[l] = keep.astype(net.dtype) / net.dtype.type(1 - p)  # inverted dropout
-    return masks

@@ -11,13 +11,9 @@ order of the sums), and SGD's update (``sgd_update``) not even by that.
 from __future__ import annotations
 
 import math
-import platform
 
 import numba
 import numpy as np
-from llvmlite import ir  # type: ignore[import-untyped]
-from numba.core import cgutils, types
-from numba.extending import intrinsic
 
 # No fast-math at all: every operation is rounded as written (no FMA contraction), the same on
 # every CPU. numba compiles a function called from another one with the caller's flags, so one
@@ -83,7 +79,8 @@ def sparse_forward(X, idx, i0, i1, cols, vals, cnt, W, b, z, relu):  # pragma: n
             t += 1
         if relu:
             for k in range(n):
-                zi[k] = max(zi[k], 0)
+                if zi[k] < 0:  # noqa: PLR1730 - max(z, 0) without a round trip through float64; NaN stays
+                    zi[k] = 0
 
 
 @jit
@@ -109,9 +106,17 @@ def group_by_column(cols, vals, cnt, ptr, rows, xs):  # pragma: no cover - compi
 
 
 @jit
-def column_gradient(ptr, rows, xs, delta, dW, j0, j1):  # pragma: no cover - compiled
-    """dW[j, :] = sum_i x_ij delta[i, :] for j in j0..j1, four rows i at a time (0 where no x_ij != 0)."""
+def column_gradient(ptr, rows, xs, delta, dW, check, j0, j1):  # pragma: no cover - compiled
+    """dW[j, :] = sum_i x_ij delta[i, :] for j in j0..j1, four rows i at a time (0 where no x_ij != 0).
+
+    check[0] (check[1] when j0 > 0: the helper's half) ends as the sum of dW[j, :] * 0 over the
+    rows j done here: 0 where they are finite, NaN where one is not, without a reduction.
+    """
     n = dW.shape[1]
+    chk = check[1 if j0 > 0 else 0]
+    chk[:] = 0
+    if j0 == 0 and j1 == dW.shape[0]:
+        check[1, :] = 0  # all rows done here
     for j in range(j0, j1):
         row = dW[j]
         for k in range(n):
@@ -128,6 +133,9 @@ def column_gradient(ptr, rows, xs, delta, dW, j0, j1):  # pragma: no cover - com
             for k in range(n):
                 row[k] += x0 * d0[k]
             e += 1
+        if end > ptr[j]:
+            for k in range(n):
+                chk[k] += row[k] * 0
 
 
 @jit
@@ -146,92 +154,6 @@ def output_rows(z, Y, w, scale, a, delta, out):  # pragma: no cover - compiled
         for k in range(delta.shape[1]):
             delta[i, k] *= coef
     return cost_sum, correct
-
-
-# ----- a helper thread that waits for work without sleeping -------------------------------------
-# ctl (int64) is the mailbox between the caller and the helper: ctl[CMD] says what to do, ctl[START],
-# ctl[END] which rows or columns, ctl[FLAG] relu (forward) or "into part" (gradient), ctl[MODE] NAP
-# to send the helper back to Python to sleep. The command is read with acquire and cleared with
-# release ordering, so the arguments and results are seen in full on both sides.
-CMD, START, END, FLAG, MODE = range(5)
-NONE, FORWARD, GROUP, GRADIENT, UPDATE, EXIT = range(6)
-SPIN, NAP = 0, 1
-_PAUSE = platform.machine().lower() in ("x86_64", "amd64")
-
-
-@intrinsic
-def _load_acquire(typingctx, arr, i):  # pragma: no cover - compiled
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1]])
-        return builder.load_atomic(ptr, "acquire", 8)
-    return types.int64(arr, i), codegen
-
-
-@intrinsic
-def _store_release(typingctx, arr, i, v):  # pragma: no cover - compiled
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1]])
-        builder.store_atomic(context.cast(builder, args[2], signature.args[2], types.int64), ptr, "release", 8)
-        return context.get_dummy_value()
-    return types.void(arr, i, v), codegen
-
-
-@intrinsic
-def _pause(typingctx):  # pragma: no cover - compiled
-    def codegen(context, builder, signature, args):
-        if _PAUSE:  # the spin-wait hint: less power, and the sibling hyperthread runs faster
-            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
-                                                "llvm.x86.sse2.pause")
-            builder.call(fn, [])
-        return context.get_dummy_value()
-    return types.void(), codegen
-
-
-@jit
-def post(ctl, cmd, start, end, flag):  # pragma: no cover - compiled
-    """Give the helper a command (its arguments first, the command last)."""
-    ctl[START], ctl[END], ctl[FLAG] = start, end, flag
-    _store_release(ctl, CMD, cmd)
-
-
-@jit
-def wait(ctl, limit):  # pragma: no cover - compiled
-    """Spin until the helper has cleared the command; False after ``limit`` spins."""
-    for _ in range(limit):
-        if _load_acquire(ctl, CMD) == NONE:
-            return True
-        _pause()
-    return False
-
-
-@jit
-def serve(ctl, X, idx, cols, vals, cnt, W, b, z, ptr, rows, xs, delta, dW, part, U, gU, vU, rates):  # pragma: no cover - compiled
-    """The helper's loop: run each posted command, clear it; return on EXIT, or when idle with NAP.
-
-    Its arrays are those of a SparseKernel's first layer, and U, gU, vU, rates those of the
-    SGD update of W^(1) (its gradient, velocity and (eta, mu)).
-    """
-    while True:
-        cmd = _load_acquire(ctl, CMD)
-        if cmd == NONE:
-            if ctl[MODE] == NAP:
-                return NAP
-            _pause()
-            continue
-        if cmd == EXIT:
-            return EXIT
-        if cmd == FORWARD:
-            sparse_forward(X, idx, ctl[START], ctl[END], cols, vals, cnt, W, b, z, ctl[FLAG] != 0)
-        elif cmd == GROUP:
-            k = ctl[END]
-            group_by_column(cols[:k], vals[:k], cnt[:k], ptr, rows, xs)
-        elif cmd == GRADIENT:
-            column_gradient(ptr, rows, xs, delta, part if ctl[FLAG] else dW, ctl[START], ctl[END])
-        elif cmd == UPDATE:  # rates = (eta, mu) in U's dtype; FLAG = nesterov
-            sgd_update_part(U, gU, vU, rates[0], rates[1], ctl[FLAG] != 0, ctl[START], ctl[END])
-        _store_release(ctl, CMD, NONE)
 
 
 # ----- per-sample SGD ------------------------------------------------------------------------

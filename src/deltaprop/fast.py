@@ -32,17 +32,13 @@ True
 from __future__ import annotations
 
 import os
-import threading
-import time
-import weakref
-from collections import deque
 from typing import Any
 
 import numpy as np
 
 from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from .costs import BinaryCrossEntropy, CrossEntropy, Quadratic
-from .kernels import CHUNK, BatchKernel, DenseKernel
+from .kernels import CHUNK, BatchKernel, DenseKernel, all_finite
 from .network import Network
 from .optim import SGD, Momentum, Nesterov
 
@@ -88,127 +84,10 @@ def sparse_pays(X: np.ndarray) -> bool:
     return bool(np.count_nonzero(rows) <= (1 - SPARSE_FRACTION) * rows.size)
 
 
-class _Pair:
-    """A helper thread that runs half of the first layer's loops while the caller runs the other half.
-
-    Waking a sleeping thread takes 0.1-0.2 ms on some virtual machines, as long as half of the
-    work, so the helper waits for work spinning inside compiled code (``_fastloops.serve``),
-    without the GIL, and the caller hands it a command through a small array. On a busy
-    machine the helper can be held up, so each call site times both ways, alone and shared
-    (median of the last three calls), takes the faster, tries the other every EXPLORE calls, and
-    sends the helper to sleep while no site shares. Results never depend on the way taken.
-    """
-
-    EXPLORE = 32  # calls between two tries of the way not taken
-
-    def __init__(self, loops: Any) -> None:
-        self.loops = loops
-        self.ctl = np.zeros(8, np.int64)  # the mailbox (see _fastloops.serve)
-        self.wake = threading.Event()
-        self.napping = [False]  # set by the helper while it sleeps
-        self.arrays: tuple[np.ndarray, ...] = ()
-        self.thread: threading.Thread | None = None
-        self._sites: dict[str, _Site] = {}
-        self._finalizer: Any = None
-
-    def bind(self, arrays: tuple[np.ndarray, ...]) -> None:
-        """(Re)start the helper on these arrays, unless it already works on exactly them."""
-        if len(arrays) == len(self.arrays) and all(a is b for a, b in zip(arrays, self.arrays)):
-            return
-        self.close()
-        self.arrays, self.napping[0] = arrays, False
-        self.ctl[:] = 0
-        self.thread = threading.Thread(target=_serve, args=(self.loops, self.ctl, self.wake, self.napping, arrays),
-                                       name="deltaprop-fast", daemon=True)
-        self.thread.start()
-        self._finalizer = weakref.finalize(self, _stop, self.loops, self.ctl, self.wake, self.thread)
-
-    def run(self, site: str, mine: Any, cmd: int, start: int, middle: int, end: int, flag: int) -> None:
-        """mine(start, middle) here and command ``cmd`` on middle..end in the helper, or mine(start, end)."""
-        loops, ctl = self.loops, self.ctl
-        s = self._sites.get(site) or self._sites.setdefault(site, _Site())
-        s.calls += 1
-        if s.prefers is None:  # not measured yet: alternate
-            share = s.calls % 2 == 0
-        else:
-            share = s.prefers ^ (s.calls % self.EXPLORE < 2)
-        begin = time.perf_counter()
-        if not share:
-            mine(start, end)
-            s.record(s.alone, time.perf_counter() - begin)
-            if not any(t.prefers for t in self._sites.values()):
-                ctl[loops.MODE] = loops.NAP  # no site shares: the helper may sleep
-            return
-        napping = self.napping[0]
-        if ctl[loops.MODE] == loops.NAP:  # wake it (an Event remembers a set() that came too early)
-            ctl[loops.MODE] = loops.SPIN
-            self.wake.set()
-        loops.post(ctl, cmd, middle, end, flag)
-        mine(start, middle)
-        self.finish()
-        if not napping:  # a sleeping helper's first job measures its waking, not the sharing
-            s.record(s.shared, time.perf_counter() - begin)
-
-    def start(self, cmd: int, end: int) -> bool:
-        """Post a command to a helper that is awake (not napping), without waiting; False otherwise."""
-        if self.thread is None or self.napping[0] or self.ctl[self.loops.MODE] == self.loops.NAP:
-            return False
-        self.loops.post(self.ctl, cmd, 0, end, 0)
-        return True
-
-    def finish(self) -> None:
-        """Wait until the helper has done its command."""
-        while not self.loops.wait(self.ctl, 1 << 20):  # about 0.1 s of spinning between checks
-            if self.thread is None or not self.thread.is_alive():
-                raise RuntimeError("deltaprop's helper thread stopped before it finished its work")
-
-    def close(self) -> None:
-        if self._finalizer is not None:
-            self._finalizer()
-        self.arrays, self.thread = (), None
-
-
-def _serve(loops: Any, ctl: np.ndarray, wake: threading.Event, napping: list[bool],
-           arrays: tuple[np.ndarray, ...]) -> None:
-    """The helper thread: serve commands; sleep when told to nap, until woken."""
-    while loops.serve(ctl, *arrays) == loops.NAP:
-        napping[0] = True
-        wake.wait()
-        wake.clear()
-        napping[0] = False
-
-
-def _stop(loops: Any, ctl: np.ndarray, wake: threading.Event, thread: threading.Thread) -> None:
-    loops.post(ctl, loops.EXIT, 0, 0, 0)
-    wake.set()
-    thread.join(timeout=5)
-
-
-class _Site:
-    """The last three times of one call site, alone and shared, and the way they favour."""
-
-    __slots__ = ("alone", "calls", "prefers", "shared")
-
-    def __init__(self) -> None:
-        self.alone: deque[float] = deque(maxlen=3)
-        self.shared: deque[float] = deque(maxlen=3)
-        self.calls = 0
-        self.prefers: bool | None = None  # sharing is faster (None: not known yet)
-
-    def record(self, times: deque[float], seconds: float) -> None:
-        times.append(seconds)
-        if len(self.alone) >= 2 and len(self.shared) >= 2:
-            self.prefers = _median(self.shared) < _median(self.alone)
-
-
-def _median(times: deque[float]) -> float:
-    return sorted(times)[len(times) // 2]
-
-
 class SparseKernel(DenseKernel):
     """``DenseKernel`` whose first layer is compiled and skips the zero inputs (see the module notes).
 
-    The first layer's two loops are shared between this thread and one helper thread (``_Pair``)
+    The first layer's two loops are shared between this thread and one helper thread (``_helper``)
     when the machine has two cores or more; the result does not depend on how they are shared.
     """
 
@@ -228,9 +107,14 @@ class SparseKernel(DenseKernel):
         self.idx = np.empty(rows, np.int64)  # the chunk's row indices, where the helper thread reads them
         self._grouping = False  # the helper is regrouping the nonzeros by column
         self.rates = np.zeros(2, net.dtype)  # eta and mu of the SGD update, for the helper
+        self.check = np.zeros((2, net.sizes[1]), net.dtype)  # 0, or NaN where a row of dW^(1) is not
         self._update_arrays: tuple[np.ndarray, ...] = (self.dW[0], self.dW[0], self.dW[0], self.rates)
         self._bound: tuple[np.ndarray, ...] = (self.cnt,) * 7  # what the helper works on now
-        self.pair = _Pair(self.loops) if (os.cpu_count() or 1) > 1 and rows >= PAIR_ROWS else None
+        self.pair: Any = None
+        if (os.cpu_count() or 1) > 1 and rows >= PAIR_ROWS:
+            from ._helper import Helper
+
+            self.pair = Helper()
         self._src: tuple[np.ndarray, np.ndarray] = (np.empty((0, n_0), net.dtype), self.cnt)
         self.out = OUTPUT_CODES[(type(net.g[net.L]), type(net.c))]
         self._no_weights = np.empty(0, net.dtype)
@@ -267,6 +151,12 @@ class SparseKernel(DenseKernel):
             correct += n
         return cost_sum, correct
 
+    def finite(self, cost_sum: float) -> bool:
+        # dW^(1) was checked as it was computed (column_gradient); one chunk only: no partial sums
+        if self.batch_size > CHUNK:
+            return super().finite(cost_sum)
+        return not np.isnan(self.check).any() and all_finite(self.dW[1:] + self.db, cost_sum)
+
     def _head(self, zL: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
               scale: float) -> tuple[float, int, np.ndarray]:
         k, L = Y.shape[0], self.net.L
@@ -283,7 +173,7 @@ class SparseKernel(DenseKernel):
             self._bound = key
             self.pair.bind((X, self.idx, self.cols, self.vals, self.cnt, net.weights[0], net.biases[0],
                             self.a[1] if net.L > 1 else self.zL, self.ptr, self.rows, self.xs, self.delta[1],
-                            self.dW[0], self.dW[0] if self.part is None else self.part[0],
+                            self.dW[0], self.dW[0] if self.part is None else self.part[0], self.check,
                             *self._update_arrays))
 
     def update(self, opt: Any, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
@@ -306,7 +196,7 @@ class SparseKernel(DenseKernel):
         def entries(lo: int, hi: int) -> None:
             loops.sgd_update_part(W, g[0], v, self.rates[0], self.rates[1], opt.nesterov, lo, hi)
 
-        self.pair.run("update", entries, loops.UPDATE, 0, W.size // 2, W.size, int(opt.nesterov))
+        self.pair.run("update", entries, self.pair.UPDATE, 0, W.size // 2, W.size, int(opt.nesterov))
 
     def _affine(self, l: int, a_prev: Any, out: np.ndarray, relu: bool) -> np.ndarray:
         if l > 1:
@@ -324,28 +214,29 @@ class SparseKernel(DenseKernel):
             rows(0, k)
         else:
             self._bind(X)
-            self.pair.run("forward", rows, loops.FORWARD, 0, k // 2, k, int(relu))
+            self.pair.run("forward", rows, self.pair.FORWARD, 0, k // 2, k, int(relu))
             # The helper regroups the nonzeros by column (for dW^(1)) while this thread goes on.
-            self._grouping = self.pair.start(loops.GROUP, k)
+            self._grouping = self.pair.start(self.pair.GROUP, k)
         return out
 
     def _weight_gradient(self, l: int, a_prev: Any, delta: np.ndarray, out: np.ndarray) -> np.ndarray:
         if l > 1:
             return super()._weight_gradient(l, a_prev, delta, out)
         k, ptr, loops = delta.shape[0], self.ptr, self.loops
-        if self._grouping:
-            self.pair.finish()  # type: ignore[union-attr]
+        pair = self.pair
+        if self._grouping and pair is not None and not pair.take_back(pair.GROUP):
+            pair.finish()
         else:
             loops.group_by_column(self.cols[:k], self.vals[:k], self.cnt[:k], ptr, self.rows, self.xs)
 
         def columns(j0: int, j1: int) -> None:
-            loops.column_gradient(ptr, self.rows, self.xs, self.delta[1], out, j0, j1)
+            loops.column_gradient(ptr, self.rows, self.xs, self.delta[1], out, self.check, j0, j1)
 
         if self.pair is None or k < PAIR_ROWS:
             columns(0, len(ptr) - 1)
         else:
             middle = int(np.searchsorted(ptr, ptr[-1] // 2))  # half of the nonzeros on each side
-            self.pair.run("gradient", columns, loops.GRADIENT, 0, middle, len(ptr) - 1, int(out is not self.dW[0]))
+            self.pair.run("gradient", columns, self.pair.GRADIENT, 0, middle, len(ptr) - 1, int(out is not self.dW[0]))
         return out
 
 

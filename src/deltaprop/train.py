@@ -237,12 +237,24 @@ def _epochs(tr: Trainer, loop: Any, kern: Any, X: np.ndarray, Y: np.ndarray, w: 
         if loop is not None:
             sample_epoch(tr, loop, X, Y, params, good, policy, callbacks)
         else:
-            batch_epoch(tr, kern, X, Y, w, batch_size, params, good, policy, callbacks)
+            batch_epoch(tr, kern, X, Y, w, batch_size, params, good, policy, callbacks, _dropout_masks)
         if tr.batch < n_batches:
             return  # stopped by a callback in the middle of an epoch
         _end_epoch(tr, val, patience, time.perf_counter() - start, m, opt)
         for cb in callbacks:
             cb(Event("epoch", tr.epoch - 1, n_batches, n_batches, m, tr.history, tr))
+
+
+def _dropout_masks(net: Network, rng: np.random.Generator, m: int) -> dict[int, np.ndarray] | None:
+    """Inverted-dropout masks {l: (m, n_l)} for the hidden layers with a rate p > 0, drawn from rng."""
+    if not any(net.dropout):
+        return None
+    masks = {}
+    for l, p in enumerate(net.dropout, start=1):
+        if p > 0:
+            keep = rng.random((m, net.sizes[l]), dtype=np.float64) >= p
+            masks[l] = keep.astype(net.dtype) / net.dtype.type(1 - p)  # inverted dropout
+    return masks
 
 
 def _end_epoch(tr: Trainer, val: tuple[np.ndarray, np.ndarray] | None, patience: int | None,

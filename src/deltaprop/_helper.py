@@ -1,0 +1,272 @@
+r"""A helper thread for ``deltaprop.fast.SparseKernel``: half of the first layer's loops, without waits.
+
+Waking a sleeping thread takes 0.1-0.2 ms on some virtual machines, as long as half of the work
+it would take over, so the helper waits for work spinning inside compiled code (``serve``),
+without the GIL. The caller hands it a command through a small int64 array, the mailbox ``ctl``:
+ctl[CMD] says what to do, ctl[START] and ctl[END] which rows or columns, ctl[FLAG] relu (forward),
+"into part" (gradient) or nesterov (update), and ctl[MODE] NAP sends the helper back to Python to
+sleep. The helper claims a command by swapping it for RUNNING, atomically, and clears it when
+done; the caller can take back a command the helper has not claimed. Acquire and release
+ordering make the arguments and the results visible in full on both sides. This module imports
+numba: import it lazily.
+"""
+
+from __future__ import annotations
+
+import platform
+import threading
+import time
+import weakref
+from collections import deque
+from typing import Any
+
+import numpy as np
+from llvmlite import ir  # type: ignore[import-untyped]
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+from ._fastloops import (
+    column_gradient,
+    group_by_column,
+    jit,
+    sgd_update_part,
+    sparse_forward,
+)
+
+# ----- the compiled side: the mailbox and the helper's loop ---------------------------------------
+CMD, START, END, FLAG, MODE = range(5)
+NONE, FORWARD, GROUP, GRADIENT, UPDATE, EXIT, RUNNING = range(7)
+SPIN, NAP = 0, 1
+_PAUSE = platform.machine().lower() in ("x86_64", "amd64")
+
+
+@intrinsic
+def _load_acquire(typingctx, arr, i):  # pragma: no cover - compiled
+    """arr[i], read with acquire ordering (and never hoisted out of a loop)."""
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1]])
+        return builder.load_atomic(ptr, "acquire", 8)
+    return types.int64(arr, i), codegen
+
+
+@intrinsic
+def _store_release(typingctx, arr, i, v):  # pragma: no cover - compiled
+    """arr[i] = v, written with release ordering."""
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1]])
+        builder.store_atomic(context.cast(builder, args[2], signature.args[2], types.int64), ptr, "release", 8)
+        return context.get_dummy_value()
+    return types.void(arr, i, v), codegen
+
+
+@intrinsic
+def _swap(typingctx, arr, i, expected, new):  # pragma: no cover - compiled
+    """Atomically: if arr[i] == expected, set it to new and return True; else return False."""
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1]])
+        old = context.cast(builder, args[2], signature.args[2], types.int64)
+        value = context.cast(builder, args[3], signature.args[3], types.int64)
+        return builder.extract_value(builder.cmpxchg(ptr, old, value, "acq_rel", "acquire"), 1)
+    return types.boolean(arr, i, expected, new), codegen
+
+
+@intrinsic
+def _pause(typingctx):  # pragma: no cover - compiled
+    def codegen(context, builder, signature, args):
+        if _PAUSE:  # the spin-wait hint: less power, and the sibling hyperthread runs faster
+            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
+                                                "llvm.x86.sse2.pause")
+            builder.call(fn, [])
+        return context.get_dummy_value()
+    return types.void(), codegen
+
+
+@jit
+def post(ctl, cmd, start, end, flag):  # pragma: no cover - compiled
+    """Give the helper a command (its arguments first, the command last)."""
+    ctl[START], ctl[END], ctl[FLAG] = start, end, flag
+    _store_release(ctl, CMD, cmd)
+
+
+@jit
+def take_back(ctl, cmd):  # pragma: no cover - compiled
+    """Withdraw command cmd if the helper has not started it (True: the caller must do it)."""
+    return _swap(ctl, CMD, cmd, NONE)
+
+
+@jit
+def wait(ctl, limit):  # pragma: no cover - compiled
+    """Spin until the helper has finished its command; False after ``limit`` spins."""
+    for _ in range(limit):
+        if _load_acquire(ctl, CMD) == NONE:
+            return True
+        _pause()
+    return False
+
+
+@jit
+def serve(ctl, X, idx, cols, vals, cnt, W, b, z, ptr, rows, xs, delta, dW, part, check, U, gU, vU, rates):  # pragma: no cover - compiled
+    """The helper's loop: run each posted command, clear it; return on EXIT, or when idle with NAP.
+
+    Its arrays are those of a SparseKernel's first layer, and U, gU, vU, rates those of the
+    SGD update of W^(1) (its gradient, velocity and (eta, mu)).
+    """
+    while True:
+        cmd = _load_acquire(ctl, CMD)
+        if cmd == NONE:
+            if ctl[MODE] == NAP:
+                return NAP
+            _pause()
+            continue
+        if cmd == EXIT:
+            return EXIT
+        if cmd == RUNNING or not _swap(ctl, CMD, cmd, RUNNING):  # taken back by the caller meanwhile
+            continue
+        if cmd == FORWARD:
+            sparse_forward(X, idx, ctl[START], ctl[END], cols, vals, cnt, W, b, z, ctl[FLAG] != 0)
+        elif cmd == GROUP:
+            k = ctl[END]
+            group_by_column(cols[:k], vals[:k], cnt[:k], ptr, rows, xs)
+        elif cmd == GRADIENT:
+            column_gradient(ptr, rows, xs, delta, part if ctl[FLAG] else dW, check, ctl[START], ctl[END])
+        elif cmd == UPDATE:  # rates = (eta, mu) in U's dtype; FLAG = nesterov
+            sgd_update_part(U, gU, vU, rates[0], rates[1], ctl[FLAG] != 0, ctl[START], ctl[END])
+        _store_release(ctl, CMD, NONE)
+
+
+# ----- the Python side ------------------------------------------------------------------------------
+class Helper:
+    """A second thread that runs half of a loop while the caller runs the other half (module notes).
+
+    On a busy machine the helper can start late or be held up, so each call site times both
+    ways, alone and shared (``_Site``), and takes the faster; while no site shares, the helper
+    sleeps. Results never depend on the way taken.
+    """
+
+    FORWARD, GROUP, GRADIENT, UPDATE = FORWARD, GROUP, GRADIENT, UPDATE  # the commands, for the caller
+
+    def __init__(self) -> None:
+        self.ctl = np.zeros(8, np.int64)  # the mailbox (see the module notes)
+        self.wake = threading.Event()
+        self.napping = [False]  # set by the helper while it sleeps
+        self.arrays: tuple[np.ndarray, ...] = ()
+        self.thread: threading.Thread | None = None
+        self._sites: dict[str, _Site] = {}
+        self._finalizer: Any = None
+
+    def bind(self, arrays: tuple[np.ndarray, ...]) -> None:
+        """(Re)start the helper on these arrays, unless it already works on exactly them."""
+        if len(arrays) == len(self.arrays) and all(a is b for a, b in zip(arrays, self.arrays)):
+            return
+        self.close()
+        self.arrays, self.napping[0] = arrays, False
+        self.ctl[:] = 0
+        self.thread = threading.Thread(target=_serve, args=(self.ctl, self.wake, self.napping, arrays),
+                                       name="deltaprop-fast", daemon=True)
+        self.thread.start()
+        self._finalizer = weakref.finalize(self, _stop, self.ctl, self.wake, self.thread)
+
+    def run(self, site: str, mine: Any, cmd: int, start: int, middle: int, end: int, flag: int) -> None:
+        """mine(start, middle) here and command ``cmd`` on middle..end in the helper, or mine(start, end)."""
+        ctl = self.ctl
+        s = self._sites.get(site) or self._sites.setdefault(site, _Site())
+        s.calls += 1
+        share = s.choose()
+        begin = time.perf_counter()
+        if not share:
+            mine(start, end)
+            s.record(s.alone, time.perf_counter() - begin)
+            if not any(t.prefers for t in self._sites.values()):
+                ctl[MODE] = NAP  # no site shares: the helper may sleep
+            return
+        napping = self.napping[0]
+        if ctl[MODE] == NAP:  # wake it (an Event remembers a set() that came too early)
+            ctl[MODE] = SPIN
+            self.wake.set()
+        post(ctl, cmd, middle, end, flag)
+        mine(start, middle)
+        if take_back(ctl, cmd):  # the helper has not started: do its half here
+            mine(middle, end)
+        else:
+            self.finish()
+        if not napping:  # a sleeping helper's first job measures its waking, not the sharing
+            s.record(s.shared, time.perf_counter() - begin)
+
+    def start(self, cmd: int, end: int) -> bool:
+        """Post a command to a helper that is awake (not napping), without waiting; False otherwise."""
+        if self.thread is None or self.napping[0] or self.ctl[MODE] == NAP:
+            return False
+        post(self.ctl, cmd, 0, end, 0)
+        return True
+
+    def take_back(self, cmd: int) -> bool:
+        """Withdraw a started command the helper has not claimed yet (True: do it yourself)."""
+        return bool(take_back(self.ctl, cmd))
+
+    def finish(self) -> None:
+        """Wait until the helper has done its command."""
+        while not wait(self.ctl, 1 << 20):  # about 0.1 s of spinning between checks
+            if self.thread is None or not self.thread.is_alive():
+                raise RuntimeError("deltaprop's helper thread stopped before it finished its work")
+
+    def close(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
+        self.arrays, self.thread = (), None
+
+
+def _serve(ctl: np.ndarray, wake: threading.Event, napping: list[bool], arrays: tuple[np.ndarray, ...]) -> None:
+    """The helper thread: serve commands; sleep when told to nap, until woken."""
+    while serve(ctl, *arrays) == NAP:
+        napping[0] = True
+        wake.wait()
+        wake.clear()
+        napping[0] = False
+
+
+def _stop(ctl: np.ndarray, wake: threading.Event, thread: threading.Thread) -> None:
+    post(ctl, EXIT, 0, 0, 0)
+    wake.set()
+    thread.join(timeout=5)
+
+
+class _Site:
+    """The last three times of one call site, alone and shared, the way they favour, and when to
+    try the other way again: after EXPLORE calls, then twice as many each time it loses (at most
+    MAX_INTERVAL), so that a busy machine pays for few tries."""
+
+    EXPLORE, MAX_INTERVAL = 32, 1024
+    __slots__ = ("alone", "calls", "interval", "next_try", "prefers", "shared")
+
+    def __init__(self) -> None:
+        self.alone: deque[float] = deque(maxlen=3)
+        self.shared: deque[float] = deque(maxlen=3)
+        self.calls = 0
+        self.prefers: bool | None = None  # sharing is faster (None: not known yet)
+        self.interval = self.next_try = self.EXPLORE
+
+    def choose(self) -> bool:
+        """Share this call? Alternate until both ways are measured; then the faster, but twice the
+        other at each try."""
+        if self.prefers is None:
+            return self.calls % 2 == 0
+        if self.calls < self.next_try:
+            return self.prefers
+        if self.calls == self.next_try + 1:  # the second call of this try: schedule the next one
+            self.next_try, self.interval = self.calls + self.interval, min(2 * self.interval, self.MAX_INTERVAL)
+        return not self.prefers
+
+    def record(self, times: deque[float], seconds: float) -> None:
+        times.append(seconds)
+        if len(self.alone) >= 2 and len(self.shared) >= 2:
+            prefers = _median(self.shared) < _median(self.alone)
+            if self.prefers is not None and prefers != self.prefers:
+                self.interval = self.EXPLORE  # the machine changed: look again soon
+            self.prefers = prefers
+
+
+def _median(times: deque[float]) -> float:
+    return sorted(times)[len(times) // 2]
