@@ -14,6 +14,9 @@ import math
 
 import numba
 import numpy as np
+from llvmlite import ir  # type: ignore[import-untyped]
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 # No fast-math at all: every operation is rounded as written (no FMA contraction), the same on
 # every CPU. numba compiles a function called from another one with the caller's flags, so one
@@ -35,27 +38,47 @@ def sgd_update(W, g, v, eta, mu, nesterov):  # pragma: no cover - compiled
 @jit
 def sgd_update_part(W, g, v, eta, mu, nesterov, lo, hi):  # pragma: no cover - compiled
     """``sgd_update`` on the entries lo..hi of the flattened arrays."""
-    W, g = W.reshape(W.size)[lo:hi], g.reshape(g.size)[lo:hi]
+    W, g, v = W.reshape(W.size)[lo:hi], g.reshape(g.size)[lo:hi], v.reshape(v.size)[lo:hi]
     if mu == 0:
         for k in range(W.shape[0]):
             W[k] = W[k] - g[k] * eta
-        return
-    v = v.reshape(v.size)[lo:hi]
-    for k in range(W.shape[0]):
-        s = g[k] * eta
-        v[k] = v[k] * mu - s
-        W[k] = (W[k] - s) + v[k] * mu if nesterov else W[k] + v[k]
+    elif nesterov:
+        for k in range(W.shape[0]):
+            s = g[k] * eta
+            v[k] = v[k] * mu - s
+            W[k] = (W[k] - s) + v[k] * mu
+    else:
+        for k in range(W.shape[0]):
+            v[k] = v[k] * mu - g[k] * eta
+            W[k] = W[k] + v[k]
+
+
+@intrinsic
+def _prefetch(typingctx, arr, i, j):  # pragma: no cover - compiled
+    """Ask the CPU to start loading the cache line of arr[i, j] (a hint: no effect on results)."""
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [args[1], args[2]])
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0i8")
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])  # read, keep, data cache
+        return context.get_dummy_value()
+    return types.void(arr, i, j), codegen
 
 
 # ----- mini-batch: the first layer over the nonzero inputs only ----------------------------------
 # Each function works on a range of rows (i0..i1) or of columns (j0..j1), so that two threads can
 # share a batch; every number is computed in the same order whichever thread computes it.
 @jit
-def sparse_forward(X, idx, i0, i1, cols, vals, cnt, W, b, z, relu):  # pragma: no cover - compiled
+def sparse_forward(X, idx, cols, vals, cnt, W, b, z, relu, i0, i1):  # pragma: no cover - compiled
     """For batch rows i in i0..i1 (x = X[idx[i]]): list the nonzero x_j in cols[i, :cnt[i]] and
     vals[i, :cnt[i]], then z_i = b + sum over them of x_j W[j, :], and max(z_i, 0) when relu."""
-    n = W.shape[1]
+    n, n0 = W.shape[1], X.shape[1]
     for i in range(i0, i1):
+        if i + 2 < i1:  # the rows of X come from anywhere in memory: load two rows ahead
+            for j in range(0, n0, 64 // X.itemsize):
+                _prefetch(X, idx[i + 2], j)
         x, c = X[idx[i]], 0
         for j in range(x.shape[0]):
             cols[i, c] = j  # written always, kept only when x_j != 0: no branch to mispredict
@@ -63,7 +86,7 @@ def sparse_forward(X, idx, i0, i1, cols, vals, cnt, W, b, z, relu):  # pragma: n
             c += x[j] != 0
         cnt[i] = c
         zi = z[i]
-        for k in range(n):
+        for k in range(n):  # k counts from 0: numba then needs no negative-index check, and vectorises
             zi[k] = b[k]
         t = 0
         while t + 4 <= c:  # four inputs per pass over z_i: a quarter of its loads and stores
@@ -106,17 +129,13 @@ def group_by_column(cols, vals, cnt, ptr, rows, xs):  # pragma: no cover - compi
 
 
 @jit
-def column_gradient(ptr, rows, xs, delta, dW, check, j0, j1):  # pragma: no cover - compiled
+def column_gradient(ptr, rows, xs, delta, dW, chk, j0, j1):  # pragma: no cover - compiled
     """dW[j, :] = sum_i x_ij delta[i, :] for j in j0..j1, four rows i at a time (0 where no x_ij != 0).
 
-    check[0] (check[1] when j0 > 0: the helper's half) ends as the sum of dW[j, :] * 0 over the
-    rows j done here: 0 where they are finite, NaN where one is not, without a reduction.
+    chk (n,) gets dW[j, :] * 0 added for each row j with nonzeros: it stays 0 while they are
+    finite and turns NaN where one is not, a finiteness check without a reduction.
     """
     n = dW.shape[1]
-    chk = check[1 if j0 > 0 else 0]
-    chk[:] = 0
-    if j0 == 0 and j1 == dW.shape[0]:
-        check[1, :] = 0  # all rows done here
     for j in range(j0, j1):
         row = dW[j]
         for k in range(n):
@@ -125,7 +144,7 @@ def column_gradient(ptr, rows, xs, delta, dW, check, j0, j1):  # pragma: no cove
         while e + 4 <= end:
             d0, d1, d2, d3 = delta[rows[e]], delta[rows[e + 1]], delta[rows[e + 2]], delta[rows[e + 3]]
             x0, x1, x2, x3 = xs[e], xs[e + 1], xs[e + 2], xs[e + 3]
-            for k in range(n):  # k from 0: numba then knows k >= 0 and vectorises
+            for k in range(n):
                 row[k] += x0 * d0[k] + x1 * d1[k] + x2 * d2[k] + x3 * d3[k]
             e += 4
         while e < end:

@@ -3,9 +3,9 @@ r"""A helper thread for ``deltaprop.fast.SparseKernel``: half of the first layer
 Waking a sleeping thread takes 0.1-0.2 ms on some virtual machines, as long as half of the work
 it would take over, so the helper waits for work spinning inside compiled code (``serve``),
 without the GIL. The caller hands it a command through a small int64 array, the mailbox ``ctl``:
-ctl[CMD] says what to do, ctl[START] and ctl[END] which rows or columns, ctl[FLAG] relu (forward),
-"into part" (gradient) or nesterov (update), and ctl[MODE] NAP sends the helper back to Python to
-sleep. The helper claims a command by swapping it for RUNNING, atomically, and clears it when
+ctl[CMD] says what to do, ctl[START] and ctl[END] which rows or columns, ctl[ROWS] how many rows
+the batch has, ctl[FLAG] relu (forward), "into part" (gradient) or nesterov (update), and ctl[MODE]
+NAP sends the helper back to Python to sleep. The helper claims a command by swapping it for RUNNING, atomically, and clears it when
 done; the caller can take back a command the helper has not claimed. Acquire and release
 ordering make the arguments and the results visible in full on both sides. This module imports
 numba: import it lazily.
@@ -34,7 +34,7 @@ from ._fastloops import (
 )
 
 # ----- the compiled side: the mailbox and the helper's loop ---------------------------------------
-CMD, START, END, FLAG, MODE = range(5)
+CMD, START, END, FLAG, ROWS, MODE = range(6)
 NONE, FORWARD, GROUP, GRADIENT, UPDATE, EXIT, RUNNING = range(7)
 SPIN, NAP = 0, 1
 _PAUSE = platform.machine().lower() in ("x86_64", "amd64")
@@ -85,9 +85,9 @@ def _pause(typingctx):  # pragma: no cover - compiled
 
 
 @jit
-def post(ctl, cmd, start, end, flag):  # pragma: no cover - compiled
+def post(ctl, cmd, start, end, flag, rows):  # pragma: no cover - compiled
     """Give the helper a command (its arguments first, the command last)."""
-    ctl[START], ctl[END], ctl[FLAG] = start, end, flag
+    ctl[START], ctl[END], ctl[FLAG], ctl[ROWS] = start, end, flag, rows
     _store_release(ctl, CMD, cmd)
 
 
@@ -125,13 +125,13 @@ def serve(ctl, X, idx, cols, vals, cnt, W, b, z, ptr, rows, xs, delta, dW, part,
             return EXIT
         if cmd == RUNNING or not _swap(ctl, CMD, cmd, RUNNING):  # taken back by the caller meanwhile
             continue
+        k = ctl[ROWS]
         if cmd == FORWARD:
-            sparse_forward(X, idx, ctl[START], ctl[END], cols, vals, cnt, W, b, z, ctl[FLAG] != 0)
+            sparse_forward(X, idx, cols, vals, cnt, W, b, z, ctl[FLAG] != 0, ctl[START], ctl[END])
         elif cmd == GROUP:
-            k = ctl[END]
             group_by_column(cols[:k], vals[:k], cnt[:k], ptr, rows, xs)
         elif cmd == GRADIENT:
-            column_gradient(ptr, rows, xs, delta, part if ctl[FLAG] else dW, check, ctl[START], ctl[END])
+            column_gradient(ptr, rows, xs, delta, part if ctl[FLAG] else dW, check[1], ctl[START], ctl[END])
         elif cmd == UPDATE:  # rates = (eta, mu) in U's dtype; FLAG = nesterov
             sgd_update_part(U, gU, vU, rates[0], rates[1], ctl[FLAG] != 0, ctl[START], ctl[END])
         _store_release(ctl, CMD, NONE)
@@ -169,8 +169,8 @@ class Helper:
         self.thread.start()
         self._finalizer = weakref.finalize(self, _stop, self.ctl, self.wake, self.thread)
 
-    def run(self, site: str, mine: Any, cmd: int, start: int, middle: int, end: int, flag: int) -> None:
-        """mine(start, middle) here and command ``cmd`` on middle..end in the helper, or mine(start, end)."""
+    def run(self, site: str, mine: Any, cmd: int, start: int, middle: int, end: int, flag: int, rows: int) -> None:
+        """mine(start, middle) here and ``cmd`` on middle..end (with flag, rows) in the helper; or mine(start, end)."""
         ctl = self.ctl
         s = self._sites.get(site) or self._sites.setdefault(site, _Site())
         s.calls += 1
@@ -186,7 +186,7 @@ class Helper:
         if ctl[MODE] == NAP:  # wake it (an Event remembers a set() that came too early)
             ctl[MODE] = SPIN
             self.wake.set()
-        post(ctl, cmd, middle, end, flag)
+        post(ctl, cmd, middle, end, flag, rows)
         mine(start, middle)
         if take_back(ctl, cmd):  # the helper has not started: do its half here
             mine(middle, end)
@@ -195,11 +195,11 @@ class Helper:
         if not napping:  # a sleeping helper's first job measures its waking, not the sharing
             s.record(s.shared, time.perf_counter() - begin)
 
-    def start(self, cmd: int, end: int) -> bool:
+    def start(self, cmd: int, rows: int) -> bool:
         """Post a command to a helper that is awake (not napping), without waiting; False otherwise."""
         if self.thread is None or self.napping[0] or self.ctl[MODE] == NAP:
             return False
-        post(self.ctl, cmd, 0, end, 0)
+        post(self.ctl, cmd, 0, 0, 0, rows)
         return True
 
     def take_back(self, cmd: int) -> bool:
@@ -228,7 +228,7 @@ def _serve(ctl: np.ndarray, wake: threading.Event, napping: list[bool], arrays: 
 
 
 def _stop(ctl: np.ndarray, wake: threading.Event, thread: threading.Thread) -> None:
-    post(ctl, EXIT, 0, 0, 0)
+    post(ctl, EXIT, 0, 0, 0, 0)
     wake.set()
     thread.join(timeout=5)
 
@@ -260,6 +260,8 @@ class _Site:
         return not self.prefers
 
     def record(self, times: deque[float], seconds: float) -> None:
+        if self.calls <= 2:  # the first call each way warms caches (and may compile): not a measure
+            return
         times.append(seconds)
         if len(self.alone) >= 2 and len(self.shared) >= 2:
             prefers = _median(self.shared) < _median(self.alone)
@@ -269,4 +271,5 @@ class _Site:
 
 
 def _median(times: deque[float]) -> float:
-    return sorted(times)[len(times) // 2]
+    """The middle of three times, the smaller of two."""
+    return sorted(times)[(len(times) - 1) // 2]

@@ -43,7 +43,7 @@ from .network import Network
 from .optim import SGD, Momentum, Nesterov
 
 SPARSE_FRACTION = 0.5  # the compiled first layer pays when at least this share of the inputs is 0
-PAIR_ROWS = 32  # rows (or columns) below which a loop is not worth sharing between two threads
+PAIR_ROWS, PAIR_ENTRIES = 32, 1 << 14  # smaller chunks and W^(1) are not worth sharing between two threads
 HIDDEN_CODES = {Identity: 0, ReLU: 1, Sigmoid: 2, Tanh: 3}
 OUTPUT_CODES = {(Softmax, CrossEntropy): 0, (Sigmoid, BinaryCrossEntropy): 1, (Identity, Quadratic): 2,
                 (Sigmoid, Quadratic): 3}
@@ -76,19 +76,20 @@ def require() -> None:
 def sparse_pays(X: np.ndarray) -> bool:
     """Whether ``SparseKernel`` pays on X: numba installed and at least half of X's entries 0.
 
-    The share of zeros is estimated on at most 1,000 evenly spaced rows.
+    The share of zeros is estimated on at most 1,000 evenly spaced rows; numba is imported only
+    when they are mostly zeros.
     """
-    if not available():
-        return False
     rows = X[:: max(1, X.shape[0] // 1000)]
-    return bool(np.count_nonzero(rows) <= (1 - SPARSE_FRACTION) * rows.size)
+    return bool(np.count_nonzero(rows) <= (1 - SPARSE_FRACTION) * rows.size) and available()
 
 
 class SparseKernel(DenseKernel):
     """``DenseKernel`` whose first layer is compiled and skips the zero inputs (see the module notes).
 
-    The first layer's two loops are shared between this thread and one helper thread (``_helper``)
-    when the machine has two cores or more; the result does not depend on how they are shared.
+    The first layer's loops and the SGD update of W^(1) are shared between this thread and one
+    helper thread (``_helper``) when the machine has two cores or more: the rows of the batch
+    for z^(1), the rows of dW^(1) (half of the nonzeros each), half of W^(1)'s entries for the
+    update. The result does not depend on how the work is shared.
     """
 
     name = "compiled"
@@ -107,7 +108,7 @@ class SparseKernel(DenseKernel):
         self.idx = np.empty(rows, np.int64)  # the chunk's row indices, where the helper thread reads them
         self._grouping = False  # the helper is regrouping the nonzeros by column
         self.rates = np.zeros(2, net.dtype)  # eta and mu of the SGD update, for the helper
-        self.check = np.zeros((2, net.sizes[1]), net.dtype)  # 0, or NaN where a row of dW^(1) is not
+        self.check = np.zeros((2, net.sizes[1]), net.dtype)  # NaN where dW^(1) is not finite (column_gradient)
         self._update_arrays: tuple[np.ndarray, ...] = (self.dW[0], self.dW[0], self.dW[0], self.rates)
         self._bound: tuple[np.ndarray, ...] = (self.cnt,) * 7  # what the helper works on now
         self.pair: Any = None
@@ -176,10 +177,14 @@ class SparseKernel(DenseKernel):
                             self.dW[0], self.dW[0] if self.part is None else self.part[0], self.check,
                             *self._update_arrays))
 
+    def _shares(self, k: int) -> bool:
+        """Whether the first layer's loops of a k-row chunk are worth sharing with the helper."""
+        return self.pair is not None and k >= PAIR_ROWS
+
     def update(self, opt: Any, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         """``opt.step(params, grads)``; for the SGD family, W^(1)'s update is shared with the helper."""
         W = params[0]
-        if (self.pair is None or type(opt) not in (SGD, Momentum, Nesterov) or W.size < PAIR_ROWS * 64
+        if (self.pair is None or W.size < PAIR_ENTRIES or type(opt) not in (SGD, Momentum, Nesterov)
                 or not all(a.flags.c_contiguous for a in (*params, *grads))):
             opt.step(params, grads)
             return
@@ -196,56 +201,55 @@ class SparseKernel(DenseKernel):
         def entries(lo: int, hi: int) -> None:
             loops.sgd_update_part(W, g[0], v, self.rates[0], self.rates[1], opt.nesterov, lo, hi)
 
-        self.pair.run("update", entries, self.pair.UPDATE, 0, W.size // 2, W.size, int(opt.nesterov))
+        self.pair.run("update", entries, self.pair.UPDATE, 0, W.size // 2, W.size, int(opt.nesterov), 0)
 
     def _affine(self, l: int, a_prev: Any, out: np.ndarray, relu: bool) -> np.ndarray:
         if l > 1:
             return super()._affine(l, a_prev, out, relu)
         X, idx = self._src
-        k, net, loops = out.shape[0], self.net, self.loops
+        k, W, b, loops = out.shape[0], self.net.weights[0], self.net.biases[0], self.loops
         self.idx[:k] = idx
 
         def rows(i0: int, i1: int) -> None:
-            loops.sparse_forward(X, self.idx, i0, i1, self.cols, self.vals, self.cnt, net.weights[0], net.biases[0],
-                                 out, relu)
+            loops.sparse_forward(X, self.idx, self.cols, self.vals, self.cnt, W, b, out, relu, i0, i1)
 
         self._grouping = False
-        if self.pair is None or k < PAIR_ROWS:
+        if not self._shares(k):
             rows(0, k)
-        else:
-            self._bind(X)
-            self.pair.run("forward", rows, self.pair.FORWARD, 0, k // 2, k, int(relu))
-            # The helper regroups the nonzeros by column (for dW^(1)) while this thread goes on.
-            self._grouping = self.pair.start(self.pair.GROUP, k)
+            return out
+        self._bind(X)
+        self.pair.run("forward", rows, self.pair.FORWARD, 0, k // 2, k, int(relu), k)
+        # The helper regroups the nonzeros by column (for dW^(1)) while this thread goes on.
+        self._grouping = self.pair.start(self.pair.GROUP, k)
         return out
 
     def _weight_gradient(self, l: int, a_prev: Any, delta: np.ndarray, out: np.ndarray) -> np.ndarray:
         if l > 1:
             return super()._weight_gradient(l, a_prev, delta, out)
-        k, ptr, loops = delta.shape[0], self.ptr, self.loops
-        pair = self.pair
-        if self._grouping and pair is not None and not pair.take_back(pair.GROUP):
+        k, ptr, loops, pair = delta.shape[0], self.ptr, self.loops, self.pair
+        if self._grouping and not pair.take_back(pair.GROUP):
             pair.finish()
         else:
             loops.group_by_column(self.cols[:k], self.vals[:k], self.cnt[:k], ptr, self.rows, self.xs)
+        self.check.fill(0)  # row 0 for the rows of dW^(1) done here, row 1 for the helper's
 
         def columns(j0: int, j1: int) -> None:
-            loops.column_gradient(ptr, self.rows, self.xs, self.delta[1], out, self.check, j0, j1)
+            loops.column_gradient(ptr, self.rows, self.xs, self.delta[1], out, self.check[0], j0, j1)
 
-        if self.pair is None or k < PAIR_ROWS:
-            columns(0, len(ptr) - 1)
+        n_0 = len(ptr) - 1
+        if not self._shares(k):
+            columns(0, n_0)
         else:
             middle = int(np.searchsorted(ptr, ptr[-1] // 2))  # half of the nonzeros on each side
-            self.pair.run("gradient", columns, self.pair.GRADIENT, 0, middle, len(ptr) - 1, int(out is not self.dW[0]))
+            self.pair.run("gradient", columns, self.pair.GRADIENT, 0, middle, n_0, int(out is not self.dW[0]), k)
         return out
 
 
 def sample_loop_supports(net: Network) -> bool:
     """True when the compiled per-sample loop knows every layer of ``net`` (and numba is installed)."""
     L = net.L
-    return (available() and not any(net.dropout)
-            and all(type(net.g[l]) in HIDDEN_CODES for l in range(1, L))
-            and (type(net.g[L]), type(net.c)) in OUTPUT_CODES)
+    return (not any(net.dropout) and all(type(net.g[l]) in HIDDEN_CODES for l in range(1, L))
+            and (type(net.g[L]), type(net.c)) in OUTPUT_CODES and available())
 
 
 class SampleLoop:

@@ -2,7 +2,10 @@ r"""Training by (stochastic) gradient descent: seed 002's W <- W - eta x^(l-1) d
 
 ``train(net, X, Y, ...)`` (also ``net.fit``) shuffles every epoch from a seeded generator, steps
 an optimiser from ``deltaprop.optim``, and returns a ``History``. It never prints: progress goes
-to ``callbacks``, each called with an ``Event`` after every batch and every epoch.
+to ``callbacks``, each called with an ``Event`` after every batch and every epoch. The gradients
+come from a kernel (``deltaprop.kernels``, ``deltaprop.fast``): the plain backward pass of
+``Network``, or a faster path that computes the same quantities, chosen with ``kernel=``. The
+loops over batches and samples are in ``deltaprop._epochs``.
 """
 
 from __future__ import annotations
