@@ -108,7 +108,8 @@ def wait(ctl, limit):  # pragma: no cover - compiled
 
 
 @jit
-def serve(ctl, X, idx, cols, vals, cnt, W, b, z, ptr, rows, xs, delta, dW, part, check, U, gU, vU, rates):  # pragma: no cover - compiled
+def serve(ctl, X, idx, cols, vals, cnt, W, b, z, ptr, rows, xs, delta, dW, part, check,  # pragma: no cover
+          U, gU, vU, rates):
     """The helper's loop: run each posted command, clear it; return on EXIT, or when idle with NAP.
 
     Its arrays are those of a SparseKernel's first layer, and U, gU, vU, rates those of the
@@ -134,7 +135,7 @@ def serve(ctl, X, idx, cols, vals, cnt, W, b, z, ptr, rows, xs, delta, dW, part,
             column_gradient(ptr, rows, xs, delta, part if ctl[FLAG] else dW, check[1], ctl[START], ctl[END])
         elif cmd == UPDATE:  # rates = (eta, mu) in U's dtype; FLAG = nesterov
             sgd_update_part(U, gU, vU, rates[0], rates[1], ctl[FLAG] != 0, ctl[START], ctl[END])
-        _store_release(ctl, CMD, NONE)
+        _swap(ctl, CMD, RUNNING, NONE)  # done (unless told to EXIT meanwhile, which stays)
 
 
 # ----- the Python side ------------------------------------------------------------------------------
@@ -142,8 +143,8 @@ class Helper:
     """A second thread that runs half of a loop while the caller runs the other half (module notes).
 
     On a busy machine the helper can start late or be held up, so each call site times both
-    ways, alone and shared (``_Site``), and takes the faster; while no site shares, the helper
-    sleeps. Results never depend on the way taken.
+    ways, alone and shared (``_Site``), and takes the faster on average; while no site shares,
+    the helper sleeps. Results never depend on the way taken.
     """
 
     FORWARD, GROUP, GRADIENT, UPDATE = FORWARD, GROUP, GRADIENT, UPDATE  # the commands, for the caller
@@ -234,16 +235,18 @@ def _stop(ctl: np.ndarray, wake: threading.Event, thread: threading.Thread) -> N
 
 
 class _Site:
-    """The last three times of one call site, alone and shared, the way they favour, and when to
-    try the other way again: after EXPLORE calls, then twice as many each time it loses (at most
-    MAX_INTERVAL), so that a busy machine pays for few tries."""
+    """The recent times of one call site, alone and shared, the way they favour, and when to try the
+    other way again: after EXPLORE calls, then twice as many each time it loses (at most
+    MAX_INTERVAL), so that a busy machine pays for few tries. The mean of the last KEEP calls
+    without the slowest one: a helper held up by another process now and then costs
+    milliseconds, and such calls count when they recur, not when they happen once."""
 
-    EXPLORE, MAX_INTERVAL = 32, 1024
+    EXPLORE, MAX_INTERVAL, KEEP = 32, 256, 8
     __slots__ = ("alone", "calls", "interval", "next_try", "prefers", "shared")
 
     def __init__(self) -> None:
-        self.alone: deque[float] = deque(maxlen=3)
-        self.shared: deque[float] = deque(maxlen=3)
+        self.alone: deque[float] = deque(maxlen=self.KEEP)
+        self.shared: deque[float] = deque(maxlen=self.KEEP)
         self.calls = 0
         self.prefers: bool | None = None  # sharing is faster (None: not known yet)
         self.interval = self.next_try = self.EXPLORE
@@ -264,12 +267,12 @@ class _Site:
             return
         times.append(seconds)
         if len(self.alone) >= 2 and len(self.shared) >= 2:
-            prefers = _median(self.shared) < _median(self.alone)
+            prefers = _trimmed_mean(self.shared) < _trimmed_mean(self.alone)
             if self.prefers is not None and prefers != self.prefers:
                 self.interval = self.EXPLORE  # the machine changed: look again soon
             self.prefers = prefers
 
 
-def _median(times: deque[float]) -> float:
-    """The middle of three times, the smaller of two."""
-    return sorted(times)[(len(times) - 1) // 2]
+def _trimmed_mean(times: deque[float]) -> float:
+    """The mean of the times without the largest one."""
+    return (sum(times) - max(times)) / (len(times) - 1)

@@ -309,7 +309,8 @@ def sgd_steps(net: Network, X: Any, Y: Any, steps: int, eta: float, rng: Any = N
     Raises
     ------
     deltaprop.DivergenceError
-        When a cost or delta^(L) is NaN or Inf; ``net`` then holds its weights before the call.
+        When a cost, delta^(L) or weight becomes NaN or Inf; ``net`` then holds its weights
+        before the call.
     """
     from .train import DivergenceError
 
@@ -331,15 +332,18 @@ def sgd_steps(net: Network, X: Any, Y: Any, steps: int, eta: float, rng: Any = N
         order = rng.integers(0, m, steps)
     else:
         order = np.concatenate([rng.permutation(m) for _ in range(-(-steps // m))])[:steps]
-    start = [p.copy() for p in net.weights + net.biases]
-    if sample_loop_supports(net):
-        c, _, done = SampleLoop(net).run(Xv, Yv, order, float(eta))
-    else:
-        c, done = _numpy_steps(net, Xv, Yv, order, float(eta))
-    if done < steps:
-        for p, keep in zip(net.weights + net.biases, start):
+    params = net.weights + net.biases
+    start = [p.copy() for p in params]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below instead
+        if sample_loop_supports(net):
+            c, _, done = SampleLoop(net).run(Xv, Yv, order, float(eta))
+        else:
+            c, done = _numpy_steps(net, Xv, Yv, order, float(eta))
+    if done < steps or not all_finite(params):
+        for p, keep in zip(params, start):
             p[...] = keep
-        raise DivergenceError(f"sgd_steps diverged at step {done + 1}: the cost or delta^(L) became NaN or Inf "
+        where = f"at step {done + 1}" if done < steps else "in its last steps (a weight overflowed)"
+        raise DivergenceError(f"sgd_steps diverged {where}: the cost, delta^(L) or a weight became NaN or Inf "
                               f"(likely cause: eta = {eta:g} too high); the weights before the call were restored")
     return c / steps
 
