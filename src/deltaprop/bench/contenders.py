@@ -103,7 +103,7 @@ class Deltaprop:
 
             B = task.batch_size  # warm-up on a copy: two batches, outside the timing
             train(self.net.copy(), self.d.X_train[:2 * B], self.Y[:2 * B], epochs=1, batch_size=B,
-                  optimizer=make_optimizer(task.optimizer, lr=task.lr, **options))
+                  optimizer=make_optimizer(task.optimizer, lr=task.lr, **options), kernel=task.kernel)
             return {"path": "train(...) per epoch, timed around the call"}
         self.fast, path = fast_path()
         self.fast_options: dict[str, Any] = {}
@@ -128,7 +128,7 @@ class Deltaprop:
 
             start = time.perf_counter()
             train(self.net, X, Y, epochs=1, batch_size=task.batch_size, optimizer=self.optimizer,
-                  seed=int(self.rng.integers(2**31)))
+                  seed=int(self.rng.integers(2**31)), kernel=task.kernel)
             return {"seconds": time.perf_counter() - start, "steps": m}
         if self.fast is not None:
             start = time.perf_counter()
