@@ -43,6 +43,7 @@ def batch_epoch(tr: Trainer, kernel: Any, X: np.ndarray, Y: np.ndarray, w: np.nd
             _diverged(tr, params, good, policy, tr.batch + 1)
             continue
         kernel.update(opt, params, grads)
+        tr._fresh_restore = False
         tr._since_good += 1
         if (tr._since_good >= GOOD_EVERY or tr.batch + 1 == n_batches) and not _keep(tr, params, good):
             _diverged(tr, params, good, policy, tr.batch + 1)  # the step overflowed a weight
@@ -87,6 +88,7 @@ def sample_epoch(tr: Trainer, loop: Any, X: np.ndarray, Y: np.ndarray, params: l
             _diverged(tr, params, good, policy, tr.batch + 1)
             continue
         tr._since_good += done
+        tr._fresh_restore = tr._fresh_restore and done == 0
         if (tr._since_good >= GOOD_EVERY or tr.batch == m) and not _keep(tr, params, good):
             _diverged(tr, params, good, policy, tr.batch)  # a step of this run overflowed a weight
             continue
@@ -106,9 +108,22 @@ def _keep(tr: Trainer, params: list[np.ndarray], good: list[np.ndarray]) -> bool
 
 
 def _diverged(tr: Trainer, params: list[np.ndarray], good: list[np.ndarray], policy: str, batch: int) -> None:
-    """Back to the last finite weights; raise ("stop") or halve the learning rate ("halve-lr")."""
+    """Back to the last finite weights; raise ("stop") or halve the learning rate ("halve-lr").
+
+    Finite weights can still be too large to take a step from; when the weights just restored
+    diverge again before any step succeeds, "halve-lr" goes back to the weights training started
+    from, and zeroes the optimiser's velocity or moments, which carried the runaway steps.
+    """
+    if policy != "stop" and tr._fresh_restore and tr._start is not None:
+        for keep, start in zip(good, tr._start):
+            keep[...] = start
+        for name in ("velocity", "m", "v"):
+            for state in getattr(tr.optimizer, name, None) or []:
+                state[...] = 0
     for p, keep in zip(params, good):
         p[...] = keep
+    tr._fresh_restore = True
+    tr._since_good = 0
     where = f"epoch {tr.epoch + 1}, batch {batch}"
     if policy == "stop":
         tr.history.events.append(f"diverged at {where}; stopped with the last good weights")

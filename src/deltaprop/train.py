@@ -87,6 +87,8 @@ class Trainer:
     kernel: str = ""  # the kernel that computes the gradients (see deltaprop.kernels)
     shuffle: bool = True  # a new permutation of the rows every epoch (else their order)
     _since_good: int = 0  # steps since the last copy of finite weights
+    _start: list[np.ndarray] | None = None  # the weights training started from (the last resort)
+    _fresh_restore: bool = False  # no step has succeeded since the last restore
     _acc: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # cost sum, correct, rows
 
     def state(self) -> dict[str, Any]:
@@ -230,6 +232,7 @@ def _epochs(tr: Trainer, loop: Any, kern: Any, X: np.ndarray, Y: np.ndarray, w: 
     net, opt, m = tr.net, tr.optimizer, X.shape[0]
     params = net.weights + net.biases
     good = [p.copy() for p in params]  # the last weights known to be finite
+    tr._start = [p.copy() for p in params] if policy == "halve-lr" else None
     n_batches = -(-m // batch_size)
     while tr.epoch < epochs and not tr.stop:
         start = time.perf_counter()
