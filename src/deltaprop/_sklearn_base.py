@@ -9,6 +9,7 @@ become rows of Y.
 from __future__ import annotations
 
 import numbers
+from abc import ABCMeta, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -64,7 +65,7 @@ def _restored_on_error(estimator: Any) -> Iterator[None]:
         raise
 
 
-class _Estimator(BaseEstimator):
+class _Estimator(BaseEstimator, metaclass=ABCMeta):
     """Base of DeltapropClassifier and DeltapropRegressor (see their docstrings for the parameters)."""
 
     _output_activation = "identity"
@@ -122,10 +123,10 @@ class _Estimator(BaseEstimator):
         return make_optimizer(self.optimizer, **options)
 
     # ----- hooks of the subclasses ------------------------------------------------------------
+    @abstractmethod
     def _targets(self, y: Any, *, first: bool, classes: Any = None) -> tuple[np.ndarray, dict[str, Any]]:
         """Rows of Y for the network (class indices (m,) or values (m, n_L)), and on the first call
         the fitted attributes they imply (set only once every check has passed)."""
-        raise NotImplementedError
 
     # ----- fitting ------------------------------------------------------------------------------
     def _validate(self, X: Any, y: Any, dtype: np.dtype[Any], *, reset: bool) -> tuple[np.ndarray, Any]:

@@ -18,6 +18,7 @@ import inspect
 import math
 import numbers
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -163,7 +164,7 @@ def _as_schedule(schedule: Any) -> Callable[[int], float]:
     return schedule  # type: ignore[no-any-return]
 
 
-class Optimizer:
+class Optimizer(ABC):
     """Base class of the optimisers; subclasses list their hyperparameters and state and define ``_update``.
 
     Attributes
@@ -229,8 +230,9 @@ class Optimizer:
         self.t += 1
         return grads
 
+    @abstractmethod
     def _update(self, params: list[FloatArray], grads: list[FloatArray]) -> None:
-        raise NotImplementedError
+        """Apply this rule's update to params in place, from the gradients begin_step returned."""
 
     def _uses_state(self) -> bool:
         return True
