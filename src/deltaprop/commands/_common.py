@@ -15,48 +15,35 @@ from typing import Any
 import numpy as np
 
 
+def _number(text: str, kind: type, low: float, *, strict: bool, what: str) -> Any:
+    """Parse ``text`` as ``kind`` (int or float) and require a finite value > low (strict) or >= low."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not math.isfinite(value) or (value <= low if strict else value < low):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value if kind is int else text}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """An argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+    return int(_number(text, int, 1, strict=False, what="a positive integer"))
 
 
 def nonnegative_int(text: str) -> int:
     """An argparse type: an integer >= 0 (e.g. a seed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
+    return int(_number(text, int, 0, strict=False, what="an integer >= 0"))
 
 
 def positive_float(text: str) -> float:
     """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
+    return float(_number(text, float, 0.0, strict=True, what="a positive number"))
 
 
 def nonnegative_float(text: str) -> float:
     """An argparse type: a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
+    return float(_number(text, float, 0.0, strict=False, what="a number >= 0"))
 
 
 def float_list(text: str) -> list[float]:
