@@ -376,3 +376,81 @@ def test_sharing_the_first_layer_with_the_helper_changes_no_bit():
         assert cost_sum == results[0][0]
         for i, (a, b) in enumerate(zip(grads, results[0][1])):
             assert np.array_equal(a, b), f"grads[{i}]"
+
+
+@needs_numba
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("out,cost", OUTPUTS)
+def test_upper_layers_shared_with_the_helper_equal_autograd(monkeypatch, hidden, out, cost):
+    monkeypatch.setattr(fast, "PAIR_PRODUCT", 1)  # share every product above the first layer
+    rng = np.random.default_rng(21)
+    net = Network([40, 12, 9, 3], ["relu", hidden, out], cost, dtype="float64", seed=22)
+    X, Y = data(rng, 64, 40, 3, cost)
+    kernel = fast.SparseKernel(net, 64)
+    if kernel.pair is None:
+        pytest.skip("one CPU: no helper thread")
+    assert kernel.upper.tolist() == [False, False, True, True]
+    assert kernel.small_products()  # both threads run BLAS: one BLAS thread each
+    dW, db = oracle.gradients(net, X, Y, None)
+    results = []
+    for _ in range(6):  # each site alternates alone and shared in its first calls
+        cost_sum, _ = kernel.gradients(X, Y)
+        assert_grads(kernel, dW, db, 1e-9, 1e-12)
+        results.append((cost_sum, [g.copy() for g in kernel.dW + kernel.db]))
+    kernel.close()
+    for cost_sum, grads in results[1:]:  # sharing changes no bit
+        assert cost_sum == results[0][0]
+        for i, (a, b) in enumerate(zip(grads, results[0][1])):
+            assert np.array_equal(a, b), f"grads[{i}]"
+
+
+@needs_numba
+def test_upper_layers_over_several_chunks_sum_their_parts(monkeypatch):
+    monkeypatch.setattr(fast, "PAIR_PRODUCT", 1)
+    rng = np.random.default_rng(23)
+    net = Network([30, 10, 8, 4], ["tanh", "relu", "softmax"], "cross_entropy", dtype="float64", seed=24)
+    m = CHUNK + 77
+    X, Y = data(rng, m, 30, 4, "cross_entropy")
+    kernel = fast.SparseKernel(net, m)
+    for _ in range(3):
+        kernel.gradients(X, Y)
+        dW, db = net.gradients(X, Y)
+        assert_grads(kernel, dW, db, 1e-9, 1e-12)
+    kernel.close()
+
+
+@needs_numba
+def test_without_one_blas_thread_the_upper_layers_stay_with_numpy(monkeypatch):
+    monkeypatch.setattr(fast, "PAIR_PRODUCT", 1)
+    monkeypatch.setattr(fast, "_ONE_BLAS", False)  # as without SciPy or threadpoolctl
+    rng = np.random.default_rng(25)
+    net = Network([40, 12, 9, 3], ["relu", "relu", "softmax"], "cross_entropy", dtype="float64", seed=26)
+    X, Y = data(rng, 64, 40, 3, "cross_entropy")
+    kernel = fast.SparseKernel(net, 64)
+    assert not kernel.upper.any()
+    kernel.gradients(X, Y)
+    dW, db = oracle.gradients(net, X, Y, None)
+    assert_grads(kernel, dW, db, 1e-9, 1e-12)
+    kernel.close()
+
+
+@needs_numba
+@pytest.mark.parametrize("name,options", [("momentum", {"momentum": 0.9}), ("nesterov", {}), ("sgd", {})])
+def test_every_large_weight_update_shared_is_bit_identical(monkeypatch, name, options):
+    from deltaprop.optim import make_optimizer
+
+    monkeypatch.setattr(fast, "PAIR_ENTRIES", 64)  # W^(2) and W^(3) are shared too
+    rng = np.random.default_rng(27)
+    net = Network([100, 30, 20, 3], ["relu", "relu", "softmax"], "cross_entropy", seed=28)
+    other = net.copy()
+    kernel = fast.SparseKernel(net, 64)
+    opt, opt2 = make_optimizer(name, lr=0.1, **options), make_optimizer(name, lr=0.1, **options)
+    X, Y = (a.astype(np.float32) for a in data(rng, 64, 100, 3, "cross_entropy"))
+    for _ in range(6):
+        kernel.gradients(X, Y)
+        grads = [g.copy() for g in kernel.dW + kernel.db]
+        kernel.update(opt, net.weights + net.biases, kernel.dW + kernel.db)
+        opt2.step(other.weights + other.biases, grads)
+    kernel.close()
+    for i, (a, b) in enumerate(zip(net.weights + net.biases, other.weights + other.biases)):
+        assert np.array_equal(a, b), f"params[{i}]"

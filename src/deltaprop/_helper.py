@@ -32,11 +32,13 @@ from ._fastloops import (
     sgd_update_part,
     sparse_forward,
 )
+from ._uploops import affine_rows, backprop_rows, gradient_rows
 
 # ----- the compiled side: the mailbox and the helper's loop ---------------------------------------
-CMD, START, END, FLAG, ROWS, MODE = range(6)
-NONE, FORWARD, GROUP, GRADIENT, UPDATE, EXIT, RUNNING = range(7)
+CMD, START, END, FLAG, ROWS, MODE, LAYER = range(7)
+NONE, FORWARD, GROUP, GRADIENT, UPDATE, AFFINE, BACKPROP, WEIGHTS, EXIT, RUNNING = range(10)
 SPIN, NAP = 0, 1
+YIELD_EVERY = 64  # idle spins between two sched_yield calls
 _PAUSE = platform.machine().lower() in ("x86_64", "amd64")
 
 
@@ -84,10 +86,20 @@ def _pause(typingctx):  # pragma: no cover - compiled
     return types.void(), codegen
 
 
+@intrinsic
+def _yield(typingctx):  # pragma: no cover - compiled
+    """sched_yield(): let another runnable thread (a BLAS worker, another process) have this core."""
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
+        builder.call(fn, [])
+        return context.get_dummy_value()
+    return types.void(), codegen
+
+
 @jit
-def post(ctl, cmd, start, end, flag, rows):  # pragma: no cover - compiled
+def post(ctl, cmd, start, end, flag, rows, layer):  # pragma: no cover - compiled
     """Give the helper a command (its arguments first, the command last)."""
-    ctl[START], ctl[END], ctl[FLAG], ctl[ROWS] = start, end, flag, rows
+    ctl[START], ctl[END], ctl[FLAG], ctl[ROWS], ctl[LAYER] = start, end, flag, rows, layer
     _store_release(ctl, CMD, cmd)
 
 
@@ -108,33 +120,47 @@ def wait(ctl, limit):  # pragma: no cover - compiled
 
 
 @jit
-def serve(ctl, X, idx, cols, vals, cnt, W, b, z, ptr, rows, xs, delta, dW, part, check,  # pragma: no cover
-          U, gU, vU, rates):
+def serve(ctl, X, idx, cols, vals, cnt, ptr, rows, xs, check,  # pragma: no cover - compiled
+          Ws, bs, As, Ds, dWs, parts, gWs, vWs, rates):
     """The helper's loop: run each posted command, clear it; return on EXIT, or when idle with NAP.
 
-    Its arrays are those of a SparseKernel's first layer, and U, gU, vU, rates those of the
-    SGD update of W^(1) (its gradient, velocity and (eta, mu)).
+    X, idx, cols, vals, cnt, ptr, rows, xs and check are a SparseKernel's first-layer arrays; Ws,
+    bs, As, Ds, dWs and parts its layers' W^(l), b^(l), outputs, deltas, gradients and partial
+    gradients (tuples indexed l - 1, see ``_uploops``); gWs, vWs and rates the SGD update's
+    gradients, velocities and (eta, mu). ctl[LAYER] says which layer (or weight) a command is for.
     """
+    idle = 0
     while True:
         cmd = _load_acquire(ctl, CMD)
         if cmd == NONE:
             if ctl[MODE] == NAP:
                 return NAP
-            _pause()
+            idle += 1
+            if idle % YIELD_EVERY == 0:
+                _yield()
+            else:
+                _pause()
             continue
+        idle = 0
         if cmd == EXIT:
             return EXIT
         if cmd == RUNNING or not _swap(ctl, CMD, cmd, RUNNING):  # taken back by the caller meanwhile
             continue
-        k = ctl[ROWS]
+        k, l, i0, i1 = ctl[ROWS], ctl[LAYER], ctl[START], ctl[END]
         if cmd == FORWARD:
-            sparse_forward(X, idx, cols, vals, cnt, W, b, z, ctl[FLAG] != 0, ctl[START], ctl[END])
+            sparse_forward(X, idx, cols, vals, cnt, Ws[0], bs[0], As[0], ctl[FLAG] != 0, i0, i1)
         elif cmd == GROUP:
             group_by_column(cols[:k], vals[:k], cnt[:k], ptr, rows, xs)
         elif cmd == GRADIENT:
-            column_gradient(ptr, rows, xs, delta, part if ctl[FLAG] else dW, check[1], ctl[START], ctl[END])
-        elif cmd == UPDATE:  # rates = (eta, mu) in U's dtype; FLAG = nesterov
-            sgd_update_part(U, gU, vU, rates[0], rates[1], ctl[FLAG] != 0, ctl[START], ctl[END])
+            column_gradient(ptr, rows, xs, Ds[0], parts[0] if ctl[FLAG] else dWs[0], check[1], i0, i1)
+        elif cmd == UPDATE:  # of W^(l); rates = (eta, mu) in its dtype; FLAG = nesterov
+            sgd_update_part(Ws[l - 1], gWs[l - 1], vWs[l - 1], rates[0], rates[1], ctl[FLAG] != 0, i0, i1)
+        elif cmd == AFFINE:  # rows of z^(l), l >= 2; FLAG = relu
+            affine_rows(As[l - 2], Ws[l - 1], bs[l - 1], As[l - 1], ctl[FLAG] != 0, i0, i1)
+        elif cmd == BACKPROP:  # rows of delta^(l-1) from delta^(l); FLAG = the activation code of layer l - 1
+            backprop_rows(Ds[l - 1], Ws[l - 1], As[l - 2], Ds[l - 2], ctl[FLAG], i0, i1)
+        elif cmd == WEIGHTS:  # rows of dW^(l), l >= 2; FLAG = into parts
+            gradient_rows(As[l - 2], Ds[l - 1], parts[l - 1] if ctl[FLAG] else dWs[l - 1], k, i0, i1)
         _swap(ctl, CMD, RUNNING, NONE)  # done (unless told to EXIT meanwhile, which stays)
 
 
@@ -148,6 +174,7 @@ class Helper:
     """
 
     FORWARD, GROUP, GRADIENT, UPDATE = FORWARD, GROUP, GRADIENT, UPDATE  # the commands, for the caller
+    AFFINE, BACKPROP, WEIGHTS = AFFINE, BACKPROP, WEIGHTS
 
     def __init__(self) -> None:
         self.ctl = np.zeros(8, np.int64)  # the mailbox (see the module notes)
@@ -170,8 +197,10 @@ class Helper:
         self.thread.start()
         self._finalizer = weakref.finalize(self, _stop, self.ctl, self.wake, self.thread)
 
-    def run(self, site: str, mine: Any, cmd: int, start: int, middle: int, end: int, flag: int, rows: int) -> None:
-        """mine(start, middle) here and ``cmd`` on middle..end (with flag, rows) in the helper; or mine(start, end)."""
+    def run(self, site: str, mine: Any, cmd: int, start: int, middle: int, end: int, flag: int, rows: int,
+            layer: int = 1) -> None:
+        """mine(start, middle) here and ``cmd`` on middle..end (with flag, rows, layer) in the helper; or
+        mine(start, end) here alone."""
         ctl = self.ctl
         s = self._sites.get(site) or self._sites.setdefault(site, _Site())
         s.calls += 1
@@ -187,7 +216,7 @@ class Helper:
         if ctl[MODE] == NAP:  # wake it (an Event remembers a set() that came too early)
             ctl[MODE] = SPIN
             self.wake.set()
-        post(ctl, cmd, middle, end, flag, rows)
+        post(ctl, cmd, middle, end, flag, rows, layer)
         mine(start, middle)
         if take_back(ctl, cmd):  # the helper has not started: do its half here
             mine(middle, end)
@@ -200,7 +229,7 @@ class Helper:
         """Post a command to a helper that is awake (not napping), without waiting; False otherwise."""
         if self.thread is None or self.napping[0] or self.ctl[MODE] == NAP:
             return False
-        post(self.ctl, cmd, 0, 0, 0, rows)
+        post(self.ctl, cmd, 0, 0, 0, rows, 1)
         return True
 
     def take_back(self, cmd: int) -> bool:
@@ -229,7 +258,7 @@ def _serve(ctl: np.ndarray, wake: threading.Event, napping: list[bool], arrays: 
 
 
 def _stop(ctl: np.ndarray, wake: threading.Event, thread: threading.Thread) -> None:
-    post(ctl, EXIT, 0, 0, 0, 0)
+    post(ctl, EXIT, 0, 0, 0, 0, 0)
     wake.set()
     thread.join(timeout=5)
 

@@ -43,7 +43,8 @@ from .network import Network
 from .optim import SGD, Momentum, Nesterov
 
 SPARSE_FRACTION = 0.5  # the compiled first layer pays when at least this share of the inputs is 0
-PAIR_ROWS, PAIR_ENTRIES = 32, 1 << 14  # smaller chunks and W^(1) are not worth sharing between two threads
+PAIR_ROWS, PAIR_ENTRIES = 32, 1 << 14  # smaller chunks and weights are not worth sharing between two threads
+PAIR_PRODUCT = 1 << 20  # multiply-adds of a product above the first layer worth sharing
 HIDDEN_CODES = {Identity: 0, ReLU: 1, Sigmoid: 2, Tanh: 3}
 OUTPUT_CODES = {(Softmax, CrossEntropy): 0, (Sigmoid, BinaryCrossEntropy): 1, (Identity, Quadratic): 2,
                 (Sigmoid, Quadratic): 3}
@@ -86,10 +87,10 @@ def sparse_pays(X: np.ndarray) -> bool:
 class SparseKernel(DenseKernel):
     """``DenseKernel`` whose first layer is compiled and skips the zero inputs (see the module notes).
 
-    The first layer's loops and the SGD update of W^(1) are shared between this thread and one
-    helper thread (``_helper``) when the machine has two cores or more: the rows of the batch
-    for z^(1), the rows of dW^(1) (half of the nonzeros each), half of W^(1)'s entries for the
-    update. The result does not depend on how the work is shared.
+    On a machine with two cores or more, a helper thread (``_helper``) shares the work: the rows
+    of the batch for z^(1), the rows of dW^(1) (half of the nonzeros each), the rows of the larger
+    products above the first layer (``_uploops``, BLAS kept to one thread per thread) and half of
+    each large weight matrix in the SGD update. The result does not depend on how the work is shared.
     """
 
     name = "compiled"
@@ -109,13 +110,17 @@ class SparseKernel(DenseKernel):
         self._grouping = False  # the helper is regrouping the nonzeros by column
         self.rates = np.zeros(2, net.dtype)  # eta and mu of the SGD update, for the helper
         self.check = np.zeros((2, net.sizes[1]), net.dtype)  # NaN where dW^(1) is not finite (column_gradient)
-        self._update_arrays: tuple[np.ndarray, ...] = (self.dW[0], self.dW[0], self.dW[0], self.rates)
-        self._bound: tuple[np.ndarray, ...] = (self.cnt,) * 7  # what the helper works on now
+        self._update_arrays: tuple[tuple[np.ndarray, ...], ...] = (tuple(self.dW), tuple(self.dW))  # (g, v)
+        self._bound: tuple[Any, ...] = ()  # what the helper works on now
         self.pair: Any = None
+        self.upper = np.zeros(net.L + 1, bool)  # upper[l]: layer l >= 2 shares its products
         if (os.cpu_count() or 1) > 1 and rows >= PAIR_ROWS:
             from ._helper import Helper
 
             self.pair = Helper()
+            if _one_blas_thread_possible():
+                n = net.sizes
+                self.upper[2:] = [rows * n[l - 1] * n[l] >= PAIR_PRODUCT for l in range(2, net.L + 1)]
         self._src: tuple[np.ndarray, np.ndarray] = (np.empty((0, n_0), net.dtype), self.cnt)
         self.out = OUTPUT_CODES[(type(net.g[net.L]), type(net.c))]
         self._no_weights = np.empty(0, net.dtype)
@@ -123,7 +128,11 @@ class SparseKernel(DenseKernel):
     def close(self) -> None:
         if self.pair is not None:
             self.pair.close()
-            self._bound = (self.cnt,) * 7
+            self._bound = ()
+
+    def small_products(self) -> bool:
+        # Layers that share their products run BLAS in both threads: one BLAS thread each.
+        return bool(self.upper.any()) or super().small_products()
 
     def batch(self, X: np.ndarray, Y: np.ndarray, idx: np.ndarray, w: np.ndarray | None = None,
               masks: dict[int, np.ndarray] | None = None) -> tuple[float, int]:
@@ -167,47 +176,62 @@ class SparseKernel(DenseKernel):
         return c, correct, delta
 
     def _bind(self, X: np.ndarray) -> None:
-        """Give the helper thread the arrays of this X (restarted only when they change)."""
-        net = self.net
-        key = (X, net.weights[0], net.biases[0], *self._update_arrays)
-        if self.pair is not None and any(a is not b for a, b in zip(key, self._bound)):
+        """Give the helper thread the arrays of this X and of the network (restarted only when they change)."""
+        net, L = self.net, self.net.L
+        outputs = tuple(self.a[l] for l in range(1, L)) + (self.zL,)
+        deltas = tuple(self.delta[l] for l in range(1, L + 1))
+        key = (X, self.idx, self.cols, self.vals, self.cnt, self.ptr, self.rows, self.xs, self.check,
+               tuple(net.weights), tuple(net.biases), outputs, deltas, tuple(self.dW),
+               tuple(self.dW) if self.part is None else tuple(self.part), *self._update_arrays, self.rates)
+        if self.pair is not None and not _same(key, self._bound):
             self._bound = key
-            self.pair.bind((X, self.idx, self.cols, self.vals, self.cnt, net.weights[0], net.biases[0],
-                            self.a[1] if net.L > 1 else self.zL, self.ptr, self.rows, self.xs, self.delta[1],
-                            self.dW[0], self.dW[0] if self.part is None else self.part[0], self.check,
-                            *self._update_arrays))
+            self.pair.bind(key)
 
     def _shares(self, k: int) -> bool:
         """Whether the first layer's loops of a k-row chunk are worth sharing with the helper."""
         return self.pair is not None and k >= PAIR_ROWS
 
     def update(self, opt: Any, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """``opt.step(params, grads)``; for the SGD family, W^(1)'s update is shared with the helper."""
-        W = params[0]
-        if (self.pair is None or W.size < PAIR_ENTRIES or type(opt) not in (SGD, Momentum, Nesterov)
+        """``opt.step(params, grads)``; for the SGD family, large weight matrices are updated by two threads."""
+        L = self.net.L
+        if (self.pair is None or type(opt) not in (SGD, Momentum, Nesterov)
                 or not all(a.flags.c_contiguous for a in (*params, *grads))):
             opt.step(params, grads)
             return
         g = opt.begin_step(params, grads)
-        dt, mu, loops = W.dtype.type, opt.momentum, self.loops
+        dt, mu, loops = params[0].dtype.type, opt.momentum, self.loops
         self.rates[:] = opt.eta, mu
-        for P, gP, vP in zip(params[1:], g[1:], opt.velocity[1:] if mu else params[1:]):
-            loops.sgd_update(P, gP, vP, dt(opt.eta), dt(mu), opt.nesterov)
-        v = opt.velocity[0] if mu else W
-        if any(a is not b for a, b in zip(self._update_arrays, (W, g[0], v))):
-            self._update_arrays = (W, g[0], v, self.rates)  # the helper restarts once, on the first step
+        v = opt.velocity if mu else params
+        shared = [p.size >= PAIR_ENTRIES for p in params[:L]] + [False] * L
+        for P, gP, vP, share in zip(params, g, v, shared):
+            if not share:
+                loops.sgd_update(P, gP, vP, dt(opt.eta), dt(mu), opt.nesterov)
+        arrays = (tuple(g[:L]), tuple(v[:L]))
+        if not _same(arrays, self._update_arrays):
+            self._update_arrays = arrays  # the helper restarts once, on the first step
         self._bind(self._src[0])
+        for l in range(1, L + 1):
+            if not shared[l - 1]:
+                continue
+            W, gW, vW = params[l - 1], g[l - 1], v[l - 1]
 
-        def entries(lo: int, hi: int) -> None:
-            loops.sgd_update_part(W, g[0], v, self.rates[0], self.rates[1], opt.nesterov, lo, hi)
+            def entries(lo: int, hi: int, W: np.ndarray = W, gW: np.ndarray = gW, vW: np.ndarray = vW) -> None:
+                loops.sgd_update_part(W, gW, vW, self.rates[0], self.rates[1], opt.nesterov, lo, hi)
 
-        self.pair.run("update", entries, self.pair.UPDATE, 0, W.size // 2, W.size, int(opt.nesterov), 0)
+            self.pair.run(f"update{l}", entries, self.pair.UPDATE, 0, W.size // 2, W.size, int(opt.nesterov), 0, l)
 
     def _affine(self, l: int, a_prev: Any, out: np.ndarray, relu: bool) -> np.ndarray:
+        k = out.shape[0]
         if l > 1:
-            return super()._affine(l, a_prev, out, relu)
+            if not self.upper[l]:
+                return super()._affine(l, a_prev, out, relu)
+            A, W, b, Z = self.a[l - 1], self.net.weights[l - 1], self.net.biases[l - 1], self._output_of(l)
+            self._bind(self._src[0])
+            self._halves(f"affine{l}", lambda i0, i1: _UP.affine_rows(A, W, b, Z, relu, i0, i1),
+                         self.pair.AFFINE, k, int(relu), k, l)
+            return out
         X, idx = self._src
-        k, W, b, loops = out.shape[0], self.net.weights[0], self.net.biases[0], self.loops
+        W, b, loops = self.net.weights[0], self.net.biases[0], self.loops
         self.idx[:k] = idx
 
         def rows(i0: int, i1: int) -> None:
@@ -223,10 +247,46 @@ class SparseKernel(DenseKernel):
         self._grouping = self.pair.start(self.pair.GROUP, k)
         return out
 
+    def _output_of(self, l: int) -> np.ndarray:
+        """The full buffer that holds layer l's output (a^(l), or z^(L))."""
+        return self.a[l] if l < self.net.L else self.zL
+
+    def _halves(self, site: str, block: Any, cmd: int, n: int, flag: int, rows: int, l: int) -> None:
+        """block(0, n // 2) and block(n // 2, n): one here and one in the helper, or both here.
+
+        The two blocks are the same calls whichever thread makes them, so the numbers are too.
+        """
+        middle = n // 2
+
+        def mine(i0: int, i1: int) -> None:
+            if i0 < middle < i1:
+                block(i0, middle)
+                block(middle, i1)
+            else:
+                block(i0, i1)
+
+        self.pair.run(site, mine, cmd, 0, middle, n, flag, rows, l)
+
+    def _backprop(self, l: int, delta: np.ndarray, a_prev: np.ndarray) -> np.ndarray:
+        if not self.upper[l]:
+            return super()._backprop(l, delta, a_prev)
+        k = delta.shape[0]
+        D, W, A, G = self.delta[l], self.net.weights[l - 1], self.a[l - 1], self.delta[l - 1]
+        act = HIDDEN_CODES[type(self.net.g[l - 1])]
+        self._halves(f"backprop{l}", lambda i0, i1: _UP.backprop_rows(D, W, A, G, act, i0, i1),
+                     self.pair.BACKPROP, k, act, k, l)
+        return G[:k]
+
     def _weight_gradient(self, l: int, a_prev: Any, delta: np.ndarray, out: np.ndarray) -> np.ndarray:
+        k = delta.shape[0]
         if l > 1:
-            return super()._weight_gradient(l, a_prev, delta, out)
-        k, ptr, loops, pair = delta.shape[0], self.ptr, self.loops, self.pair
+            if not self.upper[l]:
+                return super()._weight_gradient(l, a_prev, delta, out)
+            A, D = self.a[l - 1], self.delta[l]
+            self._halves(f"weights{l}", lambda j0, j1: _UP.gradient_rows(A, D, out, k, j0, j1),
+                         self.pair.WEIGHTS, out.shape[0], int(out is not self.dW[l - 1]), k, l)
+            return out
+        ptr, loops, pair = self.ptr, self.loops, self.pair
         if self._grouping and not pair.take_back(pair.GROUP):
             pair.finish()
         else:
@@ -243,6 +303,34 @@ class SparseKernel(DenseKernel):
             middle = int(np.searchsorted(ptr, ptr[-1] // 2))  # half of the nonzeros on each side
             self.pair.run("gradient", columns, self.pair.GRADIENT, 0, middle, n_0, int(out is not self.dW[0]), k)
         return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """a and b are the same arrays (nested tuples compared item by item, arrays by identity)."""
+    if isinstance(a, tuple):
+        return isinstance(b, tuple) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a is b
+
+
+_UP: Any = None
+_ONE_BLAS: bool | None = None
+
+
+def _one_blas_thread_possible() -> bool:
+    """Whether both threads can run BLAS products with one BLAS thread each (numba's BLAS is SciPy's,
+    loaded here so that ``kernels.blas_limit`` limits it too, and threadpoolctl is installed)."""
+    global _UP, _ONE_BLAS
+    if _ONE_BLAS is None:
+        try:
+            import scipy.linalg.cython_blas  # noqa: F401  # type: ignore[import-untyped]
+            import threadpoolctl  # noqa: F401  # type: ignore[import-untyped]
+
+            from . import _uploops
+        except ImportError:
+            _ONE_BLAS = False
+        else:
+            _UP, _ONE_BLAS = _uploops, True
+    return _ONE_BLAS
 
 
 def sample_loop_supports(net: Network) -> bool:

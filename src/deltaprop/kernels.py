@@ -164,7 +164,7 @@ class DenseKernel(BatchKernel):
 
     def _chunk(self, X: Any, Y: np.ndarray, w: np.ndarray | None, scale: float,
                accumulate: bool) -> tuple[float, int]:
-        net, L, k = self.net, self.net.L, Y.shape[0]
+        L, k = self.net.L, Y.shape[0]
         cost_sum, correct, delta = self._head(self._logits(X, k), Y, w, scale)
         for l in range(L, 0, -1):
             a_prev = X if l == 1 else self.a[l - 1][:k]
@@ -176,9 +176,14 @@ class DenseKernel(BatchKernel):
                 self._weight_gradient(l, a_prev, delta, self.dW[l - 1])
                 np.sum(delta, axis=0, out=self.db[l - 1])
             if l > 1:
-                grad = np.matmul(delta, net.weights[l - 1].T, out=self.delta[l - 1][:k])  # dc/da^(l-1)
-                delta = self._hidden_backward(net.g[l - 1], a_prev, grad, l - 1)
+                delta = self._backprop(l, delta, a_prev)
         return cost_sum, correct
+
+    def _backprop(self, l: int, delta: np.ndarray, a_prev: np.ndarray) -> np.ndarray:
+        """delta^(l-1) = (delta^(l) W^(l)T) * g_{l-1}'(z^(l-1)) (k, n_{l-1}) into self.delta[l - 1]."""
+        k = delta.shape[0]
+        grad = np.matmul(delta, self.net.weights[l - 1].T, out=self.delta[l - 1][:k])  # dc/da^(l-1)
+        return self._hidden_backward(self.net.g[l - 1], a_prev, grad, l - 1)
 
     def _head(self, zL: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
               scale: float) -> tuple[float, int, np.ndarray]:

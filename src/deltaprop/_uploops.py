@@ -1,0 +1,59 @@
+r"""The layers above the first, by row blocks, for two threads (``deltaprop.fast``; imports numba).
+
+For l >= 2, a mini-batch's products are dense: z^(l) = a^(l-1) W^(l) + b^(l), the backward
+product delta^(l) W^(l)T and dW^(l) = a^(l-1)T delta^(l). Each function below does one block of
+rows (of z^(l), of delta^(l-1) or of dW^(l)) through BLAS with one thread, so that the caller and
+``deltaprop._helper``'s thread can each take a block. A block is always the same call on the same
+rows, whichever thread makes it: the numbers do not depend on how the work was shared.
+
+Layers are numbered as in the notes: As[l - 1] holds the output of layer l (a^(l), or z^(L) for
+l = L), Ds[l - 1] holds delta^(l), Ws[l - 1] and bs[l - 1] are W^(l) and b^(l).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._fastloops import _slope, jit
+
+
+@jit
+def affine_rows(A, W, b, Z, relu, i0, i1):  # pragma: no cover - compiled
+    """Z[i0:i1] = A[i0:i1] W + b, then max(Z, 0) when relu: rows i0..i1 of z^(l) (or a^(l))."""
+    if i1 <= i0:
+        return
+    np.dot(A[i0:i1], W, Z[i0:i1])
+    n = Z.shape[1]
+    for i in range(i0, i1):
+        zi = Z[i]
+        for k in range(n):
+            zi[k] += b[k]
+        if relu:
+            for k in range(n):
+                if zi[k] < 0:  # noqa: PLR1730 - max(z, 0) as NumPy rounds it; NaN stays
+                    zi[k] = 0
+
+
+@jit
+def backprop_rows(D, W, A, G, act, i0, i1):  # pragma: no cover - compiled
+    """G[i0:i1] = (D[i0:i1] W^T) * g'(z), with g' read from a = A[i0:i1] (act: 0 identity, 1 relu,
+    2 sigmoid, 3 tanh): rows i0..i1 of delta^(l-1) from delta^(l) and W^(l)."""
+    if i1 <= i0:
+        return
+    np.dot(D[i0:i1], W.T, G[i0:i1])
+    if act == 0:
+        return
+    n = G.shape[1]
+    for i in range(i0, i1):
+        gi, ai = G[i], A[i]
+        for k in range(n):
+            gi[k] = gi[k] * _slope(ai[k], act)
+
+
+@jit
+def gradient_rows(A, D, dW, k, j0, j1):  # pragma: no cover - compiled
+    """dW[j0:j1] = A[:k, j0:j1]^T D[:k]: rows j0..j1 of dW^(l) = a^(l-1)T delta^(l) over k batch rows."""
+    if j1 <= j0:
+        return
+    block = np.ascontiguousarray(A[:k, j0:j1])  # (k, j1 - j0); its transpose is Fortran-ordered for BLAS
+    np.dot(block.T, D[:k], dW[j0:j1])
