@@ -299,6 +299,23 @@ def test_finite_flags_an_overflowing_first_layer_gradient(Kernel):
     assert not kernel.finite(cost_sum)
 
 
+
+@pytest.mark.parametrize("Kernel", KERNELS, ids=lambda k: k.name)
+def test_finite_flags_an_overflowing_last_layer_gradient(Kernel):
+    net = Network([2, 2, 2], ["identity", "identity"], "quadratic", dtype="float32")
+    net.weights = [np.eye(2, dtype=np.float32), np.array([[1e-30, 0.0], [0.0, 1.0]], np.float32)]
+    Y = np.zeros((2, 2), np.float32)
+    kernel = Kernel(net, 2)
+    kernel.gradients(np.array([[1.0, 0.0], [0.0, 2.0]], np.float32), Y)
+    assert kernel.finite(1.0)
+    # a^(1) = x = (3e38, 0): z^(2) = (3e8, 0), delta^(2) = (1.5e8, 0) and the cost are finite,
+    # delta^(1) = delta^(2) W^(2)T ~ 1e-22 keeps dW^(1) finite; dW^(2) = 3e38 * 1.5e8 overflows.
+    with np.errstate(over="ignore", invalid="ignore"):
+        cost_sum, _ = kernel.gradients(np.array([[3e38, 0.0], [0.0, 2.0]], np.float32), Y)
+    assert np.isfinite(cost_sum) and np.isfinite(kernel.dW[0]).all() and not np.isfinite(kernel.dW[1]).all()
+    assert not kernel.finite(cost_sum)
+
+
 @needs_numba
 @pytest.mark.parametrize("name,options", [("sgd", {}), ("momentum", {"momentum": 0.7}),
                                           ("nesterov", {"momentum": 0.6}), ("sgd", {"weight_decay": 0.1})])

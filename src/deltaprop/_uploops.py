@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._fastloops import _slope, jit
+from ._fastloops import _slope, jit, output_rows
 
 
 @jit
@@ -57,3 +57,40 @@ def gradient_rows(A, D, dW, k, j0, j1):  # pragma: no cover - compiled
         return
     block = np.ascontiguousarray(A[:k, j0:j1])  # (k, j1 - j0); its transpose is Fortran-ordered for BLAS
     np.dot(block.T, D[:k], dW[j0:j1])
+
+
+@jit
+def top_layer(A, W, b, zL, aL, Y, w, scale, out, D, dW, db, G, act, db_prev):  # pragma: no cover - compiled
+    """The last layer L of k = len(Y) rows in one call, for a small W = W^(L) (n_{L-1}, n_L):
+
+    z^(L) = A W + b into zL (A = a^(L-1)), a^(L) and delta^(L) = coef dc/dz^(L) into aL and D
+    (as ``output_rows``, with OUT code ``out``), dW = A^T delta^(L), db = sum_i delta_i^(L),
+    G = (delta^(L) W^T) * g'(z^(L-1)) = delta^(L-1) (act: the code of layer L - 1's activation)
+    and db_prev = sum_i delta_i^(L-1) = dC/db^(L-1).
+    Returns (sum of c, or of w_i c_i; number correct; whether every entry of dW, db and db_prev is finite).
+    """
+    k, n = Y.shape[0], W.shape[1]
+    affine_rows(A, W, b, zL, False, 0, k)
+    cost_sum, correct = output_rows(zL[:k], Y, w, scale, aL[:k], D[:k], out)
+    np.dot(A[:k].T, D[:k], dW)
+    for c in range(n):
+        db[c] = 0
+    for i in range(k):
+        for c in range(n):
+            db[c] += D[i, c]
+    backprop_rows(D, W, A, G, act, 0, k)
+    m = G.shape[1]
+    for j in range(m):
+        db_prev[j] = 0
+    for i in range(k):
+        for j in range(m):
+            db_prev[j] += G[i, j]
+    bad = 0.0  # stays 0 while every entry is finite; NaN (or Inf - Inf) otherwise
+    for j in range(dW.shape[0]):
+        for c in range(n):
+            bad += dW[j, c] * 0
+    for c in range(n):
+        bad += db[c] * 0
+    for j in range(m):
+        bad += db_prev[j] * 0
+    return cost_sum, correct, bad == 0

@@ -121,6 +121,9 @@ class SparseKernel(DenseKernel):
             if _one_blas_thread_possible():
                 n = net.sizes
                 self.upper[2:] = [rows * n[l - 1] * n[l] >= PAIR_PRODUCT for l in range(2, net.L + 1)]
+        # A small last layer runs as one compiled call (top_layer), with its gradients' check.
+        self.fuse_top = net.L > 1 and not self.upper[net.L] and batch_size <= CHUNK and _one_blas_thread_possible()
+        self._top_ok = True
         self._src: tuple[np.ndarray, np.ndarray] = (np.empty((0, n_0), net.dtype), self.cnt)
         self.out = OUTPUT_CODES[(type(net.g[net.L]), type(net.c))]
         self._no_weights = np.empty(0, net.dtype)
@@ -162,10 +165,26 @@ class SparseKernel(DenseKernel):
         return cost_sum, correct
 
     def finite(self, cost_sum: float) -> bool:
-        # dW^(1) was checked as it was computed (column_gradient); one chunk only: no partial sums
+        # dW^(1) was checked as it was computed (column_gradient), dW^(L) and db^(L) by top_layer
+        # when it ran; one chunk only: no partial sums
         if self.batch_size > CHUNK:
             return super().finite(cost_sum)
-        return not np.isnan(self.check).any() and all_finite(self.dW[1:] + self.db, cost_sum)
+        L = self.net.L
+        rest = self.dW[1:L - 1] + self.db[:L - 2] if self.fuse_top else self.dW[1:] + self.db
+        return self._top_ok and not np.isnan(self.check).any() and all_finite(rest, cost_sum)
+
+    def _chunk(self, X: Any, Y: np.ndarray, w: np.ndarray | None, scale: float,
+               accumulate: bool) -> tuple[float, int]:
+        if not self.fuse_top:
+            return super()._chunk(X, Y, w, scale, accumulate)
+        net, L, k = self.net, self.net.L, Y.shape[0]
+        self._logits(X, k, last=L - 1)  # a^(L-1) into a[L - 1][:k]
+        c, correct, self._top_ok = _UP.top_layer(
+            self.a[L - 1], net.weights[L - 1], net.biases[L - 1], self.zL, self.a[L], Y,
+            self._no_weights if w is None else w, scale, self.out, self.delta[L], self.dW[L - 1], self.db[L - 1],
+            self.delta[L - 1], HIDDEN_CODES[type(net.g[L - 1])], self.db[L - 2])
+        self._backward(L - 1, X, self.delta[L - 1][:k], accumulate, db_top=False)
+        return c, correct
 
     def _head(self, zL: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
               scale: float) -> tuple[float, int, np.ndarray]:
@@ -177,15 +196,18 @@ class SparseKernel(DenseKernel):
 
     def _bind(self, X: np.ndarray) -> None:
         """Give the helper thread the arrays of this X and of the network (restarted only when they change)."""
-        net, L = self.net, self.net.L
+        net = self.net
+        if self.pair is None or (self._bound and X is self._bound[0] and self._update_arrays is self._bound[-2]
+                                 and _same(net.weights, self._bound[-4]) and _same(net.biases, self._bound[-3])):
+            return  # the kernel's own buffers never change; X, the parameters and the update's arrays may
+        L = net.L
         outputs = tuple(self.a[l] for l in range(1, L)) + (self.zL,)
         deltas = tuple(self.delta[l] for l in range(1, L + 1))
-        key = (X, self.idx, self.cols, self.vals, self.cnt, self.ptr, self.rows, self.xs, self.check,
-               tuple(net.weights), tuple(net.biases), outputs, deltas, tuple(self.dW),
-               tuple(self.dW) if self.part is None else tuple(self.part), *self._update_arrays, self.rates)
-        if self.pair is not None and not _same(key, self._bound):
-            self._bound = key
-            self.pair.bind(key)
+        arrays = (X, self.idx, self.cols, self.vals, self.cnt, self.ptr, self.rows, self.xs, self.check,
+                  tuple(net.weights), tuple(net.biases), outputs, deltas, tuple(self.dW),
+                  tuple(self.dW) if self.part is None else tuple(self.part), *self._update_arrays, self.rates)
+        self.pair.bind(arrays)
+        self._bound = (X, tuple(net.weights), tuple(net.biases), self._update_arrays, self.rates)
 
     def _shares(self, k: int) -> bool:
         """Whether the first layer's loops of a k-row chunk are worth sharing with the helper."""
@@ -206,9 +228,8 @@ class SparseKernel(DenseKernel):
         for P, gP, vP, share in zip(params, g, v, shared):
             if not share:
                 loops.sgd_update(P, gP, vP, dt(opt.eta), dt(mu), opt.nesterov)
-        arrays = (tuple(g[:L]), tuple(v[:L]))
-        if not _same(arrays, self._update_arrays):
-            self._update_arrays = arrays  # the helper restarts once, on the first step
+        if not (_same(g[:L], self._update_arrays[0]) and _same(v[:L], self._update_arrays[1])):
+            self._update_arrays = (tuple(g[:L]), tuple(v[:L]))  # the helper restarts once, on the first step
         self._bind(self._src[0])
         for l in range(1, L + 1):
             if not shared[l - 1]:
@@ -306,10 +327,8 @@ class SparseKernel(DenseKernel):
 
 
 def _same(a: Any, b: Any) -> bool:
-    """a and b are the same arrays (nested tuples compared item by item, arrays by identity)."""
-    if isinstance(a, tuple):
-        return isinstance(b, tuple) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return a is b
+    """a and b hold the same arrays (sequences compared item by item, arrays by identity)."""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 
 _UP: Any = None

@@ -141,11 +141,14 @@ class DenseKernel(BatchKernel):
             correct += k
         return cost_sum, correct
 
-    def _logits(self, X: Any, k: int) -> np.ndarray:
-        """z^(L) (k, n_L) of k <= CHUNK rows, in zL[:k]; a[l][:k] holds a^(l) for the hidden layers l."""
+    def _logits(self, X: Any, k: int, last: int = 0) -> np.ndarray:
+        """z^(L) (k, n_L) of k <= CHUNK rows, in zL[:k]; a[l][:k] holds a^(l) for the hidden layers l.
+
+        With ``last`` = l < L: stop after layer l and return a^(l).
+        """
         net, L = self.net, self.net.L
         a_prev = X
-        for l in range(1, L + 1):
+        for l in range(1, (last or L) + 1):
             hidden = l < L
             relu = hidden and type(net.g[l]) is ReLU
             z = self._affine(l, a_prev, self.a[l][:k] if hidden else self.zL[:k], relu)  # (k, n_l)
@@ -164,9 +167,15 @@ class DenseKernel(BatchKernel):
 
     def _chunk(self, X: Any, Y: np.ndarray, w: np.ndarray | None, scale: float,
                accumulate: bool) -> tuple[float, int]:
-        L, k = self.net.L, Y.shape[0]
-        cost_sum, correct, delta = self._head(self._logits(X, k), Y, w, scale)
-        for l in range(L, 0, -1):
+        cost_sum, correct, delta = self._head(self._logits(X, Y.shape[0]), Y, w, scale)
+        self._backward(self.net.L, X, delta, accumulate)
+        return cost_sum, correct
+
+    def _backward(self, top: int, X: Any, delta: np.ndarray, accumulate: bool, db_top: bool = True) -> None:
+        """dW^(l), db^(l) for l = top..1 (added to dW, db when accumulate), from delta^(top) (k, n_top);
+        db^(top) only when db_top."""
+        k = delta.shape[0]
+        for l in range(top, 0, -1):
             a_prev = X if l == 1 else self.a[l - 1][:k]
             if accumulate:
                 assert self.part is not None
@@ -174,10 +183,10 @@ class DenseKernel(BatchKernel):
                 self.db[l - 1] += delta.sum(axis=0)
             else:
                 self._weight_gradient(l, a_prev, delta, self.dW[l - 1])
-                np.sum(delta, axis=0, out=self.db[l - 1])
+                if l < top or db_top:
+                    np.sum(delta, axis=0, out=self.db[l - 1])
             if l > 1:
                 delta = self._backprop(l, delta, a_prev)
-        return cost_sum, correct
 
     def _backprop(self, l: int, delta: np.ndarray, a_prev: np.ndarray) -> np.ndarray:
         """delta^(l-1) = (delta^(l) W^(l)T) * g_{l-1}'(z^(l-1)) (k, n_{l-1}) into self.delta[l - 1]."""
