@@ -471,3 +471,37 @@ def test_every_large_weight_update_shared_is_bit_identical(monkeypatch, name, op
     kernel.close()
     for i, (a, b) in enumerate(zip(net.weights + net.biases, other.weights + other.biases)):
         assert np.array_equal(a, b), f"params[{i}]"
+
+
+@needs_numba
+@pytest.mark.parametrize("late", [False, True])
+def test_many_shared_batches_race_nothing(monkeypatch, late):
+    # The first layer's forward pass leaves the helper regrouping the nonzeros while the layers
+    # above post their own commands: each batch must still get the reference's gradients, also
+    # when the helper is late (asleep) and has not claimed the regrouping yet.
+    import time
+
+    from deltaprop import _helper
+
+    monkeypatch.setattr(fast, "PAIR_PRODUCT", 1)
+    if late:
+        def start(self, cmd, rows):
+            self.ctl[_helper.MODE] = _helper.NAP
+            while not self.napping[0]:
+                time.sleep(1e-4)
+            _helper.post(self.ctl, cmd, 0, 0, 0, rows, 1)
+            return True
+
+        monkeypatch.setattr(_helper.Helper, "start", start)
+    rng = np.random.default_rng(29)
+    net = Network([60, 16, 12, 3], ["relu", "tanh", "softmax"], "cross_entropy", dtype="float64", seed=30)
+    X, Y = data(rng, 512, 60, 3, "cross_entropy")
+    kernel = fast.SparseKernel(net, 64)
+    if kernel.pair is None:
+        pytest.skip("one CPU: no helper thread")
+    for s in range(0, 512 * 3, 64):
+        rows = np.arange(s, s + 64) % 512
+        kernel.batch(X, Y, rows)
+        dW, db = net.gradients(X[rows], Y[rows])
+        assert_grads(kernel, dW, db, 1e-9, 1e-12)
+    kernel.close()

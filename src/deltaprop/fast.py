@@ -107,7 +107,8 @@ class SparseKernel(DenseKernel):
         self.rows = np.empty(rows * n_0, np.int32)
         self.xs = np.empty(rows * n_0, net.dtype)
         self.idx = np.empty(rows, np.int64)  # the chunk's row indices, where the helper thread reads them
-        self._grouping = False  # the helper is regrouping the nonzeros by column
+        self._grouping = False  # the helper was asked to regroup the nonzeros by column
+        self._grouped = False  # and has done so
         self.rates = np.zeros(2, net.dtype)  # eta and mu of the SGD update, for the helper
         self.check = np.zeros((2, net.sizes[1]), net.dtype)  # NaN where dW^(1) is not finite (column_gradient)
         self._update_arrays: tuple[tuple[np.ndarray, ...], ...] = (tuple(self.dW), tuple(self.dW))  # (g, v)
@@ -206,6 +207,7 @@ class SparseKernel(DenseKernel):
         arrays = (X, self.idx, self.cols, self.vals, self.cnt, self.ptr, self.rows, self.xs, self.check,
                   tuple(net.weights), tuple(net.biases), outputs, deltas, tuple(self.dW),
                   tuple(self.dW) if self.part is None else tuple(self.part), *self._update_arrays, self.rates)
+        self._settle()  # a restarted helper forgets its command
         self.pair.bind(arrays)
         self._bound = (X, tuple(net.weights), tuple(net.biases), self._update_arrays, self.rates)
 
@@ -231,6 +233,7 @@ class SparseKernel(DenseKernel):
         if not (_same(g[:L], self._update_arrays[0]) and _same(v[:L], self._update_arrays[1])):
             self._update_arrays = (tuple(g[:L]), tuple(v[:L]))  # the helper restarts once, on the first step
         self._bind(self._src[0])
+        self._settle()
         for l in range(1, L + 1):
             if not shared[l - 1]:
                 continue
@@ -258,7 +261,7 @@ class SparseKernel(DenseKernel):
         def rows(i0: int, i1: int) -> None:
             loops.sparse_forward(X, self.idx, self.cols, self.vals, self.cnt, W, b, out, relu, i0, i1)
 
-        self._grouping = False
+        self._grouping = self._grouped = False
         if not self._shares(k):
             rows(0, k)
             return out
@@ -278,6 +281,7 @@ class SparseKernel(DenseKernel):
         The two blocks are the same calls whichever thread makes them, so the numbers are too.
         """
         middle = n // 2
+        self._settle()
 
         def mine(i0: int, i1: int) -> None:
             if i0 < middle < i1:
@@ -287,6 +291,15 @@ class SparseKernel(DenseKernel):
                 block(i0, i1)
 
         self.pair.run(site, mine, cmd, 0, middle, n, flag, rows, l)
+
+    def _settle(self) -> None:
+        """Before another command to the helper: its regrouping of the nonzeros, posted by the first
+        layer's forward pass, is taken back (to be done here later) or waited for."""
+        if self._grouping:
+            self._grouping = False
+            if not self.pair.take_back(self.pair.GROUP):
+                self.pair.finish()
+                self._grouped = True
 
     def _backprop(self, l: int, delta: np.ndarray, a_prev: np.ndarray) -> np.ndarray:
         if not self.upper[l]:
@@ -310,8 +323,9 @@ class SparseKernel(DenseKernel):
         ptr, loops, pair = self.ptr, self.loops, self.pair
         if self._grouping and not pair.take_back(pair.GROUP):
             pair.finish()
-        else:
+        elif not self._grouped:
             loops.group_by_column(self.cols[:k], self.vals[:k], self.cnt[:k], ptr, self.rows, self.xs)
+        self._grouping = self._grouped = False
         self.check.fill(0)  # row 0 for the rows of dW^(1) done here, row 1 for the helper's
 
         def columns(j0: int, j1: int) -> None:
