@@ -11,14 +11,14 @@ import numpy as np
 import oracle
 import pytest
 
-from deltaprop import DivergenceError, Network, fast
+from deltaprop import DivergenceError, Network, fast, sparse
 from deltaprop.kernels import CHUNK, BatchKernel, DenseKernel, make_kernel
 
 needs_numba = pytest.mark.skipif(not fast.available(), reason="numba is not installed")
 HIDDEN = ["identity", "relu", "sigmoid", "tanh"]
 OUTPUTS = [("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "quadratic"),
            ("sigmoid", "quadratic")]
-KERNELS = [DenseKernel] + ([fast.SparseKernel] if fast.available() else [])
+KERNELS = [DenseKernel] + ([sparse.SparseKernel] if fast.available() else [])
 
 
 def data(rng, m, n_0, n_L, cost, zeros=0.7):
@@ -122,7 +122,7 @@ def test_float32_sparse_kernel_matches_float64_reference():
     net32 = Network([30, 20, 5], ["relu", "softmax"], "cross_entropy", dtype="float32")
     net32.weights, net32.biases = net64.weights, net64.biases
     X, Y = data(rng, 64, 30, 5, "cross_entropy")
-    kernel = fast.SparseKernel(net32, 64)
+    kernel = sparse.SparseKernel(net32, 64)
     kernel.gradients(X.astype(np.float32), Y.astype(np.float32))
     dW, db = net64.gradients(X, Y)
     assert_grads(kernel, dW, db, 1e-4, 1e-6)
@@ -135,7 +135,7 @@ def test_make_kernel_picks_by_layers_dropout_and_sparsity():
     dense = rng.standard_normal((50, 8))
     net = Network([8, 4, 3], ["relu", "softmax"], "cross_entropy")
     assert type(make_kernel(net, 10, dense)) is DenseKernel
-    assert type(make_kernel(net, 10, X)) is (fast.SparseKernel if fast.available() else DenseKernel)
+    assert type(make_kernel(net, 10, X)) is (sparse.SparseKernel if fast.available() else DenseKernel)
     assert type(make_kernel(net, 10, X, kind="numpy")) is DenseKernel
     assert type(make_kernel(net, 10, X, kind="reference")) is BatchKernel
     assert type(make_kernel(net, 10, X, dropout=True)) is BatchKernel
@@ -348,7 +348,7 @@ def test_update_shared_with_the_helper_thread_is_bit_identical(name, options):
     rng = np.random.default_rng(15)
     net = Network([300, 40, 3], ["relu", "softmax"], "cross_entropy", seed=16)
     other = net.copy()
-    kernel = fast.SparseKernel(net, 64)
+    kernel = sparse.SparseKernel(net, 64)
     opt, opt2 = make_optimizer(name, lr=0.1, **options), make_optimizer(name, lr=0.1, **options)
     X, Y = data(rng, 64, 300, 3, "cross_entropy")
     X, Y = X.astype(np.float32), Y.astype(np.float32)
@@ -367,7 +367,7 @@ def test_a_closed_sparse_kernel_can_be_used_again():
     rng = np.random.default_rng(17)
     net = Network([50, 8, 3], ["relu", "softmax"], "cross_entropy", dtype="float64", seed=18)
     X, Y = data(rng, 64, 50, 3, "cross_entropy")
-    kernel = fast.SparseKernel(net, 64)
+    kernel = sparse.SparseKernel(net, 64)
     for _ in range(3):
         for _ in range(4):  # alone and shared, alternately
             kernel.gradients(X, Y)
@@ -382,7 +382,7 @@ def test_sharing_the_first_layer_with_the_helper_changes_no_bit():
     net = Network([200, 30, 4], ["relu", "softmax"], "cross_entropy", seed=20)
     X, Y = data(rng, 96, 200, 4, "cross_entropy")
     X, Y = X.astype(np.float32), Y.astype(np.float32)
-    kernel = fast.SparseKernel(net, 96)
+    kernel = sparse.SparseKernel(net, 96)
     assert kernel.pair is not None or (os.cpu_count() or 1) == 1
     results = []
     for _ in range(4):  # the first calls of each loop alternate: alone, shared, alone, shared
@@ -399,11 +399,11 @@ def test_sharing_the_first_layer_with_the_helper_changes_no_bit():
 @pytest.mark.parametrize("hidden", HIDDEN)
 @pytest.mark.parametrize("out,cost", OUTPUTS)
 def test_upper_layers_shared_with_the_helper_equal_autograd(monkeypatch, hidden, out, cost):
-    monkeypatch.setattr(fast, "PAIR_PRODUCT", 1)  # share every product above the first layer
+    monkeypatch.setattr(sparse, "PAIR_PRODUCT", 1)  # share every product above the first layer
     rng = np.random.default_rng(21)
     net = Network([40, 12, 9, 3], ["relu", hidden, out], cost, dtype="float64", seed=22)
     X, Y = data(rng, 64, 40, 3, cost)
-    kernel = fast.SparseKernel(net, 64)
+    kernel = sparse.SparseKernel(net, 64)
     if kernel.pair is None:
         pytest.skip("one CPU: no helper thread")
     assert kernel.upper.tolist() == [False, False, True, True]
@@ -423,12 +423,12 @@ def test_upper_layers_shared_with_the_helper_equal_autograd(monkeypatch, hidden,
 
 @needs_numba
 def test_upper_layers_over_several_chunks_sum_their_parts(monkeypatch):
-    monkeypatch.setattr(fast, "PAIR_PRODUCT", 1)
+    monkeypatch.setattr(sparse, "PAIR_PRODUCT", 1)
     rng = np.random.default_rng(23)
     net = Network([30, 10, 8, 4], ["tanh", "relu", "softmax"], "cross_entropy", dtype="float64", seed=24)
     m = CHUNK + 77
     X, Y = data(rng, m, 30, 4, "cross_entropy")
-    kernel = fast.SparseKernel(net, m)
+    kernel = sparse.SparseKernel(net, m)
     for _ in range(3):
         kernel.gradients(X, Y)
         dW, db = net.gradients(X, Y)
@@ -438,12 +438,12 @@ def test_upper_layers_over_several_chunks_sum_their_parts(monkeypatch):
 
 @needs_numba
 def test_without_one_blas_thread_the_upper_layers_stay_with_numpy(monkeypatch):
-    monkeypatch.setattr(fast, "PAIR_PRODUCT", 1)
-    monkeypatch.setattr(fast, "_ONE_BLAS", False)  # as without SciPy or threadpoolctl
+    monkeypatch.setattr(sparse, "PAIR_PRODUCT", 1)
+    monkeypatch.setattr(sparse, "_ONE_BLAS", False)  # as without SciPy or threadpoolctl
     rng = np.random.default_rng(25)
     net = Network([40, 12, 9, 3], ["relu", "relu", "softmax"], "cross_entropy", dtype="float64", seed=26)
     X, Y = data(rng, 64, 40, 3, "cross_entropy")
-    kernel = fast.SparseKernel(net, 64)
+    kernel = sparse.SparseKernel(net, 64)
     assert not kernel.upper.any()
     kernel.gradients(X, Y)
     dW, db = oracle.gradients(net, X, Y, None)
@@ -456,11 +456,11 @@ def test_without_one_blas_thread_the_upper_layers_stay_with_numpy(monkeypatch):
 def test_every_large_weight_update_shared_is_bit_identical(monkeypatch, name, options):
     from deltaprop.optim import make_optimizer
 
-    monkeypatch.setattr(fast, "PAIR_ENTRIES", 64)  # W^(2) and W^(3) are shared too
+    monkeypatch.setattr(sparse, "PAIR_ENTRIES", 64)  # W^(2) and W^(3) are shared too
     rng = np.random.default_rng(27)
     net = Network([100, 30, 20, 3], ["relu", "relu", "softmax"], "cross_entropy", seed=28)
     other = net.copy()
-    kernel = fast.SparseKernel(net, 64)
+    kernel = sparse.SparseKernel(net, 64)
     opt, opt2 = make_optimizer(name, lr=0.1, **options), make_optimizer(name, lr=0.1, **options)
     X, Y = (a.astype(np.float32) for a in data(rng, 64, 100, 3, "cross_entropy"))
     for _ in range(6):
@@ -483,7 +483,7 @@ def test_many_shared_batches_race_nothing(monkeypatch, late):
 
     from deltaprop import _helper
 
-    monkeypatch.setattr(fast, "PAIR_PRODUCT", 1)
+    monkeypatch.setattr(sparse, "PAIR_PRODUCT", 1)
     if late:
         def start(self, cmd, rows):
             self.ctl[_helper.MODE] = _helper.NAP
@@ -496,7 +496,7 @@ def test_many_shared_batches_race_nothing(monkeypatch, late):
     rng = np.random.default_rng(29)
     net = Network([60, 16, 12, 3], ["relu", "tanh", "softmax"], "cross_entropy", dtype="float64", seed=30)
     X, Y = data(rng, 512, 60, 3, "cross_entropy")
-    kernel = fast.SparseKernel(net, 64)
+    kernel = sparse.SparseKernel(net, 64)
     if kernel.pair is None:
         pytest.skip("one CPU: no helper thread")
     for s in range(0, 512 * 3, 64):

@@ -10,7 +10,7 @@ cost and number of correct predictions. Inputs are trusted: ``train`` validated 
   layers; softmax + cross_entropy, sigmoid + binary_cross_entropy, identity or sigmoid + quadratic
   outputs): the same formulas, computed in place in preallocated arrays, with 1/m folded into
   delta^(L) so that the lower deltas come out already weighted.
-- ``deltaprop.fast`` adds a compiled first layer that skips the zero inputs exactly.
+- ``deltaprop.sparse`` adds a compiled first layer that skips the zero inputs exactly.
 
 ``make_kernel`` picks the fastest kernel that supports the network; tests check that every kernel
 gives the reference's gradients.
@@ -280,7 +280,7 @@ def check_kernel(kind: Any) -> str:
 
 def make_kernel(net: Network, batch_size: int, X: np.ndarray | None = None, *, kind: str = "auto",
                 dropout: bool = False) -> BatchKernel:
-    """The kernel ``kind`` for ``net``: "reference", "numpy", "compiled" (``deltaprop.fast``) or "auto".
+    """The kernel ``kind`` for ``net``: "reference", "numpy", "compiled" (``deltaprop.sparse``) or "auto".
 
     "auto" takes the compiled kernel when numba is installed and X is mostly zeros, else the
     NumPy fast path, and the reference for dropout or for layers the fast paths do not know.
@@ -298,11 +298,13 @@ def make_kernel(net: Network, batch_size: int, X: np.ndarray | None = None, *, k
     if kind == "numpy":
         return DenseKernel(net, batch_size)
     from . import fast
+    from .sparse import SparseKernel, sparse_pays
 
     if kind == "compiled":
         fast.require()
-        return fast.SparseKernel(net, batch_size)
-    return fast.SparseKernel(net, batch_size) if X is not None and fast.sparse_pays(X) else DenseKernel(net, batch_size)
+    elif X is None or not sparse_pays(X):
+        return DenseKernel(net, batch_size)
+    return SparseKernel(net, batch_size)
 
 
 _CONTROLLER: Any = None
