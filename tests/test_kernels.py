@@ -505,3 +505,30 @@ def test_many_shared_batches_race_nothing(monkeypatch, late):
         dW, db = net.gradients(X[rows], Y[rows])
         assert_grads(kernel, dW, db, 1e-9, 1e-12)
     kernel.close()
+
+
+@needs_numba
+@pytest.mark.parametrize("product", [1, 1000])  # every layer shared; or all but the last (top_layer)
+def test_finite_flags_an_overflowing_shared_upper_layer_gradient(monkeypatch, product):
+    monkeypatch.setattr(sparse, "PAIR_PRODUCT", product)
+    net = Network([2, 4, 4, 2], ["identity"] * 3, "quadratic", dtype="float32")
+    net.weights = [np.eye(2, 4, dtype=np.float32), np.eye(4, dtype=np.float32) * np.float32(1e-30),
+                   np.eye(4, 2, dtype=np.float32)]
+    X = np.zeros((64, 2), np.float32)
+    X[1:, 1] = 2.0
+    Y = np.zeros((64, 2), np.float32)
+    kernel = sparse.SparseKernel(net, 64)
+    if kernel.pair is None:
+        pytest.skip("one CPU: no helper thread")
+    assert kernel.upper[2] and kernel.upper[3] == (product == 1) and kernel.fuse_top == (product != 1)
+    kernel.gradients(X, Y)
+    assert kernel.finite(1.0)
+    # x_0 = 3e38 gives a^(2) = 3e8 (W^(2) = 1e-30 I), delta^(3) = a^(3) / 64 ~ 4.7e6 = delta^(2): only
+    # dW^(2) = a^(1)T delta^(2) ~ 3e38 * 4.7e6 overflows, in a block the helper or this thread computed.
+    X[0, 0] = 3e38
+    with np.errstate(over="ignore", invalid="ignore"):
+        cost_sum, _ = kernel.gradients(X, Y)
+    assert np.isfinite(cost_sum) and np.isfinite(kernel.dW[0]).all() and np.isfinite(kernel.dW[2]).all()
+    assert not np.isfinite(kernel.dW[1]).all()
+    assert not kernel.finite(cost_sum)
+    kernel.close()

@@ -128,7 +128,8 @@ def serve(ctl, X, idx, cols, vals, cnt, ptr, rows, xs, check,  # pragma: no cove
           Ws, bs, As, Ds, dWs, parts, gWs, vWs, rates):
     """The helper's loop: run each posted command, clear it; return on EXIT, or when idle with NAP.
 
-    X, idx, cols, vals, cnt, ptr, rows, xs and check are a SparseKernel's first-layer arrays; Ws,
+    X, idx, cols, vals, cnt, ptr, rows and xs are a SparseKernel's first-layer arrays, check[1] the
+    finiteness check of the gradient rows the helper computes; Ws,
     bs, As, Ds, dWs and parts its layers' W^(l), b^(l), outputs, deltas, gradients and partial
     gradients (tuples indexed l - 1, see ``_uploops``); gWs, vWs and rates the SGD update's
     gradients, velocities and (eta, mu). ctl[LAYER] says which layer (or weight) a command is for.
@@ -164,7 +165,7 @@ def serve(ctl, X, idx, cols, vals, cnt, ptr, rows, xs, check,  # pragma: no cove
         elif cmd == BACKPROP:  # rows of delta^(l-1) from delta^(l); FLAG = the activation code of layer l - 1
             backprop_rows(Ds[l - 1], Ws[l - 1], As[l - 2], Ds[l - 2], ctl[FLAG], i0, i1)
         elif cmd == WEIGHTS:  # rows of dW^(l), l >= 2; FLAG = into parts
-            gradient_rows(As[l - 2], Ds[l - 1], parts[l - 1] if ctl[FLAG] else dWs[l - 1], k, i0, i1)
+            gradient_rows(As[l - 2], Ds[l - 1], parts[l - 1] if ctl[FLAG] else dWs[l - 1], k, i0, i1, check[1])
         _swap(ctl, CMD, RUNNING, NONE)  # done (unless told to EXIT meanwhile, which stays)
 
 

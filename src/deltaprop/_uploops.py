@@ -51,12 +51,21 @@ def backprop_rows(D, W, A, G, act, i0, i1):  # pragma: no cover - compiled
 
 
 @jit
-def gradient_rows(A, D, dW, k, j0, j1):  # pragma: no cover - compiled
-    """dW[j0:j1] = A[:k, j0:j1]^T D[:k]: rows j0..j1 of dW^(l) = a^(l-1)T delta^(l) over k batch rows."""
+def gradient_rows(A, D, dW, k, j0, j1, chk):  # pragma: no cover - compiled
+    """dW[j0:j1] = A[:k, j0:j1]^T D[:k]: rows j0..j1 of dW^(l) = a^(l-1)T delta^(l) over k batch rows.
+
+    chk (at least n_l entries) gets each row times 0 added: it stays 0 while the rows are finite and
+    turns NaN where one is not (as in ``column_gradient``).
+    """
     if j1 <= j0:
         return
     block = np.ascontiguousarray(A[:k, j0:j1])  # (k, j1 - j0); its transpose is Fortran-ordered for BLAS
     np.dot(block.T, D[:k], dW[j0:j1])
+    n = dW.shape[1]
+    for j in range(j0, j1):
+        row = dW[j]
+        for c in range(n):
+            chk[c] += row[c] * 0
 
 
 @jit

@@ -64,7 +64,9 @@ class SparseKernel(DenseKernel):
         self._grouping = False  # the helper was asked to regroup the nonzeros by column
         self._grouped = False  # and has done so
         self.rates = np.zeros(2, net.dtype)  # eta and mu of the SGD update, for the helper
-        self.check = np.zeros((2, net.sizes[1]), net.dtype)  # NaN where dW^(1) is not finite (column_gradient)
+        # NaN where a gradient computed in rows or columns is not finite: dW^(1) (column_gradient) and the
+        # shared dW^(l) of the layers above (gradient_rows); row 0 for the first half, row 1 for the second
+        self.check = np.zeros((2, max(net.sizes[1:])), net.dtype)
         self._update_arrays: tuple[tuple[np.ndarray, ...], ...] = (tuple(self.dW), tuple(self.dW))  # (g, v)
         self._bound: tuple[Any, ...] = ()  # what the helper works on now
         self.pair: Any = None
@@ -111,6 +113,7 @@ class SparseKernel(DenseKernel):
         m = len(idx)
         scale = 1.0 / (m if w is None else float(w.sum()))
         cost_sum, correct = 0.0, 0
+        self.check.fill(0)
         for s in range(0, m, CHUNK):
             rows = slice(s, s + CHUNK)
             self._src = (X, idx[rows])  # read by the first layer, instead of a gathered batch
@@ -125,7 +128,9 @@ class SparseKernel(DenseKernel):
         if self.batch_size > CHUNK:
             return super().finite(cost_sum)
         L = self.net.L
-        rest = self.dW[1:L - 1] + self.db[:L - 2] if self.fuse_top else self.dW[1:] + self.db
+        last = L - 1 if self.fuse_top else L  # top_layer checked dW^(L), db^(L) and db^(L-1)
+        rest = [self.dW[l - 1] for l in range(2, last + 1) if not self.upper[l]]  # the shared ones: in check
+        rest += self.db[:L - 2] if self.fuse_top else self.db
         return self._top_ok and not np.isnan(self.check).any() and all_finite(rest, cost_sum)
 
     def _chunk(self, X: Any, Y: np.ndarray, w: np.ndarray | None, scale: float,
@@ -270,9 +275,12 @@ class SparseKernel(DenseKernel):
         if l > 1:
             if not self.upper[l]:
                 return super()._weight_gradient(l, a_prev, delta, out)
-            A, D = self.a[l - 1], self.delta[l]
-            self._halves(f"weights{l}", lambda j0, j1: _UP.gradient_rows(A, D, out, k, j0, j1),
-                         self.pair.WEIGHTS, out.shape[0], int(out is not self.dW[l - 1]), k, l)
+            A, D, half, check = self.a[l - 1], self.delta[l], out.shape[0] // 2, self.check
+
+            def block(j0: int, j1: int) -> None:
+                _UP.gradient_rows(A, D, out, k, j0, j1, check[int(j0 >= half)])  # check row 1 for the second half
+
+            self._halves(f"weights{l}", block, self.pair.WEIGHTS, out.shape[0], int(out is not self.dW[l - 1]), k, l)
             return out
         ptr, loops, pair = self.ptr, self.loops, self.pair
         if self._grouping and not pair.take_back(pair.GROUP):
@@ -280,7 +288,6 @@ class SparseKernel(DenseKernel):
         elif not self._grouped:
             loops.group_by_column(self.cols[:k], self.vals[:k], self.cnt[:k], ptr, self.rows, self.xs)
         self._grouping = self._grouped = False
-        self.check.fill(0)  # row 0 for the rows of dW^(1) done here, row 1 for the helper's
 
         def columns(j0: int, j1: int) -> None:
             loops.column_gradient(ptr, self.rows, self.xs, self.delta[1], out, self.check[0], j0, j1)

@@ -243,7 +243,7 @@ def scaling(opts: Options) -> Configuration:
     rows = _rows(opts, (2_000, 500), (10_000, 1_000))
     return Configuration(
         "scaling", f"epoch time vs width and depth ({rows[0]:,} MNIST rows per epoch)", "s/epoch", points,
-        rows, rounds=opts.rounds or 2,
+        rows, rounds=opts.rounds or (2 if opts.quick else 5),  # short epochs: the slopes need several rounds
         targets=[Target("scaling", "deltaprop's time grows no faster than the floor's (width)", 0.1),
                  Target("scaling", "deltaprop's time grows no faster than the floor's (depth)", 0.1,
                         other="depth")],
