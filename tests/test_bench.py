@@ -28,7 +28,7 @@ from deltaprop.bench.worker import Data
 from deltaprop.cli import main
 
 TINY = ["--dataset", "synthetic", "--train-rows", "300", "--test-rows", "100", "--rounds", "1", "--seeds", "1",
-        "--steps", "40", "--max-epochs", "2", "--widths", "8,32", "--depths", "1,2"]
+        "--steps", "40", "--max-epochs", "2", "--widths", "8,32", "--depths", "1,2", "--settle", "0.01"]
 
 
 def tiny_data(m: int = 64, seed: int = 0) -> Data:
@@ -201,6 +201,7 @@ def test_summary_and_json_cleaning():
     ({"rounds": 0}, "rounds must be a positive integer, got 0"),
     ({"threshold": 1.5}, r"threshold is a test accuracy in \(0, 1\], got 1.5"),
     ({"widths": ()}, "widths must be a non-empty list"),
+    ({"settle": -0.1}, r"settle must be a number of seconds >= 0, got -0.1"),
 ])
 def test_bad_options_are_rejected(bad, match):
     with pytest.raises(ValueError, match=match):
@@ -335,7 +336,7 @@ def test_run_with_the_real_peers(tmp_path):
     from deltaprop.bench import run_benchmark
 
     opts = Options(configs=("minibatch", "time-to-98"), dataset="synthetic", train_rows=256, test_rows=64,
-                   rounds=1, seeds=1, max_epochs=2, threshold=0.01, threads=1)
+                   rounds=1, seeds=1, max_epochs=2, threshold=0.01, threads=1, settle=0)
     doc = run_benchmark(opts)
     minibatch, ttt = doc["configurations"]
     rows = minibatch["points"][0]["contenders"]

@@ -115,6 +115,7 @@ class Options:
     threads: int = 2
     seed: int = 0
     timeout: float = 3600.0
+    settle: float = 0.3  # seconds of quiet before each timed unit of work (the last one's thread pools wind down)
 
     def __post_init__(self) -> None:
         for name in self.configs:
@@ -144,6 +145,8 @@ class Options:
             raise ValueError(f"threshold is a test accuracy in (0, 1], got {self.threshold!r}")
         if not (isinstance(self.timeout, (int, float)) and math.isfinite(self.timeout) and self.timeout > 0):
             raise ValueError(f"timeout must be a positive number of seconds, got {self.timeout!r}")
+        if isinstance(self.settle, bool) or not (isinstance(self.settle, (int, float)) and 0 <= self.settle < math.inf):
+            raise ValueError(f"settle must be a number of seconds >= 0, got {self.settle!r}")
 
 
 def _rows(opts: Options, quick: tuple[int, int], full: tuple[int, int]) -> tuple[int, int]:

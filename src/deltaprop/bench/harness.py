@@ -2,8 +2,10 @@
 
 Within a configuration every round runs each contender's unit of work (an epoch, or a block of
 single-sample steps) once, in a freshly shuffled order, so that the slow drifts of a shared
-machine hit every contender alike. Only the unit of work is timed, inside the worker; loading,
-evaluation and process start-up are not.
+machine hit every contender alike. Before each unit of work the harness waits ``settle`` seconds:
+thread pools (OpenBLAS, OpenMP, deltaprop's helper) keep spinning for a while after their work, and
+the previous contender's would otherwise take cores from the next one. Only the unit of work is
+timed, inside the worker; loading, evaluation and process start-up are not.
 """
 
 from __future__ import annotations
@@ -121,6 +123,7 @@ class _Run:
             order = self.active(point)
             self.rng.shuffle(order)
             for c in order:
+                time.sleep(self.opts.settle)  # the last contender's spinning thread pools go idle first
                 out = self.call(c, "run")
                 if out is None:
                     continue
@@ -153,6 +156,7 @@ class _Run:
                 pending = [c for c in self.active(point) if not log[c]["reached"]]
                 self.rng.shuffle(pending)
                 for c in pending:
+                    time.sleep(self.opts.settle)
                     out = self.call(c, "run")
                     acc = None if out is None else self.call(c, "evaluate")
                     if acc is None:

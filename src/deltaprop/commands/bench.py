@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import positive_float, positive_int
+from ._common import nonnegative_float, positive_float, positive_int
 
 
 def _names(allowed: tuple[str, ...], what: str) -> Any:
@@ -77,6 +77,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=positive_int, default=2, help="BLAS/OpenMP/torch threads per worker (default 2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the networks, shuffles and round order")
     p.add_argument("--timeout", type=positive_float, default=3600.0, help="seconds a worker may take per call")
+    p.add_argument("--settle", type=nonnegative_float, default=0.3,
+                   help="seconds of quiet before each timed epoch, while the last contender's thread pools wind "
+                        "down (default 0.3)")
     p.add_argument("--out", default="bench-results", metavar="DIR",
                    help="folder for bench.json, bench.png and bench_scaling.png (default bench-results)")
     p.add_argument("--check", action="store_true", help="exit with code 1 when a target fails")
