@@ -69,6 +69,7 @@ class SparseKernel(DenseKernel):
         self.check = np.zeros((2, max(net.sizes[1:])), net.dtype)
         self._update_arrays: tuple[tuple[np.ndarray, ...], ...] = (tuple(self.dW), tuple(self.dW))  # (g, v)
         self._bound: tuple[Any, ...] = ()  # what the helper works on now
+        self._contiguous: Any = None  # the params list last seen C-contiguous (update)
         self.pair: Any = None
         self.upper = np.zeros(net.L + 1, bool)  # upper[l]: layer l >= 2 shares its products
         if (os.cpu_count() or 1) > 1 and rows >= PAIR_ROWS:
@@ -175,33 +176,40 @@ class SparseKernel(DenseKernel):
         return self.pair is not None and k >= PAIR_ROWS
 
     def update(self, opt: Any, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """``opt.step(params, grads)``; for the SGD family, large weight matrices are updated by two threads."""
-        L = self.net.L
+        """``opt.step(params, grads)``; for the SGD family, large weight matrices are updated by two threads,
+        and this thread updates the small arrays while the helper works on its half of the last one."""
         if (self.pair is None or type(opt) not in (SGD, Momentum, Nesterov)
-                or not all(a.flags.c_contiguous for a in (*params, *grads))):
+                or not (self._contiguous is params or all(a.flags.c_contiguous for a in (*params, *grads)))):
             opt.step(params, grads)
             return
+        self._contiguous = params  # the same list of arrays next time: no need to look again
+        L, loops = self.net.L, self.loops
         g = opt.begin_step(params, grads)
-        dt, mu, loops = params[0].dtype.type, opt.momentum, self.loops
+        dt, mu, nesterov = params[0].dtype.type, opt.momentum, opt.nesterov
+        eta_t, mu_t = dt(opt.eta), dt(mu)
         self.rates[:] = opt.eta, mu
         v = opt.velocity if mu else params
-        shared = [p.size >= PAIR_ENTRIES for p in params[:L]] + [False] * L
-        for P, gP, vP, share in zip(params, g, v, shared):
-            if not share:
-                loops.sgd_update(P, gP, vP, dt(opt.eta), dt(mu), opt.nesterov)
         if not (_same(g[:L], self._update_arrays[0]) and _same(v[:L], self._update_arrays[1])):
             self._update_arrays = (tuple(g[:L]), tuple(v[:L]))  # the helper restarts once, on the first step
         self._bind(self._src[0])
         self._settle()
-        for l in range(1, L + 1):
-            if not shared[l - 1]:
-                continue
+        shared = [l for l in range(1, L + 1) if params[l - 1].size >= PAIR_ENTRIES]
+        small = [i for i in range(2 * L) if i + 1 not in shared]
+        for l in shared:
             W, gW, vW = params[l - 1], g[l - 1], v[l - 1]
+            last = l == shared[-1]
 
-            def entries(lo: int, hi: int, W: np.ndarray = W, gW: np.ndarray = gW, vW: np.ndarray = vW) -> None:
-                loops.sgd_update_part(W, gW, vW, self.rates[0], self.rates[1], opt.nesterov, lo, hi)
+            def entries(lo: int, hi: int, W: np.ndarray = W, gW: np.ndarray = gW, vW: np.ndarray = vW,
+                        last: bool = last) -> None:
+                if last and small:  # while the helper does its half of the last large one
+                    for i in small:
+                        loops.sgd_update(params[i], g[i], v[i], eta_t, mu_t, nesterov)
+                    small.clear()
+                loops.sgd_update_part(W, gW, vW, eta_t, mu_t, nesterov, lo, hi)
 
-            self.pair.run(f"update{l}", entries, self.pair.UPDATE, 0, W.size // 2, W.size, int(opt.nesterov), 0, l)
+            self.pair.run(f"update{l}", entries, self.pair.UPDATE, 0, W.size // 2, W.size, int(nesterov), 0, l)
+        for i in small:  # no large array
+            loops.sgd_update(params[i], g[i], v[i], eta_t, mu_t, nesterov)
 
     def _affine(self, l: int, a_prev: Any, out: np.ndarray, relu: bool) -> np.ndarray:
         k = out.shape[0]
