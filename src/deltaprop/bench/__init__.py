@@ -13,9 +13,20 @@ Examples
 (['higham'], 1000000)
 """
 
+from typing import Any
+
 from .configs import CONFIG_NAMES, CONTENDERS, Configuration, Options, Point, Target, Task, plan
-from .harness import run_benchmark
-from .report import table, write_outputs
+
+_LAZY = {"run_benchmark": "harness", "table": "report", "write_outputs": "report"}
+
+
+def __getattr__(name: str) -> Any:
+    """The harness and the report, imported on first use: a worker process needs neither."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["CONFIG_NAMES", "CONTENDERS", "Configuration", "Options", "Point", "Target", "Task", "plan",
            "run_benchmark", "table", "write_outputs"]
