@@ -5,7 +5,7 @@ gradients are independent evidence for the backpropagation code.
 """
 
 import autograd.numpy as anp
-from autograd import elementwise_grad, grad, jacobian
+from autograd import grad, jacobian
 
 G = {
     "identity": lambda z: z,

@@ -245,18 +245,6 @@ def test_in_place_step_equals_plain_expression_bit_for_bit(name, rows, cols, dty
 # ---------------------------------------------------------------- schedules
 
 
-def test_schedule_factors_at_specific_epochs():
-    assert [Constant()(e) for e in (0, 1, 100)] == [1.0, 1.0, 1.0]
-    # gamma ** (epoch // 3) with gamma = 0.5
-    assert [StepDecay(3, gamma=0.5)(e) for e in (0, 2, 3, 5, 6, 9)] == [1, 1, 0.5, 0.5, 0.25, 0.125]
-    cosine = Cosine(10)
-    # (1 + cos(pi * e / 10)) / 2: e = 0 -> 1, 5 -> 0.5, 10 -> 0
-    check(np.array([cosine(0), cosine(5), cosine(10)]), [1.0, 0.5, 0.0], "cosine", atol=1e-15)
-    # min 0.1: 0.1 + 0.9 * (1 + cos(pi / 4)) / 2 at e = 1 of 4: 0.1 + 0.9 * 0.853553390593274 = 0.868198051533946
-    floor = Cosine(4, min_factor=0.1)
-    check(np.array([floor(1), floor(2), floor(4), floor(7)]), [0.868198051533946, 0.55, 0.1, 0.1], "floored")
-
-
 def test_set_epoch_scales_eta_and_keeps_lr():
     optimizer = SGD(0.2, schedule=StepDecay(2, gamma=0.5))
     assert optimizer.eta == 0.2

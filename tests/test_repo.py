@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,3 +30,20 @@ def test_readme_library_example_runs():
     exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["dW"][0].shape == (2, 3) and namespace["J"].shape == (2, 2, 2)
     assert np.isfinite(namespace["C"])
+
+
+MAX_LINES = 400  # STYLE: a module reads in one sitting, about 300 lines; none may pass this cap
+
+
+def test_every_module_stays_readable_in_one_sitting():
+    long = {str(p.relative_to(ROOT)): n for p in sorted((ROOT / "src").rglob("*.py"))
+            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines: split them ({long})"
+
+
+def test_mypy_finds_no_type_errors():
+    pytest.importorskip("mypy")
+    from mypy import api
+
+    out, err, status = api.run(["--config-file", str(ROOT / "pyproject.toml"), str(ROOT / "src" / "deltaprop")])
+    assert status == 0, out + err

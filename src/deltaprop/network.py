@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _checks
 from .activations import Activation, FloatArray, get_activation
-from .costs import Cost, get_cost, output_cost, output_delta
+from .costs import get_cost, output_cost, output_delta
 
 Init = str | float | Callable[[np.random.Generator, int, int, int], tuple[np.ndarray, np.ndarray]] | None
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .datasets import Dataset, FloatArray, PathLike, _check_finite, _is_int, _make
+from .datasets import Dataset, FloatArray, PathLike, _is_int, _make
+from .scaling import _check_finite
 
 def load_csv(path: PathLike, *, target: str | None = None, test_fraction: float = 0.25,
              seed: int = 0) -> Dataset:
