@@ -274,6 +274,7 @@ def unchanged(net, snap):
     (lambda n: n.forward(np.ones((0, 3))), "X has no rows"),
     (lambda n: n.forward([[1.0, np.nan, 0.0]]), "X must be finite"),
     (lambda n: n.forward([[1.0, np.inf, 0.0]]), "X must be finite"),
+    (lambda n: n.forward(np.array([[1.0, 2.0, 0.0], [0.0, -np.inf, 3e38]], np.float32)), "X must be finite"),
     (lambda n: n.forward([["a", "b", "c"]]), "X must be numeric"),
     (lambda n: n.cost(np.ones((2, 3)), np.ones((2, 3))), "Y must have shape (m, n_L) = (2, 2)"),
     (lambda n: n.cost(np.ones((2, 3)), [[0.5, np.nan]] * 2), "Y must be finite"),
