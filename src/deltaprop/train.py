@@ -30,7 +30,11 @@ class DivergenceError(RuntimeError):
 
 @dataclass
 class History:
-    """Per-epoch records of a training run (lists indexed by epoch, from 0)."""
+    """Per-epoch records of a training run (lists indexed by epoch, from 0).
+
+    train_cost is the mean of c over the epoch's rows, each taken before its batch's update (weighted
+    by sample_weight when given); train_accuracy is the unweighted share of rows classified right.
+    """
 
     train_cost: list[float] = field(default_factory=list)
     train_accuracy: list[float | None] = field(default_factory=list)
