@@ -339,19 +339,14 @@ def test_compiled_sgd_update_is_bit_identical_to_numpy(monkeypatch, name, option
         assert a.dtype == dtype and np.array_equal(a, b), f"params[{i}]"
 
 
-@needs_numba
-@pytest.mark.parametrize("name,options", [("sgd", {}), ("momentum", {"momentum": 0.9}), ("nesterov", {}),
-                                          ("momentum", {"weight_decay": 0.01})])
-def test_update_shared_with_the_helper_thread_is_bit_identical(name, options):
+def assert_shared_update_is_the_optimizers_step(net, name, options, rng):
+    """Six steps of SparseKernel.update (alone and shared in turn) equal opt.step on a copy, bit for bit."""
     from deltaprop.optim import make_optimizer
 
-    rng = np.random.default_rng(15)
-    net = Network([300, 40, 3], ["relu", "softmax"], "cross_entropy", seed=16)
     other = net.copy()
     kernel = sparse.SparseKernel(net, 64)
     opt, opt2 = make_optimizer(name, lr=0.1, **options), make_optimizer(name, lr=0.1, **options)
-    X, Y = data(rng, 64, 300, 3, "cross_entropy")
-    X, Y = X.astype(np.float32), Y.astype(np.float32)
+    X, Y = (a.astype(np.float32) for a in data(rng, 64, net.sizes[0], net.sizes[-1], "cross_entropy"))
     for _ in range(6):  # the first calls alternate: alone, shared, alone, shared, ...
         kernel.gradients(X, Y)
         grads = [g.copy() for g in kernel.dW + kernel.db]
@@ -360,6 +355,14 @@ def test_update_shared_with_the_helper_thread_is_bit_identical(name, options):
     kernel.close()
     for i, (a, b) in enumerate(zip(net.weights + net.biases, other.weights + other.biases)):
         assert np.array_equal(a, b), f"params[{i}]"
+
+
+@needs_numba
+@pytest.mark.parametrize("name,options", [("sgd", {}), ("momentum", {"momentum": 0.9}), ("nesterov", {}),
+                                          ("momentum", {"weight_decay": 0.01})])
+def test_update_shared_with_the_helper_thread_is_bit_identical(name, options):
+    net = Network([300, 40, 3], ["relu", "softmax"], "cross_entropy", seed=16)
+    assert_shared_update_is_the_optimizers_step(net, name, options, np.random.default_rng(15))
 
 
 @needs_numba
@@ -454,23 +457,9 @@ def test_without_one_blas_thread_the_upper_layers_stay_with_numpy(monkeypatch):
 @needs_numba
 @pytest.mark.parametrize("name,options", [("momentum", {"momentum": 0.9}), ("nesterov", {}), ("sgd", {})])
 def test_every_large_weight_update_shared_is_bit_identical(monkeypatch, name, options):
-    from deltaprop.optim import make_optimizer
-
     monkeypatch.setattr(sparse, "PAIR_ENTRIES", 64)  # W^(2) and W^(3) are shared too
-    rng = np.random.default_rng(27)
     net = Network([100, 30, 20, 3], ["relu", "relu", "softmax"], "cross_entropy", seed=28)
-    other = net.copy()
-    kernel = sparse.SparseKernel(net, 64)
-    opt, opt2 = make_optimizer(name, lr=0.1, **options), make_optimizer(name, lr=0.1, **options)
-    X, Y = (a.astype(np.float32) for a in data(rng, 64, 100, 3, "cross_entropy"))
-    for _ in range(6):
-        kernel.gradients(X, Y)
-        grads = [g.copy() for g in kernel.dW + kernel.db]
-        kernel.update(opt, net.weights + net.biases, kernel.dW + kernel.db)
-        opt2.step(other.weights + other.biases, grads)
-    kernel.close()
-    for i, (a, b) in enumerate(zip(net.weights + net.biases, other.weights + other.biases)):
-        assert np.array_equal(a, b), f"params[{i}]"
+    assert_shared_update_is_the_optimizers_step(net, name, options, np.random.default_rng(27))
 
 
 @needs_numba
