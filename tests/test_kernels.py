@@ -145,6 +145,9 @@ def test_make_kernel_picks_by_layers_dropout_and_sparsity():
         make_kernel(odd, 10, X, kind="numpy")
     with pytest.raises(ValueError, match="kernel must be one of auto, reference, numpy, compiled, got 'fastest'"):
         make_kernel(net, 10, X, kind="fastest")
+    assert fast.SparseKernel is sparse.SparseKernel  # its old home still resolves
+    with pytest.raises(AttributeError, match="no attribute 'SparseKernal'"):
+        fast.SparseKernal  # noqa: B018
 
 
 def test_a_replaced_builtin_is_not_taken_for_the_builtin():
