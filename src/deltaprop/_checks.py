@@ -57,6 +57,15 @@ def names(value: Any, L: int, what: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def positive_int(value: Any, name: str) -> int:
+    """value as an int >= 1: TypeError for a non-integer (bool included), ValueError below 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
 def _numeric(value: Any, name: str) -> np.ndarray:
     try:
         arr = np.asarray(value)

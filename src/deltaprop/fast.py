@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _checks
 from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from .costs import BinaryCrossEntropy, CrossEntropy, Quadratic
 from .kernels import BatchKernel, DenseKernel, all_finite
@@ -140,7 +141,7 @@ def sgd_steps(net: Network, X: Any, Y: Any, steps: int, eta: float, rng: Any = N
         raise TypeError(f"net must be a deltaprop.Network, got {type(net).__name__}")
     Xv = net._X(X)
     Yv = net._Y(Y, Xv.shape[0])
-    steps = _checks_positive_int(steps, "steps")
+    steps = _checks.positive_int(steps, "steps")
     if isinstance(eta, bool) or not isinstance(eta, (int, float, np.floating)) or not 0 < eta < float("inf"):
         raise ValueError(f"eta must be a positive finite number, got {eta!r}")
     if not isinstance(replacement, bool):
@@ -184,14 +185,6 @@ def _numpy_steps(net: Network, X: np.ndarray, Y: np.ndarray, order: np.ndarray, 
         for p, g in zip(params, grads):
             p -= eta_t * g
     return total, len(order)
-
-
-def _checks_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
 
 
 def __getattr__(name: str) -> Any:

@@ -192,7 +192,7 @@ class SparseKernel(DenseKernel):
         if not (_same(g[:L], self._update_arrays[0]) and _same(v[:L], self._update_arrays[1])):
             self._update_arrays = (tuple(g[:L]), tuple(v[:L]))  # the helper restarts once, on the first step
         self._bind(self._src[0])
-        self._settle()
+        self._settle()  # no regrouping left pending (the gradient normally took it): a post would overwrite it
         shared = [l for l in range(1, L + 1) if params[l - 1].size >= PAIR_ENTRIES]
         small = [i for i in range(2 * L) if i + 1 not in shared]
         for l in shared:
@@ -290,12 +290,11 @@ class SparseKernel(DenseKernel):
 
             self._halves(f"weights{l}", block, self.pair.WEIGHTS, out.shape[0], int(out is not self.dW[l - 1]), k, l)
             return out
-        ptr, loops, pair = self.ptr, self.loops, self.pair
-        if self._grouping and not pair.take_back(pair.GROUP):
-            pair.finish()
-        elif not self._grouped:
+        ptr, loops = self.ptr, self.loops
+        self._settle()
+        if not self._grouped:  # the helper did not regroup the nonzeros: do it here
             loops.group_by_column(self.cols[:k], self.vals[:k], self.cnt[:k], ptr, self.rows, self.xs)
-        self._grouping = self._grouped = False
+        self._grouped = False
 
         def columns(j0: int, j1: int) -> None:
             loops.column_gradient(ptr, self.rows, self.xs, self.delta[1], out, self.check[0], j0, j1)

@@ -126,14 +126,6 @@ def _optimizer(optimizer: Any, lr: float | None, options: Any) -> Any:
     return optimizer
 
 
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
-
-
 def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 32,
           optimizer: Any = "sgd", lr: float | None = None, optimizer_options: dict[str, Any] | None = None,
           validation: tuple[Any, Any] | None = None, callbacks: Sequence[Callable[[Event], None]] | None = None,
@@ -182,15 +174,15 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
     -------
     History
     """
-    epochs = _positive_int(epochs, "epochs")
-    batch_size = _positive_int(batch_size, "batch_size")
+    epochs = _checks.positive_int(epochs, "epochs")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
     check_kernel(kernel)
     if on_divergence not in ("stop", "halve-lr"):
         raise ValueError(f"on_divergence must be 'stop' or 'halve-lr', got {on_divergence!r}")
     if not isinstance(shuffle, (bool, np.bool_)):
         raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
     if early_stopping is not None:
-        early_stopping = _positive_int(early_stopping, "early_stopping")
+        early_stopping = _checks.positive_int(early_stopping, "early_stopping")
         if validation is None:
             raise ValueError("early_stopping needs validation data: pass validation=(X_val, Y_val)")
     if validation is not None and (not isinstance(validation, (tuple, list)) or len(validation) != 2):
