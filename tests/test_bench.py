@@ -164,6 +164,24 @@ def test_ratio_speedup_and_seconds_targets():
     assert missing["status"] == "n/a" and "not installed" in missing["detail"]
 
 
+def test_ratios_pair_the_rounds_when_both_ran_in_them():
+    # Round by round: deltaprop 1, 2, 4, 1, 3 (median 2); floor 1, 1, 2, 2, 2 (median 2).
+    # Paired ratios 1, 2, 2, 0.5, 1.5: median 1.5, where the medians' ratio is 1.
+    result = _result(deltaprop=2.0, floor=2.0, pytorch=4.0)
+    rows = result["points"][0]["contenders"]
+    rows["deltaprop"]["round_seconds"] = [1.0, 2.0, 4.0, 1.0, 3.0]
+    rows["floor"]["round_seconds"] = [1.0, 1.0, 2.0, 2.0, 2.0]
+    floor = check_one(Target("ratio", "x floor", 1.2, other="floor"), result)
+    assert floor["status"] == "FAIL" and floor["value"] == 1.5
+    assert "median of 5 paired rounds (range 0.50-2.00)" in floor["detail"] and "medians 1.00" in floor["detail"]
+    # A round without a result (None) pairs with nothing; fewer than 3 pairs: the medians' ratio.
+    rows["pytorch"]["round_seconds"] = [None, 8.0, None, None, 2.0]
+    assert check_one(Target("ratio", "x PyTorch", 0.55, other="pytorch"), result)["value"] == 0.5
+    rows["pytorch"]["round_seconds"] = [2.0, None, 8.0, 2.0, 12.0]  # pairs 0.5, 0.5, 0.5, 0.25
+    speed = check_one(Target("speedup", "2x", 2.0, other="pytorch"), result)
+    assert speed["value"] == 2.0 and speed["status"] == "PASS"  # median of 2, 2, 2, 4
+
+
 def test_memory_target_is_data_plus_50_mb():
     result = _result(deltaprop=1.0)
     row = result["points"][0]["contenders"]["deltaprop"]

@@ -167,7 +167,7 @@ def minibatch(opts: Options) -> Configuration:
     return Configuration(
         "minibatch", "MNIST 784-256-10, SGD momentum 0.9, lr 0.1, batch 128, float32", "s/epoch",
         [Point("784-256-10", tasks)], _rows(opts, (10_000, 2_000), (60_000, 10_000)),
-        rounds=opts.rounds or (2 if opts.quick else 9),  # a busy machine slows some rounds: the median needs many
+        rounds=opts.rounds or (2 if opts.quick else 15),  # paired rounds, as issue 4 measures (15-20)
         targets=[Target("ratio", "deltaprop <= 0.55 x PyTorch", 0.55, other="pytorch"),
                  Target("ratio", "deltaprop <= 1.2 x floor", 1.2, other="floor")],
         note="floor: only the five matrix products of each batch, back to back, in NumPy float32")

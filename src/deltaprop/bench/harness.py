@@ -116,6 +116,7 @@ class _Run:
     def rounds(self, point: Point) -> dict[str, Any]:
         """``conf.rounds`` units of work per contender, alternating in shuffled order."""
         seconds: dict[str, list[float]] = {c: [] for c in self.active(point)}
+        by_round: dict[str, list[float | None]] = {c: [] for c in seconds}  # None: no result that round
         timed: dict[str, int] = {}
         for r in range(self.conf.rounds):
             if r == 0 or self.conf.reset_each_round:
@@ -125,6 +126,8 @@ class _Run:
             for c in order:
                 time.sleep(self.opts.settle)  # the last contender's spinning thread pools go idle first
                 out = self.call(c, "run")
+                by_round[c].append(None if out is None else out["seconds"] * (point.total_steps or out["steps"])
+                                   / out["steps"])
                 if out is None:
                     continue
                 total = point.total_steps or out["steps"]
@@ -139,7 +142,8 @@ class _Run:
             note = ""
             if c in timed and timed[c] < total:
                 note = f"timed {timed[c]:,} of {total:,} steps, extrapolated x{total / timed[c]:.3g}"
-            rows[c] = self.row(c, seconds=measured, **summary(measured), timed_steps=timed.get(c),
+            rows[c] = self.row(c, seconds=measured, round_seconds=by_round[c], **summary(measured),
+                               timed_steps=timed.get(c),
                                extrapolated=bool(note), note=note, **end)
         return rows
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .configs import DISPLAY
+from .targets import ratio
 
 COLUMNS = ("contender", "median", "min", "max", "x PyTorch", "x floor", "test acc", "peak RSS MB", "note")
 
@@ -24,9 +25,8 @@ def _num(value: float | None, suffix: str = "") -> str:
 
 
 def _ratio(row: dict[str, Any], other: dict[str, Any] | None) -> str:
-    if other is None or other.get("status") != "ok" or not other.get("median") or row.get("median") is None:
-        return "-"
-    return f"{row['median'] / other['median']:.2f}"
+    value, _ = ratio(row, other)  # the same as the targets: paired rounds where there are enough
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _memory(row: dict[str, Any]) -> str:

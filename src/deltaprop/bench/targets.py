@@ -1,7 +1,10 @@
 """The targets of issue 4 checked against a configuration's results: PASS, FAIL or n/a (with why).
 
-A ratio compares medians at the configuration's first point; a missing peer (skipped or failed)
-makes its targets n/a, while deltaprop not reaching a result makes them FAIL.
+A ratio at the configuration's first point is the median of the per-round ratios when both
+contenders ran in the same rounds (at least MIN_PAIRED of them; each round times every contender
+once, in shuffled order, so a slow stretch of a shared machine hits both sides of a pair), else the
+ratio of the medians. A missing peer (skipped or failed) makes its targets n/a, while deltaprop not
+reaching a result makes them FAIL.
 """
 
 from __future__ import annotations
@@ -20,6 +23,24 @@ def _row(result: dict[str, Any], c: str, point: int = 0) -> dict[str, Any] | Non
         return None
     row = points[point]["contenders"].get(c)
     return row if row is not None and row["status"] == "ok" else None
+
+
+MIN_PAIRED = 3
+
+
+def ratio(row: dict[str, Any] | None, other: dict[str, Any] | None) -> tuple[float | None, str]:
+    """row's time over other's: the median of the per-round ratios, or the ratio of the medians (see the
+    module notes); (None, "") when either has no time. The second item says which, for a detail."""
+    if row is None or other is None or other.get("status") != "ok" or not other.get("median") \
+            or row.get("median") is None:
+        return None, ""
+    mine, theirs = row.get("round_seconds") or [], other.get("round_seconds") or []
+    pairs = [a / b for a, b in zip(mine, theirs) if a is not None and b]
+    by_medians = float(row["median"]) / float(other["median"])
+    if len(pairs) < MIN_PAIRED:
+        return by_medians, "ratio of the medians"
+    return float(np.median(pairs)), (f"median of {len(pairs)} paired rounds (range {min(pairs):.2f}-{max(pairs):.2f}); "
+                                     f"ratio of the medians {by_medians:.2f}")
 
 
 def _median(result: dict[str, Any], c: str) -> float | None:
@@ -71,10 +92,12 @@ def check_one(t: Target, result: dict[str, Any]) -> dict[str, Any]:
         if math.isinf(mine):
             return _verdict(t, None, t.limit, False, f"{DISPLAY[t.contender]} has no time (did not finish)")
         if t.kind == "ratio":
-            value = mine / theirs if theirs > 0 else math.inf
-            return _verdict(t, value, t.limit, value <= t.limit)
-        value = theirs / mine if mine > 0 else math.inf
-        return _verdict(t, value, t.limit, value >= t.limit)
+            paired, how = ratio(_row(result, t.contender), _row(result, t.other))
+            value = paired if paired is not None else (mine / theirs if theirs > 0 else math.inf)
+            return _verdict(t, value, t.limit, value <= t.limit, how)
+        paired, how = ratio(_row(result, t.other), _row(result, t.contender))  # how many times faster
+        value = paired if paired is not None else (theirs / mine if mine > 0 else math.inf)
+        return _verdict(t, value, t.limit, value >= t.limit, how)
     if t.kind == "seconds":
         mine = _median(result, t.contender)
         if mine is None:
