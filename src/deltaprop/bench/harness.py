@@ -126,12 +126,12 @@ class _Run:
             for c in order:
                 time.sleep(self.opts.settle)  # the last contender's spinning thread pools go idle first
                 out = self.call(c, "run")
-                by_round[c].append(None if out is None else out["seconds"] * (point.total_steps or out["steps"])
-                                   / out["steps"])
                 if out is None:
+                    by_round[c].append(None)
                     continue
                 total = point.total_steps or out["steps"]
                 seconds[c].append(out["seconds"] * total / out["steps"])  # the whole workload
+                by_round[c].append(seconds[c][-1])
                 timed[c] = out["steps"]
                 self.progress(f"{self.conf.name} {point.label} round {r + 1}/{self.conf.rounds}: "
                               f"{c} {seconds[c][-1]:.3g} {self.conf.unit}")
