@@ -369,6 +369,37 @@ def test_update_shared_with_the_helper_thread_is_bit_identical(name, options):
 
 
 @needs_numba
+def test_new_arrays_reach_the_running_helper_without_a_new_thread():
+    # The first update hands the helper the optimiser's velocity (REBIND): the same thread goes on, on the
+    # new arrays, and the gradients and the update stay those of the reference.
+    from deltaprop.optim import make_optimizer
+
+    rng = np.random.default_rng(31)
+    net = Network([300, 40, 3], ["relu", "softmax"], "cross_entropy", seed=32)
+    other = net.copy()
+    X, Y = (a.astype(np.float32) for a in data(rng, 64, 300, 3, "cross_entropy"))
+    kernel = sparse.SparseKernel(net, 64)
+    if kernel.pair is None:
+        pytest.skip("one CPU: no helper thread")
+    opt, opt2 = make_optimizer("momentum", lr=0.1), make_optimizer("momentum", lr=0.1)
+    kernel.gradients(X, Y)
+    thread, bound = kernel.pair.thread, kernel.pair.arrays
+    for _ in range(6):  # alone and shared, alternately, at each site
+        kernel.gradients(X, Y)
+        grads = [g.copy() for g in kernel.dW + kernel.db]
+        dW, db = other.gradients(X, Y)
+        for a, b in zip(grads, dW + db):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+        kernel.update(opt, net.weights + net.biases, kernel.dW + kernel.db)
+        opt2.step(other.weights + other.biases, grads)
+    assert kernel.pair.arrays is not bound and kernel.pair.thread is thread and thread.is_alive()
+    kernel.close()
+    assert not thread.is_alive()
+    for a, b in zip(net.weights + net.biases, other.weights + other.biases):  # the same steps, bit for bit
+        assert np.array_equal(a, b)
+
+
+@needs_numba
 def test_a_closed_sparse_kernel_can_be_used_again():
     rng = np.random.default_rng(17)
     net = Network([50, 8, 3], ["relu", "softmax"], "cross_entropy", dtype="float64", seed=18)

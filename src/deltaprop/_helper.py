@@ -7,7 +7,8 @@ core (a BLAS worker, another process) gets it. The caller hands it a command thr
 array, the mailbox ``ctl``: ctl[CMD] says what to do, ctl[START] and ctl[END] which rows, columns
 or entries, ctl[ROWS] how many rows the batch has, ctl[LAYER] which layer, ctl[FLAG] relu
 (forward), an activation code (backprop), "into part" (gradients) or nesterov (update), and
-ctl[MODE] NAP sends the helper back to Python to sleep. The helper claims a command by swapping it
+ctl[MODE] NAP sends the helper back to Python to sleep, and the command REBIND back to Python to
+serve on other arrays (a new network's, say) without a new thread. The helper claims a command by swapping it
 for RUNNING, atomically, and clears it when done; the caller can take back a command the helper
 has not claimed. Acquire and release ordering make the arguments and the results visible in full
 on both sides. This module imports numba: import it lazily.
@@ -37,7 +38,7 @@ from ._uploops import affine_rows, backprop_rows, gradient_rows
 
 # ----- the compiled side: the mailbox and the helper's loop ---------------------------------------
 CMD, START, END, FLAG, ROWS, MODE, LAYER = range(7)
-NONE, FORWARD, GROUP, GRADIENT, UPDATE, AFFINE, BACKPROP, WEIGHTS, EXIT, RUNNING = range(10)
+NONE, FORWARD, GROUP, GRADIENT, UPDATE, AFFINE, BACKPROP, WEIGHTS, EXIT, RUNNING, REBIND = range(11)
 SPIN, NAP = 0, 1
 YIELD_EVERY = 64  # idle spins between two sched_yield calls
 _PAUSE = platform.machine().lower() in ("x86_64", "amd64")
@@ -126,7 +127,8 @@ def wait(ctl, limit):  # pragma: no cover - compiled
 @jit
 def serve(ctl, X, idx, cols, vals, cnt, ptr, rows, xs, check,  # pragma: no cover - compiled
           Ws, bs, As, Ds, dWs, parts, gWs, vWs, rates):
-    """The helper's loop: run each posted command, clear it; return on EXIT, or when idle with NAP.
+    """The helper's loop: run each posted command, clear it; return on EXIT, on REBIND (to be called again
+    with other arrays), or when idle with NAP.
 
     X, idx, cols, vals, cnt, ptr, rows and xs are a SparseKernel's first-layer arrays, check[1] the
     finiteness check of the gradient rows the helper computes; Ws,
@@ -151,6 +153,9 @@ def serve(ctl, X, idx, cols, vals, cnt, ptr, rows, xs, check,  # pragma: no cove
             return EXIT
         if cmd == RUNNING or not _swap(ctl, CMD, cmd, RUNNING):  # taken back by the caller meanwhile
             continue
+        if cmd == REBIND:
+            _swap(ctl, CMD, RUNNING, NONE)
+            return REBIND
         k, l, i0, i1 = ctl[ROWS], ctl[LAYER], ctl[START], ctl[END]
         if cmd == FORWARD:
             sparse_forward(X, idx, cols, vals, cnt, Ws[0], bs[0], As[0], ctl[FLAG] != 0, i0, i1)
@@ -186,18 +191,29 @@ class Helper:
         self.wake = threading.Event()
         self.napping = [False]  # set by the helper while it sleeps
         self.arrays: tuple[np.ndarray, ...] = ()
+        self.holder: list[tuple[np.ndarray, ...]] = [()]  # the arrays the helper thread serves on
         self.thread: threading.Thread | None = None
         self._sites: dict[str, _Site] = {}
         self._finalizer: Any = None
 
     def bind(self, arrays: tuple[np.ndarray, ...]) -> None:
-        """(Re)start the helper on these arrays, unless it already works on exactly them."""
+        """Give the helper these arrays, unless it already works on exactly them: a running helper takes
+        them between two commands (REBIND), else a new helper thread starts on them."""
         if len(arrays) == len(self.arrays) and all(a is b for a, b in zip(arrays, self.arrays)):
             return
+        self.arrays = self.holder[0] = arrays
+        if self.thread is not None and self.thread.is_alive():
+            if self.ctl[MODE] == NAP:
+                self.ctl[MODE] = SPIN
+                self.wake.set()
+            post(self.ctl, REBIND, 0, 0, 0, 0, 0)
+            self.finish()  # the helper has left the loop on the old arrays
+            return
         self.close()
-        self.arrays, self.napping[0] = arrays, False
+        self.arrays = self.holder[0] = arrays
+        self.napping[0] = False
         self.ctl[:] = 0
-        self.thread = threading.Thread(target=_serve, args=(self.ctl, self.wake, self.napping, arrays),
+        self.thread = threading.Thread(target=_serve, args=(self.ctl, self.wake, self.napping, self.holder),
                                        name="deltaprop-fast", daemon=True)
         self.thread.start()
         self._finalizer = weakref.finalize(self, _stop, self.ctl, self.wake, self.thread)
@@ -253,13 +269,18 @@ class Helper:
         self.arrays, self.thread = (), None
 
 
-def _serve(ctl: np.ndarray, wake: threading.Event, napping: list[bool], arrays: tuple[np.ndarray, ...]) -> None:
-    """The helper thread: serve commands; sleep when told to nap, until woken."""
-    while serve(ctl, *arrays) == NAP:
-        napping[0] = True
-        wake.wait()
-        wake.clear()
-        napping[0] = False
+def _serve(ctl: np.ndarray, wake: threading.Event, napping: list[bool], holder: list[tuple[np.ndarray, ...]]) -> None:
+    """The helper thread: serve commands on holder[0]; sleep when told to nap, until woken; serve on the
+    arrays now in holder[0] when told to rebind; end on EXIT."""
+    while True:
+        done = serve(ctl, *holder[0])
+        if done == EXIT:
+            return
+        if done == NAP:
+            napping[0] = True
+            wake.wait()
+            wake.clear()
+            napping[0] = False
 
 
 def _stop(ctl: np.ndarray, wake: threading.Event, thread: threading.Thread) -> None:

@@ -56,7 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true",
                    help="10,000 MNIST rows, fewer rounds and steps, time-to-98 aiming at 92 %%: about two minutes")
     p.add_argument("--rounds", type=positive_int,
-                   help="rounds per configuration (default: minibatch 9, scaling 5, per-sample and higham 3; quick 2)")
+                   help="rounds per configuration (default: minibatch 15, scaling 5, per-sample and higham 3; quick 2)")
     p.add_argument("--seeds", type=positive_int, help="time-to-98: runs from different seeds (default 5, quick 1)")
     p.add_argument("--dataset", choices=["mnist", "synthetic"], default="mnist",
                    help="mnist (default) or synthetic random rows of the same shape")
