@@ -296,6 +296,26 @@ def test_bad_input_is_refused_and_changes_nothing(call, message):
     assert unchanged(net, snap)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_single_non_finite_entry_is_found_in_any_block_of_a_large_x(dtype, bad):
+    # The check runs over blocks of FINITE_BLOCK entries: an entry at the start, inside and at the end of
+    # each block, in the last partial block, and in a non-contiguous view, is each found and reported.
+    from deltaprop import _checks
+
+    net = Network([64, 2, 2], ["relu", "softmax"], "cross_entropy", dtype=dtype.__name__, seed=0)
+    block = _checks.FINITE_BLOCK
+    X = np.ones((3 * block // 64 + 5, 64), dtype)  # three blocks and 320 entries more
+    for i in (0, 1, block - 1, block, 2 * block + 77, X.size - 1):
+        X.flat[i] = bad
+        with pytest.raises(ValueError, match=f"X must be finite; found {bad}"):
+            net.forward(X)
+        with pytest.raises(ValueError, match="X must be finite"):
+            net.forward(X[::2] if (i // 64) % 2 == 0 else X[1::2])  # the rows that hold it, not contiguous
+        X.flat[i] = 1
+    assert net.forward(X).shape == (X.shape[0], 2)
+
+
 @pytest.mark.parametrize("args,kwargs,error,message", [
     (([3], ["relu"], "quadratic"), {}, ValueError, "sizes needs at least two entries"),
     (([3, 0, 2], ["relu", "identity"], "quadratic"), {}, ValueError, "sizes[1] must be a positive width, got 0"),
