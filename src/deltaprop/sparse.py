@@ -82,6 +82,10 @@ class SparseKernel(DenseKernel):
         # A small last layer runs as one compiled call (top_layer), with its gradients' check.
         self.fuse_top = net.L > 1 and not self.upper[net.L] and batch_size <= CHUNK and _one_blas_thread_possible()
         self._top_ok = True
+        last = net.L - 1 if self.fuse_top else net.L  # top_layer checks dW^(L), db^(L) and db^(L-1)
+        # the gradients that finite() checks itself: the rest are checked as they are computed (check)
+        self._rest = ([self.dW[l - 1] for l in range(2, last + 1) if not self.upper[l]]
+                      + (self.db[:net.L - 2] if self.fuse_top else list(self.db)))
         self._src: tuple[np.ndarray, np.ndarray] = (np.empty((0, n_0), net.dtype), self.cnt)
         self.out = OUTPUT_CODES[(type(net.g[net.L]), type(net.c))]
         self._no_weights = np.empty(0, net.dtype)
@@ -128,11 +132,8 @@ class SparseKernel(DenseKernel):
         # when it ran; one chunk only: no partial sums
         if self.batch_size > CHUNK:
             return super().finite(cost_sum)
-        L = self.net.L
-        last = L - 1 if self.fuse_top else L  # top_layer checked dW^(L), db^(L) and db^(L-1)
-        rest = [self.dW[l - 1] for l in range(2, last + 1) if not self.upper[l]]  # the shared ones: in check
-        rest += self.db[:L - 2] if self.fuse_top else self.db
-        return self._top_ok and not np.isnan(self.check).any() and all_finite(rest, cost_sum)
+        # check holds 0 and NaN only (x * 0): its sum is NaN exactly when one entry is
+        return self._top_ok and not np.isnan(self.check.sum()) and all_finite(self._rest, cost_sum)
 
     def _chunk(self, X: Any, Y: np.ndarray, w: np.ndarray | None, scale: float,
                accumulate: bool) -> tuple[float, int]:
