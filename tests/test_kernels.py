@@ -15,6 +15,16 @@ from deltaprop import DivergenceError, Network, fast, sparse
 from deltaprop.kernels import CHUNK, BatchKernel, DenseKernel, make_kernel
 
 needs_numba = pytest.mark.skipif(not fast.available(), reason="numba is not installed")
+
+
+@pytest.fixture
+def alternate(monkeypatch):
+    """Each call site of the helper alone on odd calls and shared on even ones (normally it starts shared
+    and tries alone now and then): both ways are then compared within a few calls."""
+    if fast.available():
+        from deltaprop import _helper
+
+        monkeypatch.setattr(_helper._Site, "choose", lambda site: site.calls % 2 == 0)
 HIDDEN = ["identity", "relu", "sigmoid", "tanh"]
 OUTPUTS = [("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "quadratic"),
            ("sigmoid", "quadratic")]
@@ -350,7 +360,7 @@ def assert_shared_update_is_the_optimizers_step(net, name, options, rng):
     kernel = sparse.SparseKernel(net, 64)
     opt, opt2 = make_optimizer(name, lr=0.1, **options), make_optimizer(name, lr=0.1, **options)
     X, Y = (a.astype(np.float32) for a in data(rng, 64, net.sizes[0], net.sizes[-1], "cross_entropy"))
-    for _ in range(6):  # the first calls alternate: alone, shared, alone, shared, ...
+    for _ in range(6):  # alone, shared, alone, shared, ... (the fixture alternate)
         kernel.gradients(X, Y)
         grads = [g.copy() for g in kernel.dW + kernel.db]
         kernel.update(opt, net.weights + net.biases, kernel.dW + kernel.db)
@@ -363,13 +373,13 @@ def assert_shared_update_is_the_optimizers_step(net, name, options, rng):
 @needs_numba
 @pytest.mark.parametrize("name,options", [("sgd", {}), ("momentum", {"momentum": 0.9}), ("nesterov", {}),
                                           ("momentum", {"weight_decay": 0.01})])
-def test_update_shared_with_the_helper_thread_is_bit_identical(name, options):
+def test_update_shared_with_the_helper_thread_is_bit_identical(alternate, name, options):
     net = Network([300, 40, 3], ["relu", "softmax"], "cross_entropy", seed=16)
     assert_shared_update_is_the_optimizers_step(net, name, options, np.random.default_rng(15))
 
 
 @needs_numba
-def test_new_arrays_reach_the_running_helper_without_a_new_thread():
+def test_new_arrays_reach_the_running_helper_without_a_new_thread(alternate):
     # The first update hands the helper the optimiser's velocity (REBIND): the same thread goes on, on the
     # new arrays, and the gradients and the update stay those of the reference.
     from deltaprop.optim import make_optimizer
@@ -400,7 +410,7 @@ def test_new_arrays_reach_the_running_helper_without_a_new_thread():
 
 
 @needs_numba
-def test_a_closed_sparse_kernel_can_be_used_again():
+def test_a_closed_sparse_kernel_can_be_used_again(alternate):
     rng = np.random.default_rng(17)
     net = Network([50, 8, 3], ["relu", "softmax"], "cross_entropy", dtype="float64", seed=18)
     X, Y = data(rng, 64, 50, 3, "cross_entropy")
@@ -414,7 +424,7 @@ def test_a_closed_sparse_kernel_can_be_used_again():
 
 
 @needs_numba
-def test_sharing_the_first_layer_with_the_helper_changes_no_bit():
+def test_sharing_the_first_layer_with_the_helper_changes_no_bit(alternate):
     rng = np.random.default_rng(19)
     net = Network([200, 30, 4], ["relu", "softmax"], "cross_entropy", seed=20)
     X, Y = data(rng, 96, 200, 4, "cross_entropy")
@@ -422,7 +432,7 @@ def test_sharing_the_first_layer_with_the_helper_changes_no_bit():
     kernel = sparse.SparseKernel(net, 96)
     assert kernel.pair is not None or (os.cpu_count() or 1) == 1
     results = []
-    for _ in range(4):  # the first calls of each loop alternate: alone, shared, alone, shared
+    for _ in range(4):  # alone, shared, alone, shared at each site (the fixture alternate)
         cost_sum, _ = kernel.gradients(X, Y)
         results.append((cost_sum, [g.copy() for g in kernel.dW + kernel.db]))
     kernel.close()
@@ -435,7 +445,7 @@ def test_sharing_the_first_layer_with_the_helper_changes_no_bit():
 @needs_numba
 @pytest.mark.parametrize("hidden", HIDDEN)
 @pytest.mark.parametrize("out,cost", OUTPUTS)
-def test_upper_layers_shared_with_the_helper_equal_autograd(monkeypatch, hidden, out, cost):
+def test_upper_layers_shared_with_the_helper_equal_autograd(alternate, monkeypatch, hidden, out, cost):
     monkeypatch.setattr(sparse, "PAIR_PRODUCT", 1)  # share every product above the first layer
     rng = np.random.default_rng(21)
     net = Network([40, 12, 9, 3], ["relu", hidden, out], cost, dtype="float64", seed=22)
@@ -447,7 +457,7 @@ def test_upper_layers_shared_with_the_helper_equal_autograd(monkeypatch, hidden,
     assert kernel.small_products()  # both threads run BLAS: one BLAS thread each
     dW, db = oracle.gradients(net, X, Y, None)
     results = []
-    for _ in range(6):  # each site alternates alone and shared in its first calls
+    for _ in range(6):  # each site alone and shared in turn (the fixture alternate)
         cost_sum, _ = kernel.gradients(X, Y)
         assert_grads(kernel, dW, db, 1e-9, 1e-12)
         results.append((cost_sum, [g.copy() for g in kernel.dW + kernel.db]))
@@ -490,7 +500,7 @@ def test_without_one_blas_thread_the_upper_layers_stay_with_numpy(monkeypatch):
 
 @needs_numba
 @pytest.mark.parametrize("name,options", [("momentum", {"momentum": 0.9}), ("nesterov", {}), ("sgd", {})])
-def test_every_large_weight_update_shared_is_bit_identical(monkeypatch, name, options):
+def test_every_large_weight_update_shared_is_bit_identical(alternate, monkeypatch, name, options):
     monkeypatch.setattr(sparse, "PAIR_ENTRIES", 64)  # W^(2) and W^(3) are shared too
     net = Network([100, 30, 20, 3], ["relu", "relu", "softmax"], "cross_entropy", seed=28)
     assert_shared_update_is_the_optimizers_step(net, name, options, np.random.default_rng(27))
@@ -555,3 +565,20 @@ def test_finite_flags_an_overflowing_shared_upper_layer_gradient(monkeypatch, pr
     assert not np.isfinite(kernel.dW[1]).all()
     assert not kernel.finite(cost_sum)
     kernel.close()
+
+
+@needs_numba
+def test_each_call_site_starts_shared_and_tries_alone_on_a_schedule():
+    # Hand-worked: shared for calls 1..31, alone for the try at calls 32 and 33. Alone is faster from call
+    # 33 on (0.5 s against 1.0 s shared; 2.0 s before): alone from then on, trying sharing at calls 65 and
+    # 66 (the interval back to 32 after the switch), then at 98 and 99 (twice as far: the try lost).
+    from deltaprop._helper import _Site
+
+    site, ways = _Site(), []
+    for call in range(1, 101):
+        site.calls = call
+        share = site.choose()
+        ways.append(share)
+        site.record(site.shared if share else site.alone, 1.0 if share else 2.0 if call < 33 else 0.5)
+    alone = [call for call, share in enumerate(ways, start=1) if not share]
+    assert alone == [32, 33, *range(34, 65), *range(67, 98), 100]
