@@ -13,6 +13,7 @@ when training ends.
 
 from __future__ import annotations
 
+import operator
 import os
 from typing import Any
 
@@ -311,7 +312,7 @@ class SparseKernel(DenseKernel):
 
 def _same(a: Any, b: Any) -> bool:
     """a and b hold the same arrays (sequences compared item by item, arrays by identity)."""
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    return len(a) == len(b) and all(map(operator.is_, a, b))
 
 
 _UP: Any = None
