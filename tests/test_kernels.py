@@ -582,3 +582,21 @@ def test_each_call_site_starts_shared_and_tries_alone_on_a_schedule():
         site.record(site.shared if share else site.alone, 1.0 if share else 2.0 if call < 33 else 0.5)
     alone = [call for call, share in enumerate(ways, start=1) if not share]
     assert alone == [32, 33, *range(34, 65), *range(67, 98), 100]
+
+
+@needs_numba
+def test_a_shared_layers_delta_computed_alone_equals_the_chain_rule(monkeypatch):
+    # delta^(l-1) of a shared layer is computed beside dW^(l); called on its own, _backprop computes it itself.
+    monkeypatch.setattr(sparse, "PAIR_PRODUCT", 1)
+    rng = np.random.default_rng(33)
+    net = Network([40, 12, 9, 3], ["relu", "tanh", "softmax"], "cross_entropy", dtype="float64", seed=34)
+    X, Y = data(rng, 64, 40, 3, "cross_entropy")
+    kernel = sparse.SparseKernel(net, 64)
+    if kernel.pair is None:
+        pytest.skip("one CPU: no helper thread")
+    kernel.gradients(X, Y)
+    D3, A2 = kernel.delta[3].copy(), kernel.a[2].copy()
+    kernel.delta[2].fill(np.nan)
+    G = kernel._backprop(3, kernel.delta[3], kernel.a[2])
+    kernel.close()
+    np.testing.assert_allclose(G, (D3 @ net.weights[2].T) * (1 - A2 ** 2), rtol=1e-12, atol=1e-15)  # tanh' = 1 - a^2

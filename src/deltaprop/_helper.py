@@ -6,7 +6,7 @@ without the GIL, and calls sched_yield every YIELD_EVERY spins so that a thread 
 core (a BLAS worker, another process) gets it. The caller hands it a command through a small int64
 array, the mailbox ``ctl``: ctl[CMD] says what to do, ctl[START] and ctl[END] which rows, columns
 or entries, ctl[ROWS] how many rows the batch has, ctl[LAYER] which layer, ctl[FLAG] relu
-(forward), an activation code (backprop), "into part" (gradients) or nesterov (update), and
+(forward), "into part" (gradients) or nesterov (update), and
 ctl[MODE] NAP sends the helper back to Python to sleep, and the command REBIND back to Python to
 serve on other arrays (a new network's, say) without a new thread. The helper claims a command by swapping it
 for RUNNING, atomically, and clears it when done; the caller can take back a command the helper
@@ -34,11 +34,11 @@ from ._fastloops import (
     sgd_update_part,
     sparse_forward,
 )
-from ._uploops import affine_rows, backprop_rows, gradient_rows
+from ._uploops import affine_rows, weight_gradient
 
 # ----- the compiled side: the mailbox and the helper's loop ---------------------------------------
 CMD, START, END, FLAG, ROWS, MODE, LAYER = range(7)
-NONE, FORWARD, GROUP, GRADIENT, UPDATE, AFFINE, BACKPROP, WEIGHTS, EXIT, RUNNING, REBIND = range(11)
+NONE, FORWARD, GROUP, GRADIENT, UPDATE, AFFINE, BACKWARD, EXIT, RUNNING, REBIND = range(10)
 SPIN, NAP = 0, 1
 YIELD_EVERY = 64  # idle spins between two sched_yield calls
 _PAUSE = platform.machine().lower() in ("x86_64", "amd64")
@@ -167,10 +167,8 @@ def serve(ctl, X, idx, cols, vals, cnt, ptr, rows, xs, check,  # pragma: no cove
             sgd_update_part(Ws[l - 1], gWs[l - 1], vWs[l - 1], rates[0], rates[1], ctl[FLAG] != 0, i0, i1)
         elif cmd == AFFINE:  # rows of z^(l), l >= 2; FLAG = relu
             affine_rows(As[l - 2], Ws[l - 1], bs[l - 1], As[l - 1], ctl[FLAG] != 0, i0, i1)
-        elif cmd == BACKPROP:  # rows of delta^(l-1) from delta^(l); FLAG = the activation code of layer l - 1
-            backprop_rows(Ds[l - 1], Ws[l - 1], As[l - 2], Ds[l - 2], ctl[FLAG], i0, i1)
-        elif cmd == WEIGHTS:  # rows of dW^(l), l >= 2; FLAG = into parts
-            gradient_rows(As[l - 2], Ds[l - 1], parts[l - 1] if ctl[FLAG] else dWs[l - 1], k, i0, i1, check[1])
+        elif cmd == BACKWARD:  # dW^(l), l >= 2, while the caller computes delta^(l-1); FLAG = into parts
+            weight_gradient(As[l - 2], Ds[l - 1], parts[l - 1] if ctl[FLAG] else dWs[l - 1], k, check[1])
         _swap(ctl, CMD, RUNNING, NONE)  # done (unless told to EXIT meanwhile, which stays)
 
 
@@ -184,7 +182,7 @@ class Helper:
     """
 
     FORWARD, GROUP, GRADIENT, UPDATE = FORWARD, GROUP, GRADIENT, UPDATE  # the commands, for the caller
-    AFFINE, BACKPROP, WEIGHTS = AFFINE, BACKPROP, WEIGHTS
+    AFFINE, BACKWARD = AFFINE, BACKWARD
 
     def __init__(self) -> None:
         self.ctl = np.zeros(8, np.int64)  # the mailbox (see the module notes)

@@ -1,10 +1,11 @@
-r"""The layers above the first, by row blocks, for two threads (``deltaprop.sparse``; imports numba).
+r"""The layers above the first, shared by two threads (``deltaprop.sparse``; imports numba).
 
 For l >= 2, a mini-batch's products are dense: z^(l) = a^(l-1) W^(l) + b^(l), the backward
-product delta^(l) W^(l)T and dW^(l) = a^(l-1)T delta^(l). Each function below does one block of
-rows (of z^(l), of delta^(l-1) or of dW^(l)) through BLAS with one thread, so that the caller and
-``deltaprop._helper``'s thread can each take a block. A block is always the same call on the same
-rows, whichever thread makes it: the numbers do not depend on how the work was shared.
+product delta^(l) W^(l)T and dW^(l) = a^(l-1)T delta^(l). The functions below run them through
+BLAS with one thread, so that the caller and ``deltaprop._helper``'s thread can work at once:
+z^(l) in two blocks of rows, one per thread; delta^(l-1) in one thread while dW^(l) is computed
+in the other (two products of the same size, each packed once). A call is always the same on the
+same rows, whichever thread makes it: the numbers do not depend on how the work was shared.
 
 Layers are numbered as in the notes: As[l - 1] holds the output of layer l (a^(l), or z^(L) for
 l = L), Ds[l - 1] holds delta^(l), Ws[l - 1] and bs[l - 1] are W^(l) and b^(l).
@@ -51,18 +52,15 @@ def backprop_rows(D, W, A, G, act, i0, i1):  # pragma: no cover - compiled
 
 
 @jit
-def gradient_rows(A, D, dW, k, j0, j1, chk):  # pragma: no cover - compiled
-    """dW[j0:j1] = A[:k, j0:j1]^T D[:k]: rows j0..j1 of dW^(l) = a^(l-1)T delta^(l) over k batch rows.
+def weight_gradient(A, D, dW, k, chk):  # pragma: no cover - compiled
+    """dW = A[:k]^T D[:k]: dW^(l) = a^(l-1)T delta^(l) over k batch rows, in one product.
 
     chk (at least n_l entries) gets each row times 0 added: it stays 0 while the rows are finite and
     turns NaN where one is not (as in ``column_gradient``).
     """
-    if j1 <= j0:
-        return
-    block = np.ascontiguousarray(A[:k, j0:j1])  # (k, j1 - j0); its transpose is Fortran-ordered for BLAS
-    np.dot(block.T, D[:k], dW[j0:j1])
+    np.dot(A[:k].T, D[:k], dW)
     n = dW.shape[1]
-    for j in range(j0, j1):
+    for j in range(dW.shape[0]):
         row = dW[j]
         for c in range(n):
             chk[c] += row[c] * 0

@@ -5,10 +5,10 @@ z_i^(1) = b^(1) + sum over x_ij != 0 of x_ij W^(1)[j, :] and dW^(1)[j, :] = sum_
 over the nonzero x_ij only: the terms it skips are exactly 0. The batch's rows are read from X
 through their indices, never copied. A small last layer runs as one compiled call
 (``_uploops.top_layer``). On two cores or more a helper thread (``_helper``) takes half of each large
-loop: the rows of z^(1), half of the nonzeros of dW^(1), row blocks of the products above the first
-layer (``_uploops``, BLAS at one thread in each thread) and half of each large weight matrix in the
-SGD update. ``train`` picks this kernel by itself (``kernels.make_kernel``); the helper is stopped
-when training ends.
+loop: the rows of z^(1), half of the nonzeros of dW^(1), for the larger layers above the first
+(``_uploops``, BLAS at one thread in each thread) half the rows of z^(l), and all of dW^(l) while this
+thread computes delta^(l-1); and half of each large weight matrix in the SGD update. ``train`` picks
+this kernel by itself (``kernels.make_kernel``); the helper is stopped when training ends.
 """
 
 from __future__ import annotations
@@ -43,9 +43,10 @@ class SparseKernel(DenseKernel):
     """``DenseKernel`` whose first layer is compiled and skips the zero inputs (see the module notes).
 
     On a machine with two cores or more, a helper thread (``_helper``) shares the work: the rows
-    of the batch for z^(1), the rows of dW^(1) (half of the nonzeros each), the rows of the larger
-    products above the first layer (``_uploops``, BLAS kept to one thread per thread) and half of
-    each large weight matrix in the SGD update. The result does not depend on how the work is shared.
+    of the batch for z^(1), the rows of dW^(1) (half of the nonzeros each), for the larger layers
+    above the first (``_uploops``, BLAS kept to one thread per thread) half the rows of z^(l) and all
+    of dW^(l) beside delta^(l-1), and half of each large weight matrix in the SGD update. The result
+    does not depend on how the work is shared.
     """
 
     name = "compiled"
@@ -65,14 +66,15 @@ class SparseKernel(DenseKernel):
         self._grouping = False  # the helper was asked to regroup the nonzeros by column
         self._grouped = False  # and has done so
         self.rates = np.zeros(2, net.dtype)  # eta and mu of the SGD update, for the helper
-        # NaN where a gradient computed in rows or columns is not finite: dW^(1) (column_gradient) and the
-        # shared dW^(l) of the layers above (gradient_rows); row 0 for the first half, row 1 for the second
+        # NaN where a gradient computed in parts is not finite: dW^(1) (column_gradient) and the shared
+        # dW^(l) of the layers above (weight_gradient); row 0 for this thread's part, row 1 for the helper's
         self.check = np.zeros((2, max(net.sizes[1:])), net.dtype)
         self._update_arrays: tuple[tuple[np.ndarray, ...], ...] = (tuple(self.dW), tuple(self.dW))  # (g, v)
         self._bound: tuple[Any, ...] = ()  # what the helper works on now
         self._contiguous: Any = None  # the params list last seen C-contiguous (update)
         self.pair: Any = None
         self.upper = np.zeros(net.L + 1, bool)  # upper[l]: layer l >= 2 shares its products
+        self._delta_done = 0  # l when delta^(l-1) was computed beside dW^(l), in the other thread
         if (os.cpu_count() or 1) > 1 and rows >= PAIR_ROWS:
             from ._helper import Helper
 
@@ -274,23 +276,29 @@ class SparseKernel(DenseKernel):
         if not self.upper[l]:
             return super()._backprop(l, delta, a_prev)
         k = delta.shape[0]
-        D, W, A, G = self.delta[l], self.net.weights[l - 1], self.a[l - 1], self.delta[l - 1]
-        act = HIDDEN_CODES[type(self.net.g[l - 1])]
-        self._halves(f"backprop{l}", lambda i0, i1: _UP.backprop_rows(D, W, A, G, act, i0, i1),
-                     self.pair.BACKPROP, k, act, k, l)
-        return G[:k]
+        if self._delta_done != l:  # not computed beside dW^(l) (_weight_gradient runs first in _backward)
+            act = HIDDEN_CODES[type(self.net.g[l - 1])]
+            _UP.backprop_rows(self.delta[l], self.net.weights[l - 1], self.a[l - 1], self.delta[l - 1], act, 0, k)
+        self._delta_done = 0
+        return self.delta[l - 1][:k]
 
     def _weight_gradient(self, l: int, a_prev: Any, delta: np.ndarray, out: np.ndarray) -> np.ndarray:
         k = delta.shape[0]
         if l > 1:
             if not self.upper[l]:
                 return super()._weight_gradient(l, a_prev, delta, out)
-            A, D, half, check = self.a[l - 1], self.delta[l], out.shape[0] // 2, self.check
+            A, D, G, W = self.a[l - 1], self.delta[l], self.delta[l - 1], self.net.weights[l - 1]
+            act = HIDDEN_CODES[type(self.net.g[l - 1])]
 
-            def block(j0: int, j1: int) -> None:
-                _UP.gradient_rows(A, D, out, k, j0, j1, check[int(j0 >= half)])  # check row 1 for the second half
+            def both(i0: int, i1: int) -> None:  # part 0..1: delta^(l-1) (for _backprop); part 1..2: dW^(l)
+                if i0 == 0:
+                    _UP.backprop_rows(D, W, A, G, act, 0, k)
+                if i1 == 2:
+                    _UP.weight_gradient(A, D, out, k, self.check[0])
 
-            self._halves(f"weights{l}", block, self.pair.WEIGHTS, out.shape[0], int(out is not self.dW[l - 1]), k, l)
+            self._settle()
+            self.pair.run(f"backward{l}", both, self.pair.BACKWARD, 0, 1, 2, int(out is not self.dW[l - 1]), k, l)
+            self._delta_done = l
             return out
         ptr, loops = self.ptr, self.loops
         self._settle()
