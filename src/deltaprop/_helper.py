@@ -1,17 +1,17 @@
 r"""A helper thread for ``deltaprop.sparse.SparseKernel``: half of each large loop or product, without waits.
 
-Waking a sleeping thread takes 0.1-0.2 ms on some virtual machines, as long as half of the work
-it would take over, so the helper waits for work spinning inside compiled code (``serve``),
-without the GIL, and calls sched_yield every YIELD_EVERY spins so that a thread that needs the
-core (a BLAS worker, another process) gets it. The caller hands it a command through a small int64
-array, the mailbox ``ctl``: ctl[CMD] says what to do, ctl[START] and ctl[END] which rows, columns
-or entries, ctl[ROWS] how many rows the batch has, ctl[LAYER] which layer, ctl[FLAG] relu
-(forward), "into part" (gradients) or nesterov (update), and
-ctl[MODE] NAP sends the helper back to Python to sleep, and the command REBIND back to Python to
-serve on other arrays (a new network's, say) without a new thread. The helper claims a command by swapping it
-for RUNNING, atomically, and clears it when done; the caller can take back a command the helper
-has not claimed. Acquire and release ordering make the arguments and the results visible in full
-on both sides. This module imports numba: import it lazily.
+Waking a sleeping thread takes 0.1-0.2 ms on some virtual machines, as long as half of the work it
+would take over, so the helper waits for work spinning inside compiled code (``serve``), without the
+GIL, and calls sched_yield every YIELD_EVERY spins so that a thread that needs the core (a BLAS
+worker, another process) gets it. The caller hands it a command through a small int64 array, the
+mailbox ``ctl``: ctl[CMD] says what to do, ctl[START] and ctl[END] which rows, columns or entries,
+ctl[ROWS] how many rows the batch has, ctl[LAYER] which layer, ctl[FLAG] relu (forward), "into part"
+(gradients) or nesterov (update), and ctl[MODE] NAP sends the helper back to Python to sleep, and
+the command REBIND back to Python to serve on other arrays (a new network's, say) without a new
+thread. The helper claims a command by swapping it for RUNNING, atomically, and clears it when done;
+the caller can take back a command the helper has not claimed. Acquire and release ordering make the
+arguments and the results visible in full on both sides. This module imports numba: import it
+lazily.
 """
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ class SparseKernel(DenseKernel):
         self._contiguous: Any = None  # the params list last seen C-contiguous (update)
         self.pair: Any = None
         self.upper = np.zeros(net.L + 1, bool)  # upper[l]: layer l >= 2 shares its products
-        self._delta_done = 0  # l when delta^(l-1) was computed beside dW^(l), in the other thread
+        self._delta_done = 0  # l when _weight_gradient(l) computed delta^(l-1) here beside the helper's dW^(l)
         if (os.cpu_count() or 1) > 1 and rows >= PAIR_ROWS:
             from ._helper import Helper
 
