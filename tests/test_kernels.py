@@ -17,6 +17,14 @@ from deltaprop.kernels import CHUNK, BatchKernel, DenseKernel, make_kernel
 needs_numba = pytest.mark.skipif(not fast.available(), reason="numba is not installed")
 
 
+def kernel_with_helper(net, batch_size):
+    """A SparseKernel for net that has its helper thread; the test is skipped on a machine with one CPU."""
+    kernel = sparse.SparseKernel(net, batch_size)
+    if kernel.pair is None:
+        pytest.skip("one CPU: no helper thread")
+    return kernel
+
+
 @pytest.fixture
 def alternate(monkeypatch):
     """Each call site of the helper alone on odd calls and shared on even ones (normally it starts shared
@@ -388,9 +396,7 @@ def test_new_arrays_reach_the_running_helper_without_a_new_thread(alternate):
     net = Network([300, 40, 3], ["relu", "softmax"], "cross_entropy", seed=32)
     other = net.copy()
     X, Y = (a.astype(np.float32) for a in data(rng, 64, 300, 3, "cross_entropy"))
-    kernel = sparse.SparseKernel(net, 64)
-    if kernel.pair is None:
-        pytest.skip("one CPU: no helper thread")
+    kernel = kernel_with_helper(net, 64)
     opt, opt2 = make_optimizer("momentum", lr=0.1), make_optimizer("momentum", lr=0.1)
     kernel.gradients(X, Y)
     thread, bound = kernel.pair.thread, kernel.pair.arrays
@@ -450,9 +456,7 @@ def test_upper_layers_shared_with_the_helper_equal_autograd(alternate, monkeypat
     rng = np.random.default_rng(21)
     net = Network([40, 12, 9, 3], ["relu", hidden, out], cost, dtype="float64", seed=22)
     X, Y = data(rng, 64, 40, 3, cost)
-    kernel = sparse.SparseKernel(net, 64)
-    if kernel.pair is None:
-        pytest.skip("one CPU: no helper thread")
+    kernel = kernel_with_helper(net, 64)
     assert kernel.upper.tolist() == [False, False, True, True]
     assert kernel.small_products()  # both threads run BLAS: one BLAS thread each
     dW, db = oracle.gradients(net, X, Y, None)
@@ -529,9 +533,7 @@ def test_many_shared_batches_race_nothing(monkeypatch, late):
     rng = np.random.default_rng(29)
     net = Network([60, 16, 12, 3], ["relu", "tanh", "softmax"], "cross_entropy", dtype="float64", seed=30)
     X, Y = data(rng, 512, 60, 3, "cross_entropy")
-    kernel = sparse.SparseKernel(net, 64)
-    if kernel.pair is None:
-        pytest.skip("one CPU: no helper thread")
+    kernel = kernel_with_helper(net, 64)
     for s in range(0, 512 * 3, 64):
         rows = np.arange(s, s + 64) % 512
         kernel.batch(X, Y, rows)
@@ -550,9 +552,7 @@ def test_finite_flags_an_overflowing_shared_upper_layer_gradient(monkeypatch, pr
     X = np.zeros((64, 2), np.float32)
     X[1:, 1] = 2.0
     Y = np.zeros((64, 2), np.float32)
-    kernel = sparse.SparseKernel(net, 64)
-    if kernel.pair is None:
-        pytest.skip("one CPU: no helper thread")
+    kernel = kernel_with_helper(net, 64)
     assert kernel.upper[2] and kernel.upper[3] == (product == 1) and kernel.fuse_top == (product != 1)
     kernel.gradients(X, Y)
     assert kernel.finite(1.0)
@@ -591,9 +591,7 @@ def test_a_shared_layers_delta_computed_alone_equals_the_chain_rule(monkeypatch)
     rng = np.random.default_rng(33)
     net = Network([40, 12, 9, 3], ["relu", "tanh", "softmax"], "cross_entropy", dtype="float64", seed=34)
     X, Y = data(rng, 64, 40, 3, "cross_entropy")
-    kernel = sparse.SparseKernel(net, 64)
-    if kernel.pair is None:
-        pytest.skip("one CPU: no helper thread")
+    kernel = kernel_with_helper(net, 64)
     kernel.gradients(X, Y)
     D3, A2 = kernel.delta[3].copy(), kernel.a[2].copy()
     kernel.delta[2].fill(np.nan)

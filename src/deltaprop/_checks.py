@@ -87,9 +87,9 @@ def _all_finite(arr: np.ndarray) -> bool:
     # the product, and training that starts right after it ran its first epoch about 20 % slower.
     if arr.size == 0:
         return True
-    flat = arr.reshape(-1) if arr.flags.c_contiguous else None
-    if flat is None:
+    if not arr.flags.c_contiguous:
         return bool(np.isfinite(arr.min()) and np.isfinite(arr.max()))
+    flat = arr.reshape(-1)
     return all(np.isfinite(flat[s:s + FINITE_BLOCK].min()) and np.isfinite(flat[s:s + FINITE_BLOCK].max())
                for s in range(0, flat.size, FINITE_BLOCK))
 

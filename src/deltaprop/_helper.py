@@ -199,8 +199,8 @@ class Helper:
         them between two commands (REBIND), else a new helper thread starts on them."""
         if len(arrays) == len(self.arrays) and all(a is b for a, b in zip(arrays, self.arrays)):
             return
-        self.arrays = self.holder[0] = arrays
         if self.thread is not None and self.thread.is_alive():
+            self.arrays = self.holder[0] = arrays
             if self.ctl[MODE] == NAP:
                 self.ctl[MODE] = SPIN
                 self.wake.set()

@@ -160,7 +160,7 @@ class SparseKernel(DenseKernel):
         return c, correct, delta
 
     def _bind(self, X: np.ndarray) -> None:
-        """Give the helper thread the arrays of this X and of the network (restarted only when they change)."""
+        """Give the helper thread the arrays of this X and of the network (again only when they change)."""
         net = self.net
         if self.pair is None or (self._bound and X is self._bound[0] and self._update_arrays is self._bound[-2]
                                  and _same(net.weights, self._bound[-4]) and _same(net.biases, self._bound[-3])):
@@ -171,7 +171,7 @@ class SparseKernel(DenseKernel):
         arrays = (X, self.idx, self.cols, self.vals, self.cnt, self.ptr, self.rows, self.xs, self.check,
                   tuple(net.weights), tuple(net.biases), outputs, deltas, tuple(self.dW),
                   tuple(self.dW) if self.part is None else tuple(self.part), *self._update_arrays, self.rates)
-        self._settle()  # a restarted helper forgets its command
+        self._settle()  # the rebinding command would overwrite a pending regrouping
         self.pair.bind(arrays)
         self._bound = (X, tuple(net.weights), tuple(net.biases), self._update_arrays, self.rates)
 
@@ -194,7 +194,7 @@ class SparseKernel(DenseKernel):
         self.rates[:] = opt.eta, mu
         v = opt.velocity if mu else params
         if not (_same(g[:L], self._update_arrays[0]) and _same(v[:L], self._update_arrays[1])):
-            self._update_arrays = (tuple(g[:L]), tuple(v[:L]))  # the helper restarts once, on the first step
+            self._update_arrays = (tuple(g[:L]), tuple(v[:L]))  # the helper is rebound once, on the first step
         self._bind(self._src[0])
         self._settle()  # no regrouping left pending (the gradient normally took it): a post would overwrite it
         shared = [l for l in range(1, L + 1) if params[l - 1].size >= PAIR_ENTRIES]
