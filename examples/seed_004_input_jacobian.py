@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from deltaprop import Network
-from deltaprop.check import read_network
+from deltaprop.teach.check import read_network
 from deltaprop.datasets import higham_points
-from deltaprop.notation import get_notation
+from deltaprop.teach.notation import get_notation
 
 
 def product_of_D_W(net: Network, x: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:

@@ -1,4 +1,4 @@
-"""deltaprop.check and deltaprop.slips: the first wrong number, its slip, and what follows."""
+"""deltaprop.teach.check and deltaprop.teach.slips: the first wrong number, its slip, and what follows."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from deltaprop import Network
-from deltaprop.check import check
+from deltaprop.teach.check import check
 from deltaprop.cli import main
-from deltaprop.notation import NOTATIONS, get_notation
-from deltaprop.slips import SLIPS
+from deltaprop.teach.notation import NOTATIONS, get_notation
+from deltaprop.teach.slips import SLIPS
 
 
 def sigmoid(z):

@@ -1,4 +1,4 @@
-"""deltaprop.explain, deltaprop.render, deltaprop.notation and the `deltaprop explain` command."""
+"""deltaprop.teach: explain, render, notation and the `deltaprop explain` command."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from deltaprop import Network
 from deltaprop.activations import Sigmoid
 from deltaprop.cli import main
-from deltaprop.explain import explain
-from deltaprop.notation import NOTATIONS, get_notation
-from deltaprop.render import render
+from deltaprop.teach.explain import explain
+from deltaprop.teach.notation import NOTATIONS, get_notation
+from deltaprop.teach.render import render
 
 NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]\d+)?")
 

@@ -7,7 +7,7 @@ Usage::
 
 Exit code 0 when every given number agrees within the tolerances, 1 when one does not (the
 report names the first wrong quantity, the likely slip, and what follows from it), 2 for a
-malformed file. The file format is described in ``deltaprop.check``.
+malformed file. The file format is described in ``deltaprop.teach.check``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ._common import nonnegative_float, positive_int
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The answers file, its notation and the tolerances."""
-    from ..notation import NOTATIONS
+    from ..teach.notation import NOTATIONS
 
     p.add_argument("answers", metavar="ANSWERS.json", help="the network, the sample and your numbers (JSON)")
     p.add_argument("--notation", choices=list(NOTATIONS), default=None, metavar="NOTATION",
@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the file; print the report; 0 if all agree, 1 otherwise."""
-    from ..check import check, load_answers
+    from ..teach.check import check, load_answers
 
     report = check(load_answers(args.answers), notation=args.notation, rtol=args.rtol, atol=args.atol,
                    where=args.answers)

@@ -36,8 +36,8 @@ def _names(text: str) -> list[str]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The network source, the sample(s), the notation and the output format."""
-    from ..notation import NOTATIONS
-    from ..render import FORMATS
+    from ..teach.notation import NOTATIONS
+    from ..teach.render import FORMATS
 
     net = p.add_argument_group("network (one of --sizes, --weights, --model)")
     net.add_argument("--sizes", type=lambda t: [positive_int(v) for v in t.split(",")], metavar="N0,N1,...",
@@ -77,8 +77,8 @@ def _network(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 
         return load(args.model), {}
     if args.weights:
-        from ..check import load_answers, read_network
-        from ..notation import get_notation
+        from ..teach.check import load_answers, read_network
+        from ..teach.notation import get_notation
 
         data = load_answers(args.weights)
         obj = data.get("network", data)
@@ -103,8 +103,8 @@ def _targets(values: list[list[float]], net: Any) -> np.ndarray:
 
 def run(args: argparse.Namespace) -> int:
     """Build the network, explain one pass, print it."""
-    from ..explain import explain
-    from ..render import render
+    from ..teach.explain import explain
+    from ..teach.render import render
 
     net, data = _network(args)
     xs = [r for group in args.x for r in group] if args.x else data.get("x")
