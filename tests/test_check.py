@@ -159,7 +159,7 @@ def test_missing_one_over_m_and_missing_half():
     c = 0.5 * np.sum((values["a"][1] - Y) ** 2, axis=1)  # c per sample
     report = check(answers(net, get_notation("seeds"), X, Y, values, cost=float(2 * c.mean())))
     wrong = {f.symbol: f.slips for f in report.findings if f.status != "ok"}
-    assert "missing-1/2" in wrong["C"] and "missing-1/m" in wrong["C"]  # 2 c-bar: both explain it when m = 2
+    assert wrong["C"] == ("cost-summed",)  # 2 c-bar: with m = 2 also 1/2 left out; the summed dW settles it
     assert wrong["∂C/∂W^(1)"] == ("missing-1/m",)
     assert report.first_wrong.symbol == "C"
 

@@ -6,6 +6,7 @@ module                    what it holds
 ``notation``              the four notations (seeds, cs189, nielsen, higham) as one table
 ``explain``, ``render``   every quantity of one forward and backward pass; text/Markdown/LaTeX
 ``check``, ``slips``      a student's numbers against the right ones; the catalogue of slips
+``report``, ``written``   check's findings as text; the tolerance of the digits a student wrote
 ========================  ==================================================================
 
 Built on the core (``network``, ``activations``, ``costs``, ``gradcheck``); nothing below the

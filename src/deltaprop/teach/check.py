@@ -24,8 +24,16 @@ the notations of ``deltaprop.teach.notation``::
 - ``answers``: any of ``z``, ``a``, ``delta``, ``dW``, ``db`` (objects keyed by layer),
   ``cost`` (a number: C, the mean of c over the samples) and ``dx`` (dc/dx per sample). Vectors
   are lists, one per sample when there are several; dW is a matrix in the weights' layout (in
-  cs189 its row 0 is dJ/db). CS189's names ``s`` (for z), ``x`` (for a) and ``J`` (for the cost)
-  are accepted too; its x^(l) may include the bias unit x_0 = 1.
+  cs189 its row 0 is dJ/db), or a list of m matrices a_i^(l-1)T delta_i^(l), one per sample (then
+  db is a list of m vectors too). CS189's names ``s`` (for z), ``x`` (for a) and ``J`` (for the
+  cost) are accepted too; its x^(l) may include the bias unit x_0 = 1.
+- ``delta`` (optional): "per-sample" (delta_i^(l) = dc_i/dz_i^(l), the default) or "batch-mean"
+  (delta^(l) = dC/dz^(l) with C the mean over the batch: 1/m of the per-sample one). Without it
+  the convention is detected from the first delta given.
+
+A number is right when it agrees within ``rtol``/``atol`` or when the exact value rounds to it at
+the digits written (0.123 stands for anything in [0.1225, 0.1235]; see ``deltaprop.teach.written``).
+One that misses only in its last digit is reported as a rounding slip, not as an unknown one.
 
 ``check`` compares the quantities in the order a hand computation makes them (z, a layer by
 layer, the cost, then delta, dC/dW, dC/db from the last layer down, then dc/dx), reports the
@@ -37,7 +45,7 @@ those that follow from the student's own earlier values and those wrong on their
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,101 +54,20 @@ import numpy as np
 from ..costs import output_delta
 from ..network import Network
 from .notation import Notation, _array, _layers, get_notation, read_network
-from .render import format_matrix
-from .slips import SLIPS, Context, matching_slips
+from .report import CONVENTIONS, CheckReport, Finding
+from .slips import Context, disambiguate, matching_slips
+from .written import Written, half_units, rounded
 
 __all__ = ["CheckReport", "Finding", "check", "load_answers", "read_network"]  # read_network: from notation
 
 KINDS = ("z", "a", "cost", "delta", "dW", "db", "dx")
 
 
-@dataclass(frozen=True)
-class Finding:
-    """The verdict on one quantity the student gave.
-
-    ``status`` is "ok", "wrong" (the first wrong quantity), "follows" (wrong, but what the
-    student's own earlier values give) or "also wrong" (wrong on its own).
-    """
-
-    kind: str
-    l: int
-    symbol: str
-    status: str
-    given: Any
-    expected: Any
-    slips: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    """All findings in the order of a hand computation."""
-
-    notation: Notation
-    summary: str
-    findings: tuple[Finding, ...]
-    rtol: float
-    atol: float
-
-    @property
-    def ok(self) -> bool:
-        """True when every given quantity agrees within the tolerances."""
-        return all(f.status == "ok" for f in self.findings)
-
-    @property
-    def first_wrong(self) -> Finding | None:
-        """The first quantity that is wrong, or None."""
-        return next((f for f in self.findings if f.status != "ok"), None)
-
-    def text(self, precision: int = 4) -> str:
-        """The report as plain text."""
-        def show(v: Any, kind: str) -> str:
-            v = np.asarray(v, dtype=np.float64)
-            if v.ndim == 2 and v.shape[0] == 1 and kind in ("z", "a", "delta", "dx"):
-                v = v[0]  # one sample: a plain list, as written
-            if v.ndim == 0:
-                return format_matrix([[v]], precision)[0][0]
-            rows = ["[" + ", ".join(row) + "]" for row in format_matrix(np.atleast_2d(v), precision)]
-            if v.ndim == 1:
-                return rows[0]
-            return "[" + (",\n" + " " * 21).join(rows) + "]"
-
-        mark = {"ok": "✓", "wrong": "✗", "follows": "~", "also wrong": "✗"}
-        note = {"ok": "", "wrong": "  <- first wrong", "follows": "  wrong, but follows from your earlier values",
-                "also wrong": "  wrong on its own as well"}
-        out = [f"deltaprop check: {self.summary}; rtol {self.rtol:g}, atol {self.atol:g}", ""]
-        out += [f"  {mark[f.status]} {f.symbol}{note[f.status]}" for f in self.findings]
-        first = self.first_wrong
-        if first is None:
-            out += ["", f"All {len(self.findings)} quantities agree."]
-            return "\n".join(out) + "\n"
-        out += ["", f"First wrong: {first.symbol}"]
-        for f in [first] + [f for f in self.findings if f.status == "also wrong"]:
-            if f is not first:
-                out.append(f"Also wrong on its own: {f.symbol}")
-            label = "it should be:    " if f is first else "from your values:"
-            out += [f"  you wrote:        {show(f.given, f.kind)}", f"  {label} {show(f.expected, f.kind)}"]
-            out += self._slip_lines(f)
-        follows = [f.symbol for f in self.findings if f.status == "follows"]
-        alone = [f for f in self.findings if f.status == "also wrong"]
-        out.append(f"Wrong only because of an earlier error (consistent with your own values): "
-                   f"{', '.join(follows) or 'none'}")
-        n_ok = sum(f.status == "ok" for f in self.findings)
-        out += ["", f"Result: {1 + len(alone)} wrong, {len(follows)} following from an earlier error, {n_ok} correct."]
-        return "\n".join(out) + "\n"
-
-    def _slip_lines(self, f: Finding) -> list[str]:
-        if not f.slips:
-            return ["  likely slip: none of the known slips reproduces this number"]
-        by_name = {s.name: s for s in SLIPS}
-        return [f"  likely slip: {name}: {by_name[name].description.format(layout=self.notation.layout_note())}"
-                for name in f.slips]
-
-
 def load_answers(path: str | Path) -> dict[str, Any]:
     """The JSON object of an answers file; ValueError (one line) if it is not valid JSON."""
     text = Path(path).read_text(encoding="utf-8")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_float=Written)  # Written: the digits, for the tolerance
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     if not isinstance(data, dict):
@@ -162,14 +89,26 @@ def _samples(value: Any, n: int, what: str, m: int | None = None, unit: bool = F
     return arr
 
 
-def check(data: dict[str, Any], *, notation: str | None = None, rtol: float = 1e-2, atol: float = 1e-4,
-          where: str = "answers") -> CheckReport:
+def check(data: dict[str, Any], *, notation: str | None = None, delta: str | None = None, rtol: float = 1e-2,
+          atol: float = 1e-4, where: str = "answers") -> CheckReport:
     """Compare a student's numbers (the JSON object described above) with the right ones.
+
+    Parameters
+    ----------
+    data : dict
+        The answers object (network, x, y, answers; optionally notation, delta).
+    notation : {"seeds", "cs189", "nielsen", "higham"}, optional
+        Overrides nothing: it must agree with ``data["notation"]`` when both are given.
+    delta : {"per-sample", "batch-mean"}, optional
+        The student's delta convention; default ``data["delta"]``, else detected.
+    rtol, atol : float
+        A number is right when |given - right| <= atol + rtol |right|, or when ``right`` rounds
+        to it at the digits written.
 
     Returns
     -------
     CheckReport
-        ``report.ok`` is True when every given quantity agrees: |given - right| <= atol + rtol |right|.
+        ``report.ok`` is True when every given quantity agrees.
     """
     for name, v in (("rtol", rtol), ("atol", atol)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
@@ -178,6 +117,7 @@ def check(data: dict[str, Any], *, notation: str | None = None, rtol: float = 1e
     if notation is not None and stated is not None and notation != stated:
         raise ValueError(f"{where} is written in {stated!r} notation, but --notation says {notation!r}")
     nt = get_notation(notation or stated or "seeds")
+    convention = _convention(delta, data.get("delta"), where)
     for key in ("network", "x", "y", "answers"):
         if key not in data:
             raise ValueError(f"{where} has no {key!r}; expected keys network, x, y, answers (and optionally notation)")
@@ -189,11 +129,11 @@ def check(data: dict[str, Any], *, notation: str | None = None, rtol: float = 1e
         Y = net._Y(_samples(data["y"], n[L], f"{where}: y", m), m)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: y: {exc}") from None
-    given = _read_given(data["answers"], nt, net, m, where)
+    given, tols = _read_given(data["answers"], nt, net, m, where)
     W = dict(enumerate(net.weights, start=1))
     g, c = net.g, net.c
 
-    def compute(kind: str, l: int, V: dict[tuple[str, int], Any]) -> Any:
+    def compute(kind: str, l: int, V: dict[tuple[str, int], Any], per_sample: bool) -> Any:
         """A quantity computed right from the values V before it, in the student's form."""
         if kind == "z":
             return V["a", l - 1] @ W[l] + net.biases[l - 1]
@@ -206,44 +146,106 @@ def check(data: dict[str, Any], *, notation: str | None = None, rtol: float = 1e
                 return output_delta(g[L], c, V["z", L], V["a", L], Y)
             return g[l].backward(V["z", l], V["a", l], V["delta", l + 1] @ W[l + 1].T)
         if kind == "dW":
-            return nt.weights(V["a", l - 1].T @ V["delta", l] / m, V["delta", l].mean(axis=0))
+            return nt.weight_gradient(V["a", l - 1], V["delta", l], per_sample=per_sample)
         if kind == "db":
-            return V["delta", l].mean(axis=0)
+            return V["delta", l] if per_sample else V["delta", l].mean(axis=0)
         return V["delta", 1] @ W[1].T  # dx
 
-    def close(u: Any, v: Any) -> bool:
-        return np.shape(u) == np.shape(v) and bool(np.allclose(u, v, rtol=rtol, atol=atol))
+    def close(u: Any, v: Any, tol: Any = 0.0) -> bool:
+        """Equal shapes, and each entry within rtol/atol or within the half-unit of its digits."""
+        if np.shape(u) != np.shape(v):
+            return False
+        err = np.abs(np.asarray(u, dtype=np.float64) - np.asarray(v, dtype=np.float64))
+        return bool(np.all(err <= np.maximum(atol + rtol * np.abs(v), np.asarray(tol) * (1 + 1e-9) + 1e-15)))
 
     t = net.trace(X, Y)  # the right values
-    truth: dict[tuple[str, int], Any] = {("cost", 0): t.cost, ("dx", 0): t.delta[1] @ W[1].T}
+    truth: dict[tuple[str, int], Any] = {("a", 0): X}
     for l in range(1, L + 1):
-        truth.update({("z", l): t.z[l], ("a", l): t.a[l], ("delta", l): t.delta[l], ("db", l): t.db[l],
-                      ("dW", l): nt.weights(t.dW[l], t.db[l])})
+        truth.update({("z", l): t.z[l], ("a", l): t.a[l], ("delta", l): t.delta[l]})
     chain: dict[tuple[str, int], Any] = {("a", 0): X}  # the student's values where given, else computed
     findings: list[Finding] = []
     for kind, l in _order(nt, L):
-        right, expected = truth[kind, l], compute(kind, l, chain)
+        value = given.get((kind, l))
+        per_sample = value is not None and _per_sample(kind, value, m)
+        right, expected = compute(kind, l, truth, per_sample), compute(kind, l, chain, per_sample)
         chain[kind, l] = expected
-        if (kind, l) not in given:
+        if value is None:
             continue
-        value = given[kind, l]
-        symbol = _symbol(nt, kind, l)
-        if close(value, right):
+        value, tol = _as_matrix(value, right) if kind == "dW" else value, tols[kind, l]
+        if np.shape(tol) != np.shape(value):
+            tol = np.zeros(np.shape(value))
+        if kind == "delta" and convention is None:
+            convention = "per-sample"
+            if m > 1 and not (close(value, right, tol) or close(value, expected, tol)) and (
+                    close(value * m, right, tol * m) or close(value * m, expected, tol * m)):
+                convention = "batch-mean"
+        scale = 1.0 / m if kind == "delta" and convention == "batch-mean" else 1.0
+        value_ps, tol_ps = value / scale, tol / scale  # per-sample units
+        if close(value_ps, right, tol_ps):
             status = "ok"
         elif all(f.status == "ok" for f in findings):
             status = "wrong"
         else:
-            status = "follows" if close(value, expected) else "also wrong"
+            status = "follows" if close(value_ps, expected, tol_ps) else "also wrong"
+        target = right if status in ("ok", "wrong") else expected
         slips: tuple[str, ...] = ()
+        note = ""
         if status in ("wrong", "also wrong"):
-            ctx = Context(net, nt, kind, l, chain, Y, expected)
-            slips = tuple(s.name for s in matching_slips(ctx, value, close))
-        findings.append(Finding(kind, l, symbol, status, value, right if status == "wrong" else expected, slips))
+            ctx = Context(net, nt, kind, l, chain, Y, expected, per_sample)
+            slips = tuple(s.name for s in matching_slips(ctx, value_ps, lambda u, v: close(u, v, tol_ps)))
+            if not slips:
+                note = _note(value, target * scale, tol, kind, _symbol(nt, kind, l))
+        findings.append(Finding(kind, l, _symbol(nt, kind, l), status, value, target * scale, slips, note))
         if kind in ("z", "a", "delta") and np.shape(value) == np.shape(expected):
-            chain[kind, l] = value
+            chain[kind, l] = value_ps
+    named = disambiguate({(f.kind, f.l): f.slips for f in findings})
+    findings = [replace(f, slips=named[f.kind, f.l]) for f in findings]
     summary = (f"{nt.name} notation, network {'-'.join(map(str, n))} ({', '.join(net.activations)}; "
                f"{net.cost_name}), {m} sample{'s' if m > 1 else ''}")
-    return CheckReport(nt, summary, tuple(findings), float(rtol), float(atol))
+    return CheckReport(nt, summary, tuple(findings), float(rtol), float(atol), convention or "per-sample")
+
+
+def _convention(flag: str | None, stated: Any, where: str) -> str | None:
+    """The delta convention from the argument or the file (they must agree), or None to detect it."""
+    for v, what in ((flag, "delta"), (stated, f"{where}: delta")):
+        if v is not None and v not in CONVENTIONS:
+            raise ValueError(f"{what} must be one of {', '.join(CONVENTIONS)}, got {v!r}")
+    if flag is not None and stated is not None and flag != stated:
+        raise ValueError(f"{where} says delta is {stated!r}, but --delta says {flag!r}")
+    return flag or stated
+
+
+def _per_sample(kind: str, value: np.ndarray, m: int) -> bool:
+    """dW as a list of m matrices, db as m vectors (m > 1): one gradient per sample."""
+    return (kind == "dW" and value.ndim == 3 and value.shape[0] == m) or (
+        kind == "db" and m > 1 and value.ndim == 2 and value.shape[0] == m)
+
+
+def _as_matrix(value: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """A one-row or one-column dW written as a flat list, as the matrix it stands for."""
+    if value.ndim == 1 and np.ndim(right) == 2 and 1 in np.shape(right) and value.size == np.size(right):
+        return value.reshape(np.shape(right))
+    return value
+
+
+def _shape(v: Any, kind: str) -> str:
+    shape = np.shape(v)
+    if kind in ("z", "a", "delta", "dx") and len(shape) == 2 and shape[0] == 1:
+        shape = shape[1:]  # one sample, written as a plain list
+    return "x".join(map(str, shape)) or "a number"
+
+
+def _note(value: Any, target: Any, tol: np.ndarray, kind: str, symbol: str) -> str:
+    """Why a number that no slip reproduces is wrong: its shape, or only its last digit."""
+    if np.shape(value) != np.shape(target):
+        return f"shape: {_shape(value, kind)} given where {symbol} is {_shape(target, kind)}"
+    err = np.abs(np.asarray(value, dtype=np.float64) - np.asarray(target, dtype=np.float64))
+    if tol.size and np.all(tol > 0) and np.all(err <= 2 * tol * (1 + 1e-9) + 1e-15):
+        i = int(np.argmax(err / tol))
+        half = float(tol.flat[i])
+        return (f"rounding only: within one unit of the last digit written; at that many digits the value "
+                f"reads {rounded(float(np.ravel(target)[i]), half)} (did you round an earlier value?)")
+    return ""
 
 
 def _order(nt: Notation, L: int) -> list[tuple[str, int]]:
@@ -261,11 +263,28 @@ def _symbol(nt: Notation, kind: str, l: int) -> str:
     return nt.expand("{" + kind + "}", l)
 
 
-def _read_given(answers: Any, nt: Notation, net: Network, m: int, where: str) -> dict[tuple[str, int], Any]:
+Given = dict[tuple[str, int], Any]
+
+
+def _read_given(answers: Any, nt: Notation, net: Network, m: int, where: str) -> tuple[Given, Given]:
+    """The student's values by (kind, l), and the half-unit of each number's last digit (see ``written``)."""
+    out, tols = _read_values(answers, nt, net, m, where)
+    return out, {key: _tol_like(tols[key], np.shape(v)) for key, v in out.items()}
+
+
+def _tol_like(tol: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The half-units in the shape the reader gave the values (one sample as a row, bias unit dropped)."""
+    if tol.ndim and len(shape) == 2 and tol.shape[-1] == shape[-1] + 1:
+        tol = tol[..., 1:]  # CS189's bias unit x_0 = 1, dropped by the reader
+    return tol.reshape(shape) if tol.size == int(np.prod(shape)) else np.zeros(shape)
+
+
+def _read_values(answers: Any, nt: Notation, net: Network, m: int, where: str) -> tuple[Given, Given]:
     if not isinstance(answers, dict) or not answers:
         raise ValueError(f"{where}: answers must be a non-empty object with any of {', '.join(KINDS)}")
     n, L = net.sizes, net.L
     out: dict[tuple[str, int], Any] = {}
+    tols: dict[tuple[str, int], Any] = {}
     for key, value in answers.items():
         kind = nt.aliases.get(key, key)
         if kind not in KINDS:
@@ -275,18 +294,20 @@ def _read_given(answers: Any, nt: Notation, net: Network, m: int, where: str) ->
         if kind == "cost":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{what} must be a number, got {value!r}")
-            out["cost", 0] = float(value)
+            out["cost", 0], tols["cost", 0] = float(value), half_units(value)
         elif kind == "dx":
-            out["dx", 0] = _samples(value, n[0], what, m)
+            out["dx", 0], tols["dx", 0] = _samples(value, n[0], what, m), half_units(value)
         elif kind == "db" and nt.bias_unit:
             raise ValueError(f"{what}: in cs189 notation the bias gradient is row 0 of dW; give dW only")
         else:
             for l, v in _layers(value, nt, L, what).items():
+                tols[kind, l] = half_units(v)
                 if kind == "dW":
                     out["dW", l] = _array(v, f"{what}[{nt.layer(l)}]")
                 elif kind == "db":
-                    out["db", l] = _array(v, f"{what}[{nt.layer(l)}]").reshape(-1)
+                    db = _array(v, f"{what}[{nt.layer(l)}]")
+                    out["db", l] = db if m > 1 and db.ndim == 2 and db.shape[0] == m else db.reshape(-1)
                 else:
                     out[kind, l] = _samples(v, n[l], f"{what}[{nt.layer(l)}]", m,
                                             unit=nt.bias_unit and kind == "a" and l < L)
-    return out
+    return out, tols

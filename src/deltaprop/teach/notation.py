@@ -171,6 +171,16 @@ class Notation:
             v = np.hstack([np.ones((v.shape[0], 1), dtype=v.dtype), v])  # (m, n_l + 1)
         return v.T if self.columns else v
 
+    def weight_gradient(self, a_prev: np.ndarray, delta: np.ndarray, *, per_sample: bool = False) -> np.ndarray:
+        r"""Their dC/dW^(l) from our a^(l-1) (m, n_{l-1}) and per-sample delta^(l) (m, n_l).
+
+        The mean (1/m) a^(l-1)T delta^(l) in their layout, or with ``per_sample`` the m matrices
+        a_i^(l-1)T delta_i^(l), stacked: (m, *their weight shape) (CS189's per-sample SGD).
+        """
+        if per_sample:
+            return np.stack([self.weights(np.outer(a_i, d_i), d_i) for a_i, d_i in zip(a_prev, delta)])
+        return self.weights(a_prev.T @ delta / delta.shape[0], delta.mean(axis=0))
+
     def weight_shape(self, n_in: int, n_out: int) -> tuple[int, int]:
         """The shape of their weight matrix for a layer from n_in to n_out units."""
         if self.bias_unit:
