@@ -16,7 +16,8 @@ from typing import Iterator
 import numpy as np
 
 from . import idx
-from .datasets import Dataset, FloatArray, PathLike, Scaling
+from ._dataset import Dataset, FloatArray, PathLike
+from .scaling import Scaling
 
 #: Default mirror of the gzipped MNIST files (the one TensorFlow's loader uses).
 MNIST_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"

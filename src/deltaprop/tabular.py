@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .datasets import Dataset, FloatArray, PathLike, _is_int, _make
+from ._dataset import Dataset, FloatArray, PathLike, _is_int, _make
 from .scaling import _check_finite
 
 def load_csv(path: PathLike, *, target: str | None = None, test_fraction: float = 0.25,
