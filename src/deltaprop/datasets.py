@@ -87,16 +87,19 @@ def higham_points(*, extra_point: bool = False) -> tuple[FloatArray, FloatArray]
 
 
 def load_dataset(spec: PathLike, *, data_dir: PathLike | None = None, target: str | None = None,
-                 seed: int = 0) -> Dataset:
+                 seed: int = 0, task: str = "auto", header: bool | None = None) -> Dataset:
     """Load a data set by name or path: "digits", "mnist", "higham", "higham+1", or a ``.csv`` or ``.npz`` file.
 
-    ``data_dir`` is used for "mnist" only; ``target`` applies to CSV files only.
+    ``data_dir`` is used for "mnist" only; ``target`` and ``header`` apply to CSV files only;
+    ``task`` (see :func:`load_csv`) to CSV and NPZ files (the named data sets are classifications).
     """
     if not isinstance(spec, (str, os.PathLike)):
         raise TypeError(f"data set must be a name or a path, got {type(spec).__name__}")
     text = os.fspath(spec)
     if target is not None and not text.lower().endswith(".csv"):
         raise ValueError(f"target={target!r} applies to CSV files only, got data set {text!r}")
+    if task == "regression" and not text.lower().endswith((".csv", ".npz")):
+        raise ValueError(f"data set {text!r} is a classification; task='regression' needs a CSV or NPZ file")
     if text == "digits":
         return load_digits(seed=seed)
     if text == "mnist":
@@ -108,9 +111,9 @@ def load_dataset(spec: PathLike, *, data_dir: PathLike | None = None, target: st
         y = Y.argmax(axis=1).astype(np.int64)
         return Dataset(text, X, y, X.copy(), y.copy(), ("A", "B"), Scaling.identity(), ("x1", "x2"))
     if text.lower().endswith(".csv"):
-        return load_csv(spec, target=target, seed=seed)
+        return load_csv(spec, target=target, seed=seed, task=task, header=header)
     if text.lower().endswith(".npz"):
-        return load_npz(spec, seed=seed)
+        return load_npz(spec, seed=seed, task=task)
     raise ValueError(f"unknown data set {text!r}; expected 'digits', 'mnist', 'higham', 'higham+1', or a path ending in .csv or .npz")
 
 

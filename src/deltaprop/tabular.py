@@ -1,4 +1,8 @@
-"""User data: CSV files (a header row, one label column) and NPZ archives (arrays X and y).
+"""User data: CSV files (one label column, a header row or none) and NPZ archives (arrays X and y).
+
+A CSV file's first row is a header unless every one of its cells is a number (then it is data and
+the columns are named "1", "2", ...); ``header=True`` or ``False`` overrides that rule. Files are
+read with the standard library's ``csv`` module.
 
 Loaders return a :class:`~deltaprop.datasets.Dataset` with features standardised by the training
 split's statistics; :func:`read_features` and :func:`read_labelled` return raw rows, to which a
@@ -9,32 +13,40 @@ from __future__ import annotations
 
 import csv
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ._dataset import Dataset, FloatArray, PathLike, _is_int, _make
+from ._dataset import Dataset, FloatArray, PathLike, _make, typed_labels
 from .scaling import _check_finite
 
 def load_csv(path: PathLike, *, target: str | None = None, test_fraction: float = 0.25,
-             seed: int = 0) -> Dataset:
-    """Load a CSV file with a header row: one label column, all other columns numeric.
+             seed: int = 0, task: str = "auto", header: bool | None = None) -> Dataset:
+    """Load a CSV file: one label column, all other columns numeric.
 
     Parameters
     ----------
     path : str or path-like
     target : str, optional
-        Name of the label column; default the last column. Labels may be integers or strings.
+        Name of the label column (its number "1", "2", ... in a file without header); default
+        the last column. Labels may be numbers or strings.
     test_fraction : float in (0, 1)
-        Share of each class held out for testing (stratified split).
+        Share of the rows held out for testing (stratified by class for a classification).
     seed : int
+    task : {"auto", "classification", "regression"}
+        "auto" picks regression for numeric targets that are not all integers, or that have more
+        than 50 distinct integer values; classification otherwise.
+    header : bool, optional
+        Whether the first row is a header; default: it is, unless all its cells are numbers.
 
     Returns
     -------
     Dataset
-        Features standardised with the training split's statistics; ``classes`` are the
-        sorted distinct labels and y indexes them.
+        Features standardised with the training split's statistics; for a classification
+        ``classes`` are the sorted distinct labels and y indexes them, for a regression y holds
+        the targets and ``target_scaling`` their standardisation.
 
     Raises
     ------
@@ -43,14 +55,15 @@ def load_csv(path: PathLike, *, target: str | None = None, test_fraction: float 
         non-numeric or non-finite cell (row numbered as in the file, the header being row 1,
         and the column name), an unknown target, fewer than 2 classes.
     """
-    X, labels, names = _csv_labelled(path, target)
+    X, labels, names = _csv_labelled(path, target, header)
     return _make(Path(path).stem, X, labels, None, None, test_fraction, seed, str(path), names,
-                 always_standardize=True)
+                 always_standardize=True, task=task)
 
 
-def _csv_labelled(path: PathLike, target: str | None) -> tuple[np.ndarray, list[Any], tuple[str, ...]]:
-    """Raw features (m, n_0), labels (ints when all are integers) and feature names of a CSV file."""
-    header, rows = _read_csv(path)
+def _csv_labelled(path: PathLike, target: str | None,
+                  has_header: bool | None) -> tuple[np.ndarray, list[Any], tuple[str, ...]]:
+    """Raw features (m, n_0), labels (see ``typed_labels``) and feature names of a CSV file."""
+    header, rows = _read_csv(path, has_header)
     if target is None:
         target = header[-1]
     if target not in header:
@@ -60,23 +73,21 @@ def _csv_labelled(path: PathLike, target: str | None) -> tuple[np.ndarray, list[
     t = header.index(target)
     features = [c for c in range(len(header)) if c != t]
     X = _numbers(path, header, rows, features)  # (m, n_0)
-    labels: list[Any] = []
+    texts: list[str] = []
     for line, row in rows:
         if not row[t].strip():
             raise ValueError(f"{path}: row {line}, column {target!r}: empty label")
-        labels.append(row[t].strip())
-    if all(_is_int(s) for s in labels):
-        labels = [int(s) for s in labels]
-    return X, labels, tuple(header[c] for c in features)
+        texts.append(row[t].strip())
+    return X, typed_labels(texts), tuple(header[c] for c in features)
 
 
-def load_npz(path: PathLike, *, test_fraction: float = 0.25, seed: int = 0) -> Dataset:
+def load_npz(path: PathLike, *, test_fraction: float = 0.25, seed: int = 0, task: str = "auto") -> Dataset:
     """Load a ``.npz`` file with arrays X (m, n_0) and y (m,), optionally X_test and y_test.
 
     Inputs are used as they are when all lie in [0, 1], else standardised with the training
     split's statistics. Without X_test/y_test, a stratified split holds out test_fraction.
-    Labels (integers or strings) become indices into the sorted distinct labels. The file is
-    read with ``allow_pickle=False``.
+    For a classification, labels (integers or strings) become indices into the sorted distinct
+    labels; ``task`` is chosen as in :func:`load_csv`. The file is read with ``allow_pickle=False``.
 
     Raises
     ------
@@ -84,13 +95,20 @@ def load_npz(path: PathLike, *, test_fraction: float = 0.25, seed: int = 0) -> D
         Naming the file: missing keys, wrong ndim, mismatched lengths, NaN/Inf, non-numeric X.
     """
     arrays = _npz_arrays(path)
-    y_test = arrays["y_test"].tolist() if "y_test" in arrays else None
-    return _make(Path(path).stem, arrays["X"], arrays["y"].tolist(), arrays.get("X_test"), y_test,
-                 test_fraction, seed, str(path), None, always_standardize=False)
+    y_test = _npz_labels(arrays["y_test"]) if "y_test" in arrays else None
+    return _make(Path(path).stem, arrays["X"], _npz_labels(arrays["y"]), arrays.get("X_test"), y_test,
+                 test_fraction, seed, str(path), None, always_standardize=False, task=task)
 
 
-def read_features(path: PathLike, *, n_features: int) -> FloatArray:
-    """Read raw (unscaled) input rows to predict from a ``.csv`` (header row) or ``.npy`` file.
+def _npz_labels(y: np.ndarray) -> list[Any]:
+    """y (m,) as a list of labels; floats that are all integers become ints (class 2.0 is class 2)."""
+    if y.dtype.kind == "f" and np.all(y == np.round(y)):
+        return y.astype(np.int64).tolist()
+    return y.tolist()
+
+
+def read_features(path: PathLike, *, n_features: int, header: bool | None = None) -> FloatArray:
+    """Read raw (unscaled) input rows to predict from a ``.csv`` or ``.npy`` file.
 
     Parameters
     ----------
@@ -98,6 +116,8 @@ def read_features(path: PathLike, *, n_features: int) -> FloatArray:
         A CSV file with exactly n_features numeric columns, or a 2-D ``.npy`` array.
     n_features : int
         n_0 of the model that will predict.
+    header : bool, optional
+        Whether a CSV file's first row is a header; default: it is unless all its cells are numbers.
 
     Returns
     -------
@@ -105,8 +125,8 @@ def read_features(path: PathLike, *, n_features: int) -> FloatArray:
     """
     text = os.fspath(path).lower()
     if text.endswith(".csv"):
-        header, rows = _read_csv(path)
-        X = _numbers(path, header, rows, list(range(len(header))))
+        names, rows = _read_csv(path, header)
+        X = _numbers(path, names, rows, list(range(len(names))))
     elif text.endswith(".npy"):
         X = _np_load(path)
         if hasattr(X, "files"):
@@ -122,9 +142,14 @@ def read_features(path: PathLike, *, n_features: int) -> FloatArray:
     return X.astype(np.float64)
 
 
-def _read_csv(path: PathLike) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Return the header and the data rows as (line number, cells); blank lines are skipped."""
+def _read_csv(path: PathLike, has_header: bool | None = None) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Return the column names and the data rows as (line number, cells); blank lines are skipped.
+
+    The first row is the header when ``has_header`` is True, or when it is None and some cell of
+    that row is not a number; otherwise it is data and the columns are named "1", "2", ...
+    """
     header: list[str] | None = None
+    numbered = False  # True when the first row is data and the columns are named by number
     rows: list[tuple[int, list[str]]] = []
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
@@ -132,11 +157,17 @@ def _read_csv(path: PathLike) -> tuple[list[str], list[tuple[int, list[str]]]]:
             for cells in reader:
                 if not cells:
                     continue
+                if any("\x00" in c for c in cells):
+                    raise ValueError(f"{path}: row {reader.line_num} holds a NUL byte (\\x00); "
+                                     "expected text cells")
                 if header is None:
                     header = [c.strip() for c in cells]
+                    if has_header is False or (has_header is None and all(_is_number(c) for c in cells)):
+                        header, numbered = [str(k) for k in range(1, len(cells) + 1)], True
+                        rows.append((reader.line_num, cells))
                 elif len(cells) != len(header):
                     raise ValueError(f"{path}: row {reader.line_num} has {len(cells)} cells, "
-                                     f"the header has {len(header)}")
+                                     f"the {'first row' if numbered else 'header'} has {len(header)}")
                 else:
                     rows.append((reader.line_num, cells))
         except (csv.Error, UnicodeDecodeError) as exc:
@@ -145,10 +176,18 @@ def _read_csv(path: PathLike) -> tuple[list[str], list[tuple[int, list[str]]]]:
         raise ValueError(f"{path}: empty file; expected a header row and data rows")
     if not rows:
         raise ValueError(f"{path}: header only, no data rows")
-    repeated = sorted({c for c in header if header.count(c) > 1})
+    repeated = sorted(name for name, n in Counter(header).items() if n > 1)
     if repeated:
         raise ValueError(f"{path}: the header repeats the column name(s) {', '.join(map(repr, repeated))}")
     return header, rows
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _numbers(path: PathLike, header: list[str], rows: list[tuple[int, list[str]]],
@@ -216,14 +255,17 @@ def _npz_arrays(path: PathLike) -> dict[str, np.ndarray]:
             if y.ndim != 1 or len(y) != len(arrays[X_key]):
                 raise ValueError(f"{path}: {y_key!r} must have shape ({len(arrays[X_key])},) to match "
                                  f"{X_key!r}, got {y.shape}")
-            if y.dtype.kind not in "biuU":
-                raise ValueError(f"{path}: {y_key!r} must hold integer or string labels, got {y.dtype}")
+            if y.dtype.kind not in "biufU":
+                raise ValueError(f"{path}: {y_key!r} must hold numbers or string labels, got {y.dtype}")
+            if y.dtype.kind == "f":
+                _check_finite(y.reshape(-1, 1), f"{path}: {y_key!r}")
     if "X_test" in arrays and arrays["X_test"].shape[1] != arrays["X"].shape[1]:
         raise ValueError(f"{path}: 'X_test' has {arrays['X_test'].shape[1]} columns, 'X' has {arrays['X'].shape[1]}")
     return arrays
 
 
-def read_labelled(path: PathLike, *, target: str | None = None) -> tuple[FloatArray, list[Any]]:
+def read_labelled(path: PathLike, *, target: str | None = None,
+                  header: bool | None = None) -> tuple[FloatArray, list[Any]]:
     """All rows of a labelled ``.csv`` or ``.npz`` file, raw: (X of shape (m, n_0), m labels).
 
     For evaluating a saved model, which applies its own scaling and maps labels to its classes.
@@ -231,12 +273,12 @@ def read_labelled(path: PathLike, *, target: str | None = None) -> tuple[FloatAr
     """
     text = os.fspath(path).lower()
     if text.endswith(".csv"):
-        X, labels, _ = _csv_labelled(path, target)
+        X, labels, _ = _csv_labelled(path, target, header)
         return X.astype(np.float64), labels
     if target is not None:
         raise ValueError(f"target={target!r} applies to CSV files only, got {path}")
     if text.endswith(".npz"):
         arrays = _npz_arrays(path)
         key = "_test" if "X_test" in arrays else ""
-        return arrays["X" + key].astype(np.float64), arrays["y" + key].tolist()
+        return arrays["X" + key].astype(np.float64), _npz_labels(arrays["y" + key])
     raise ValueError(f"expected a path ending in .csv or .npz, got {path}")
