@@ -2,7 +2,9 @@ r"""Model files: safetensors with the architecture as JSON metadata. Nothing is 
 
 A model file holds the tensors ``layers.{l}.weight`` (n_{l-1}, n_l) and ``layers.{l}.bias``
 (n_l,) for l = 1..L, and in its metadata the keys ``format`` ("deltaprop.model"),
-``architecture`` (sizes, activations, cost, dtype, dropout), ``scaling`` and ``classes``.
+``architecture`` (sizes, activations, cost, dtype, dropout), ``scaling`` and ``classes``, and
+when known ``target_scaling`` (a regression's target standardisation) and ``data`` (the training
+file's name, SHA-256, target, header and held-out split). Files without the last two still load.
 Loading checks the header byte by byte before any tensor is read: every name, dtype, shape and
 offset must agree with the metadata and with the file's size, header and data must match the
 SHA-256 that ``save`` stores in the metadata (entry ``sha256``; files written by other tools may
@@ -224,8 +226,13 @@ def model_metadata(net: Network) -> dict[str, str]:
     scaling = net.scaling.to_json() if net.scaling is not None else None
     classes = None if net.classes is None else [c.item() if isinstance(c, np.generic) else c for c in net.classes]
     _classes(classes, net.sizes[-1], "cannot save the model")
-    return {"format": FORMAT, "architecture": json.dumps(arch), "scaling": json.dumps(scaling),
+    meta = {"format": FORMAT, "architecture": json.dumps(arch), "scaling": json.dumps(scaling),
             "classes": json.dumps(classes)}
+    if net.target_scaling is not None:
+        meta["target_scaling"] = json.dumps(net.target_scaling.to_json())
+    if net.data is not None:
+        meta["data"] = json.dumps(net.data)
+    return meta
 
 
 def model_tensors(net: Network) -> dict[str, np.ndarray]:
@@ -255,6 +262,8 @@ def network_from(tensors: dict[str, np.ndarray], metadata: dict[str, str], where
         arch = json.loads(metadata["architecture"])
         scaling = json.loads(metadata.get("scaling", "null"))
         classes = json.loads(metadata.get("classes", "null"))
+        target_scaling = json.loads(metadata.get("target_scaling", "null"))
+        data = json.loads(metadata.get("data", "null"))
         sizes, acts, cost, dtype = arch["sizes"], arch["activations"], arch["cost"], arch["dtype"]
         dropout = arch.get("dropout") or None
     except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
@@ -283,6 +292,15 @@ def network_from(tensors: dict[str, np.ndarray], metadata: dict[str, str], where
             net.scaling = Scaling.from_json(scaling)
             if net.scaling.mean is not None and len(net.scaling.mean) != net.sizes[0]:
                 raise ValueError(f"scaling has {len(net.scaling.mean)} features, the network n_0 = {net.sizes[0]}")
+        if target_scaling is not None:
+            from .scaling import Scaling
+
+            net.target_scaling = Scaling.from_json(target_scaling)
+            if net.target_scaling.kind != "standardize" or net.sizes[-1] != 1 or len(net.target_scaling.mean or ()) != 1:
+                raise ValueError("target_scaling must standardize the single output of a regression (n_L = 1)")
+        if data is not None and not isinstance(data, dict):
+            raise ValueError(f"data must be a JSON object, got {data!r}")
+        net.data = data
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{where}: {exc}") from None
     net.classes = _classes(classes, net.sizes[-1], where)

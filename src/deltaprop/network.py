@@ -135,6 +135,8 @@ class Network:
         self._b = _checks.parameters(bs, self._shapes("b"), dt, "biases")
         self.scaling: Any = None  # input scaling attached by the data loaders and model files
         self.classes: tuple[Any, ...] | None = None  # class labels, when trained on labelled data
+        self.target_scaling: Any = None  # regression: the target's standardisation, undone on prediction
+        self.data: dict[str, Any] | None = None  # the training file: SHA-256, rows, held-out split
 
     @staticmethod
     def _check_dropout(dropout: Sequence[float] | None, L: int) -> tuple[float, ...]:

@@ -124,6 +124,34 @@ class Scaling:
             raise ValueError(f"X has {X.shape[1]} columns; this scaling expects n_0 = {len(self.mean)}")
         return (X.astype(dtype) - np.asarray(self.mean, dtype)) / np.asarray(self.std, dtype)
 
+    def invert(self, Z: npt.ArrayLike) -> FloatArray:
+        """Return the raw values whose scaled form is Z: the inverse of :meth:`apply`.
+
+        Parameters
+        ----------
+        Z : array_like of shape (m, n_0)
+
+        Returns
+        -------
+        ndarray of shape (m, n_0), float64
+
+        Examples
+        --------
+        >>> s = Scaling("standardize", mean=(10.0,), std=(2.0,))
+        >>> s.invert(s.apply(np.array([[7.0], [12.0]])))
+        array([[ 7.],
+               [12.]])
+        """
+        Z = _as_matrix(Z, "Z").astype(np.float64)
+        if self.kind == "none":
+            return Z
+        if self.kind == "divide":
+            return Z * self.scale
+        assert self.mean is not None and self.std is not None  # invariant of __post_init__
+        if Z.shape[1] != len(self.mean):
+            raise ValueError(f"Z has {Z.shape[1]} columns; this scaling expects n_0 = {len(self.mean)}")
+        return Z * np.asarray(self.std) + np.asarray(self.mean)
+
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict that :meth:`from_json` turns back into this scaling."""
         if self.kind == "none":

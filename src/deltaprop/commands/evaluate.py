@@ -1,13 +1,18 @@
-"""``deltaprop evaluate MODEL --dataset ...``: accuracy, cost and confusion matrix of a saved model.
+"""``deltaprop evaluate MODEL --dataset ...``: a saved model's scores on labelled rows.
 
-Named data sets (digits, mnist, higham) are evaluated on their test split; a CSV or NPZ file on
-all its rows (an NPZ file's X_test/y_test when it has them). Raw rows go through the model's
-own saved scaling, and labels are mapped to the model's classes.
+A classifier gets accuracy, cost and the confusion matrix; a regression r2, rmse, mae and cost,
+in the target's units. Named data sets (digits, mnist, higham) are evaluated on their test split.
+A CSV or NPZ file is evaluated on the rows the model held out when it is the file the model was
+trained on (same SHA-256), else (or with ``--all-rows``) on all its rows (an NPZ file's
+X_test/y_test when it has them). Raw rows go through the model's own saved scaling, and labels
+are mapped to the model's classes.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,29 +25,61 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="MODEL", help="a model file written by deltaprop train --out")
     p.add_argument("--dataset", default="digits", help="digits, mnist, higham, or a PATH.csv / PATH.npz file")
     p.add_argument("--data-dir", help="folder with the MNIST IDX files")
-    p.add_argument("--target", help="label column of a CSV file (default: the last column)")
-    p.add_argument("--metrics-json", metavar="PATH", help="write accuracy, cost and confusion_matrix as JSON")
+    p.add_argument("--target", help="label column of a CSV file (default: the model's, else the last column)")
+    p.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
+                   help="--header: the CSV's first row is a header; --no-header: it is data "
+                        "(default: the model's setting, else a header unless all its cells are numbers)")
+    p.add_argument("--all-rows", action="store_true",
+                   help="score every row, also those the model was trained on (default: only the held-out rows "
+                        "of the model's own training file)")
+    p.add_argument("--metrics-json", metavar="PATH",
+                   help="write the scores (accuracy, cost, confusion_matrix; or r2, rmse, mae, cost) as JSON")
     p.add_argument("--plot", metavar="PATH", help="draw the confusion matrix to this PNG or SVG file")
 
 
-def labelled_rows(net: Any, spec: str, *, data_dir: str | None = None,
-                  target: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs as the network sees them (m, n_0) and class indices (m,) into ``net.classes``."""
+def labelled_rows(net: Any, spec: str, *, data_dir: str | None = None, target: str | None = None,
+                  header: bool | None = None, all_rows: bool = False) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """Inputs as the network sees them (m, n_0), targets (m,), which rows ("held-out" or "all") and a description.
+
+    Targets are class indices into ``net.classes`` for a classifier, numbers for a regression.
+    The description says which rows were scored, e.g. "45 held-out rows of wine.csv (--all-rows for all 178)".
+    A named data set's test split counts as "held-out".
+    """
+    from .._dataset import held_out
     from ..datasets import load_dataset, read_labelled
 
     if spec.lower().endswith((".csv", ".npz")):
-        X_raw, labels = read_labelled(spec, target=target)
+        data = net.data if net.data is not None and spec.lower().endswith(".csv") else {}
+        X_raw, labels = read_labelled(spec, target=target if target is not None else data.get("target"),
+                                      header=header if header is not None else data.get("header"))
         if X_raw.shape[1] != net.sizes[0]:
             raise ValueError(f"{spec} has {X_raw.shape[1]} feature columns; the model expects n_0 = {net.sizes[0]}")
         X = net.scaling.apply(X_raw) if net.scaling is not None else X_raw
-        return X, class_indices(net, labels, spec)
+        y = _targets(net, labels, spec)
+        name, m = Path(spec).name, len(y)
+        if all_rows or net.data is None or hashlib.sha256(Path(spec).read_bytes()).hexdigest() != net.data.get("sha256"):
+            return X, y, "all", f"all {m} rows of {name}"
+        _, test = held_out(labels, net.data["task"], net.data["test_fraction"], net.data["seed"])
+        test = np.sort(test)
+        return X[test], y[test], "held-out", f"{len(test)} held-out rows of {name} (--all-rows for all {m})"
     ds = load_dataset(spec, data_dir=data_dir, target=target, seed=0)
     if ds.n_features != net.sizes[0]:
         raise ValueError(f"data set {spec!r} has {ds.n_features} features; the model expects n_0 = {net.sizes[0]}")
     if net.scaling is not None and net.scaling.to_json() != ds.scaling.to_json():
         raise ValueError(f"data set {spec!r} is scaled as {ds.scaling.kind!r}, the model was trained with "
                          f"{net.scaling.kind!r} scaling")
-    return ds.X_test, class_indices(net, [ds.classes[k] for k in ds.y_test], spec)
+    y = class_indices(net, [ds.classes[k] for k in ds.y_test], spec)
+    return ds.X_test, y, "held-out", f"the {len(y)} test rows of {spec}"
+
+
+def _targets(net: Any, labels: list[Any], source: str) -> np.ndarray:
+    """Class indices for a classifier; the numbers themselves (float64) for a regression."""
+    if classifies(net):
+        return class_indices(net, labels, source)
+    bad = next((v for v in labels if isinstance(v, str)), None)
+    if bad is not None:
+        raise ValueError(f"{source}: the model is a regression; target {bad!r} is not a number")
+    return np.asarray(labels, dtype=np.float64)
 
 
 def class_indices(net: Any, labels: list[Any], source: str) -> np.ndarray:
@@ -72,7 +109,10 @@ def predicted_classes(net: Any, X: np.ndarray) -> np.ndarray:
 
 
 def targets_for(net: Any, y: np.ndarray) -> np.ndarray:
-    """Class indices as the network's cost takes them: labels for classifiers, one-hot rows otherwise."""
+    """Targets as the network's cost takes them: class labels for classifiers, the standardised target
+    (m, 1) for a regression, one-hot rows otherwise."""
+    if net.target_scaling is not None:
+        return net.target_scaling.apply(np.asarray(y, dtype=np.float64).reshape(-1, 1))  # (m, 1)
     if net.is_classifier:
         return y
     K = net.sizes[-1]
@@ -86,38 +126,71 @@ def confusion_matrix(y: np.ndarray, predicted: np.ndarray, K: int) -> np.ndarray
     return cm
 
 
+def predicted_values(net: Any, X: np.ndarray) -> np.ndarray:
+    """A regression's predictions (m, n_L) in the target's units: a^(L) with the target scaling undone."""
+    aL = net.forward(X)
+    return net.target_scaling.invert(aL) if net.target_scaling is not None else aL.astype(np.float64)
+
+
+def scores(net: Any, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """accuracy and cost of a classifier; r2, rmse, mae (target units) and cost of a regression.
+
+    r2 = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2; the cost is that of the network's own
+    (standardised) outputs.
+    """
+    with np.errstate(all="ignore"):
+        cost = float(net.cost(X, targets_for(net, y)))
+        if classifies(net):
+            return {"accuracy": float(np.mean(predicted_classes(net, X) == y)), "cost": cost}
+        residual = y - predicted_values(net, X)[:, 0]  # (m,)
+        total = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(residual ** 2)) / total if total > 0 else float("nan")
+    return {"r2": r2, "rmse": float(np.sqrt(np.mean(residual ** 2))), "mae": float(np.mean(np.abs(residual))),
+            "cost": cost}
+
+
 def run(args: argparse.Namespace) -> int:
-    """Print accuracy, cost and the confusion matrix."""
+    """Print the scores (and for a classifier the confusion matrix)."""
     from ..io import load
 
     net = load(args.model)
+    if not classifies(net) and net.sizes[-1] != 1:
+        raise ValueError(f"{args.model}: evaluate needs a classifier (softmax or sigmoid output, or class labels) "
+                         f"or a regression with one output, got n_L = {net.sizes[-1]} outputs without classes")
+    X, y, kind, rows = labelled_rows(net, args.dataset, data_dir=args.data_dir, target=args.target,
+                               header=args.header, all_rows=args.all_rows)
+    result = scores(net, X, y)
+    info = {"n_samples": len(y), "rows": kind,
+            "model": args.model, "dataset": args.dataset}
     if not classifies(net):
-        raise ValueError(f"{args.model}: evaluate needs a classifier (softmax or sigmoid output, or class labels)")
-    X, y = labelled_rows(net, args.dataset, data_dir=args.data_dir, target=args.target)
+        if args.metrics_json:
+            write_json(args.metrics_json, {"task": "regression", **result, **info})
+        if args.plot:
+            raise ValueError("--plot draws a confusion matrix; a regression has none")
+        stdout_console().print(f"r2 {result['r2']:.4f}  rmse {result['rmse']:.5g}  mae {result['mae']:.5g}  "
+                               f"cost {result['cost']:.5f}  on {rows}")
+        return 0
     K = net.sizes[-1]
     with np.errstate(all="ignore"):
         predicted = predicted_classes(net, X)
-        cost = net.cost(X, targets_for(net, y))
-    accuracy = float(np.mean(predicted == y))
-    cm = confusion_matrix(y, predicted, K)
+    cm = confusion_matrix(y, predicted, max(K, 2))
     classes = list(net.classes) if net.classes is not None else list(range(K))
     if args.metrics_json:
-        write_json(args.metrics_json, {"accuracy": accuracy, "cost": cost, "confusion_matrix": cm,
-                                       "classes": classes, "n": len(y), "model": args.model,
-                                       "dataset": args.dataset})
+        write_json(args.metrics_json, {"task": "classification", **result, "confusion_matrix": cm,
+                                       "classes": classes, "n": len(y), **info})
     if args.plot:
         from ..plots import confusion_matrix as plot_confusion
 
         plot_confusion(cm, classes, args.plot)
-    _print(accuracy, cost, cm, classes, len(y))
+    _print(result["accuracy"], result["cost"], cm, classes, rows)
     return 0
 
 
-def _print(accuracy: float, cost: float, cm: np.ndarray, classes: list[Any], n: int) -> None:
+def _print(accuracy: float, cost: float, cm: np.ndarray, classes: list[Any], rows: str) -> None:
     from rich.table import Table
 
     console = stdout_console()
-    console.print(f"accuracy {accuracy:.4f}  cost {cost:.5f}  ({n} samples)")
+    console.print(f"accuracy {accuracy:.4f}  cost {cost:.5f}  on {rows}")
     table = Table(title="confusion matrix (rows: true, columns: predicted)")
     table.add_column("")
     for c in classes:

@@ -1,7 +1,9 @@
 """``deltaprop predict MODEL INPUT``: one prediction per row of a .csv or .npy file.
 
-Rows are raw features; the model's saved scaling is applied. Output: one line per row, the
-predicted class label, followed with ``--proba`` by the probability of each class.
+Rows are raw features; the model's saved scaling is applied. A CSV file's first row is a header
+unless all its cells are numbers (``--header``/``--no-header`` override). Output: one line per
+row, the predicted class label as the training file wrote it, followed with ``--proba`` by the
+probability of each class; for a regression, the predicted number in the target's units.
 """
 
 from __future__ import annotations
@@ -17,23 +19,27 @@ from ._common import positive_int
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """MODEL, INPUT, --proba, --precision."""
     p.add_argument("model", metavar="MODEL", help="a model file written by deltaprop train --out")
-    p.add_argument("input", metavar="INPUT", help="rows to predict: a .csv file (header row) or a .npy array")
+    p.add_argument("input", metavar="INPUT", help="rows to predict: a .csv file or a .npy array")
+    p.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
+                   help="--header: the CSV's first row is a header; --no-header: it is data "
+                        "(default: a header unless all its cells are numbers)")
     p.add_argument("--proba", action="store_true", help="also print the probability of each class")
-    p.add_argument("--precision", type=positive_int, default=4, help="digits of the probabilities")
+    p.add_argument("--precision", type=positive_int, default=None,
+                   help="decimals of the probabilities (default 4); significant digits of a regression (default 6)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Write predictions to stdout as CSV: label[,p_class...]."""
     from ..datasets import read_features
     from ..io import load
-    from .evaluate import classifies
+    from .evaluate import classifies, predicted_values
 
     net = load(args.model)
-    X = read_features(args.input, n_features=net.sizes[0])
+    X = read_features(args.input, n_features=net.sizes[0], header=args.header)
     if net.scaling is not None:
         X = net.scaling.apply(X)
     with np.errstate(all="ignore"):
-        out = net.forward(X)
+        out = net.forward(X) if classifies(net) else predicted_values(net, X)
     classes = list(net.classes) if net.classes is not None else list(range(net.sizes[-1]))
     lines = []
     if classifies(net):
@@ -43,10 +49,11 @@ def run(args: argparse.Namespace) -> int:
         for k, p in zip(predicted, probs):
             row = [str(classes[k])]
             if args.proba:
-                row += [f"{v:.{args.precision}f}" for v in p]
+                row += [f"{v:.{args.precision or 4}f}" for v in p]
             lines.append(",".join(row))
     else:
-        header = [f"output_{j}" for j in range(out.shape[1])]
-        lines = [",".join(f"{v:.{args.precision}g}" for v in row) for row in out]
+        target = (net.data or {}).get("target") or "prediction"
+        header = [target] if out.shape[1] == 1 else [f"output_{j}" for j in range(out.shape[1])]
+        lines = [",".join(f"{v:.{args.precision or 6}g}" for v in row) for row in out]
     sys.stdout.write(",".join(header) + "\n" + "\n".join(lines) + "\n")
     return 0

@@ -25,9 +25,6 @@ from ..config import HELP, TrainConfig
 from ._common import (Interrupt, free_dir, nonnegative_float, nonnegative_int, positive_float, positive_int,
                       stderr_console, stdout_console, write_json)
 
-DEFAULT_LR = {"sgd": 0.1, "momentum": 0.1, "nesterov": 0.1, "adam": 0.001}
-
-
 def _choices() -> dict[str, list[str]]:
     from ..activations import ACTIVATIONS
     from ..costs import COSTS
@@ -36,7 +33,7 @@ def _choices() -> dict[str, list[str]]:
     hidden = [n for n, cls in ACTIVATIONS.items() if getattr(cls, "elementwise", True)]
     return {"activation": sorted(hidden), "cost": sorted(COSTS), "optimizer": list(OPTIMIZERS),
             "schedule": list(SCHEDULES), "dtype": ["float32", "float64"],
-            "on_divergence": ["stop", "halve-lr"]}
+            "on_divergence": ["stop", "halve-lr"], "task": ["auto", "classification", "regression"]}
 
 
 def _fraction(text: str) -> float:
@@ -48,7 +45,7 @@ def _fraction(text: str) -> float:
 
 TYPES: dict[str, Any] = {"lr": positive_float, "momentum": _fraction, "weight_decay": nonnegative_float,
                          "batch_size": positive_int, "epochs": positive_int, "seed": nonnegative_int,
-                         "dropout": _fraction, "early_stopping": positive_int, "validation_fraction": _fraction,
+                         "dropout": _fraction, "early_stopping": nonnegative_int, "validation_fraction": _fraction,
                          "checkpoint_every": positive_int, "subset": positive_int}
 # Flags that --resume takes from the command line; every other one comes from the checkpoint.
 RESUME_OVERRIDES = ("data_dir", "on_divergence", "checkpoint_dir", "checkpoint_every", "plot", "resume")
@@ -63,6 +60,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         kw: dict[str, Any] = {"dest": f.name, "default": getattr(defaults, f.name)}
         if f.name == "hidden":
             kw.update(nargs="+", type=positive_int, metavar="WIDTH")
+        elif f.name == "header":
+            kw["action"] = argparse.BooleanOptionalAction
         elif f.name in choices:
             kw.update(choices=choices[f.name], metavar=f.name.upper())
         elif f.name in TYPES:
@@ -78,17 +77,15 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
     """The TrainConfig that the parsed flags describe."""
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
     values["hidden"] = tuple(values["hidden"])
-    if values["lr"] is None:
-        values["lr"] = DEFAULT_LR[values["optimizer"]]
     return TrainConfig(**values)
 
 
 def build_network(cfg: TrainConfig, n_0: int, K: int) -> Any:
-    """[n_0, *hidden, K] with the hidden activation and the output that the cost needs."""
+    """[n_0, *hidden, K] with the hidden activation and the output that the task and cost need (cfg resolved)."""
     from ..network import Network
 
     L_hidden = len(cfg.hidden)
-    return Network([n_0, *cfg.hidden, K], [cfg.activation] * L_hidden + [cfg.output_activation()], cfg.cost,
+    return Network([n_0, *cfg.hidden, K], [cfg.activation] * L_hidden + [cfg.output_activation()], str(cfg.cost),
                    dtype=cfg.dtype, seed=cfg.seed, dropout=[cfg.dropout] * L_hidden)
 
 
@@ -100,7 +97,7 @@ def optimizer_options(cfg: TrainConfig) -> dict[str, Any]:
     if cfg.schedule == "step":
         from ..optim import make_schedule
 
-        opts["schedule"] = make_schedule("step", step_size=max(1, cfg.epochs // 3), gamma=0.1)
+        opts["schedule"] = make_schedule("step", step_size=max(1, int(cfg.epochs or 1) // 3), gamma=0.1)
     elif cfg.schedule == "cosine":
         from ..optim import make_schedule
 
@@ -143,13 +140,15 @@ class Progress:
 def run(args: argparse.Namespace) -> int:
     """Train as configured (or resume); print a summary table to stdout."""
     from ..checkpoint import Checkpointer, position
-    from ..kernels import count_correct
     from ..optim import make_optimizer
     from ..train import DivergenceError, train
-    from .evaluate import targets_for
+    from .evaluate import scores, targets_for
 
     cfg, ck = _configure(args)
+    asked = cfg.task
     ds = _load_data(cfg)
+    cfg = cfg.resolved(ds.task)
+    epochs = int(cfg.epochs or 0)
     digest = _fingerprint(ds.X_train, ds.y_train)
     if ck is not None:
         if ck.extra.get("data_sha256") != digest:
@@ -157,10 +156,11 @@ def run(args: argparse.Namespace) -> int:
                              f"(data set {cfg.dataset!r}); resume with the same data")
         net = ck.net
     else:
-        net = build_network(cfg, ds.n_features, ds.n_classes)
-        net.scaling, net.classes = ds.scaling, ds.classes
+        net = build_network(cfg, ds.n_features, ds.n_outputs)
+        net.scaling, net.classes, net.target_scaling = ds.scaling, ds.classes or None, ds.target_scaling
+        net.data = _provenance(cfg, ds)
     X, y, validation = ds.X_train, targets_for(net, ds.y_train), None  # one-hot unless net.is_classifier
-    if cfg.early_stopping is not None:
+    if cfg.early_stopping:
         order = np.random.default_rng(cfg.seed).permutation(len(y))
         n_val = max(1, round(cfg.validation_fraction * len(y)))
         if n_val >= len(y):
@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
                              "rows; choose a smaller fraction")
         validation = (X[order[:n_val]], y[order[:n_val]])
         X, y = X[order[n_val:]], y[order[n_val:]]
-    make_optimizer(cfg.optimizer, lr=cfg.lr, **optimizer_options(cfg))  # refuse bad options before any output
+    make_optimizer(str(cfg.optimizer), lr=cfg.lr, **optimizer_options(cfg))  # refuse bad options before any output
     if cfg.batch_size > len(y):
         print(f"deltaprop: note: --batch-size {cfg.batch_size} is larger than the {len(y)} training rows; every "
               f"step uses all {len(y)} rows (full-batch gradient descent)", file=sys.stderr)
@@ -176,18 +176,17 @@ def run(args: argparse.Namespace) -> int:
              "outputs": {k: None if v is None else str(Path(v).resolve())
                          for k, v in (("out", args.out), ("metrics_json", args.metrics_json))}}
     keeper = Checkpointer(cfg.checkpoint_dir, every=cfg.checkpoint_every, extra=extra) if cfg.checkpoint_dir else None
-    epochs = cfg.epochs
     if ck is not None and ck.state["history"].get("stopped_early"):
         epochs = int(ck.state["epoch"])  # finished by early stopping: only restore the best weights
     interrupt = Interrupt()
-    progress = Progress(cfg.epochs, args.quiet)
+    progress = Progress(int(cfg.epochs or 0), args.quiet)
     start = time.perf_counter()
     with interrupt.installed(), np.errstate(all="ignore"), progress.bar:  # NaN/Inf are caught as divergence
         try:
             history = train(net, X, y, epochs=epochs, batch_size=cfg.batch_size, optimizer=cfg.optimizer,
                             lr=cfg.lr, optimizer_options=optimizer_options(cfg), validation=validation,
                             callbacks=[c for c in (progress, interrupt, keeper) if c is not None],
-                            early_stopping=cfg.early_stopping, seed=cfg.seed, on_divergence=cfg.on_divergence,
+                            early_stopping=cfg.early_stopping or None, seed=cfg.seed, on_divergence=cfg.on_divergence,
                             resume=None if ck is None else ck.state)
         except DivergenceError as exc:
             return _diverged(exc, net, args.out, keeper, cfg.on_divergence)
@@ -202,12 +201,11 @@ def run(args: argparse.Namespace) -> int:
     for line in history.events:
         print(f"deltaprop: note: {line}", file=sys.stderr)
     wall = time.perf_counter() - start
-    with np.errstate(all="ignore"):
-        test_cost = net.cost(ds.X_test, targets_for(net, ds.y_test))
-        test_acc = count_correct(net.forward(ds.X_test), np.eye(ds.n_classes)[ds.y_test]) / len(ds.y_test)
+    test = {f"test_{k}": v for k, v in scores(net, ds.X_test, ds.y_test).items()}
+    settings = _settings(cfg, ds, asked, "" if tr is None else tr.kernel)
     if args.out:
         net.save(args.out)
-    metrics = {"test_accuracy": test_acc, "test_cost": test_cost, "train_cost": history.train_cost,
+    metrics = {**test, **settings, "train_cost": history.train_cost,
                "train_accuracy": history.train_accuracy, "val_cost": history.val_cost,
                "val_accuracy": history.val_accuracy, "seconds": history.seconds, "wall_seconds": wall,
                "epochs_run": history.epochs, "stopped_early": history.stopped_early, "events": history.events,
@@ -221,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
         from ..plots import learning_curves
 
         learning_curves(history, cfg.plot)
-    _summary(cfg, net, ds, history, test_acc, test_cost, wall, args.out)
+    _summary(cfg, net, ds, history, test, settings, wall, args.out)
     return 0
 
 
@@ -270,7 +268,8 @@ def _load_data(cfg: TrainConfig) -> Any:
 
     if cfg.subset is not None:
         return load_mnist(cfg.data_dir, subset=(cfg.subset, max(1, cfg.subset // 5)))
-    return load_dataset(cfg.dataset, data_dir=cfg.data_dir, target=cfg.target, seed=0)  # a fixed split
+    return load_dataset(cfg.dataset, data_dir=cfg.data_dir, target=cfg.target, seed=0,  # a fixed split
+                        task=cfg.task, header=cfg.header)
 
 
 def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
@@ -304,17 +303,55 @@ def _diverged(exc: Exception, net: Any, out: str | None, keeper: Any, policy: st
     return 1
 
 
-def _summary(cfg: TrainConfig, net: Any, ds: Any, history: Any, acc: float, cost: float, wall: float,
-             out: str | None) -> None:
+def _task_reason(asked: str, ds: Any) -> str:
+    """Why the task is what it is, and how to choose the other one."""
+    other = "classification" if ds.task == "regression" else "regression"
+    if asked != "auto":
+        return f"--task {asked}"
+    if ds.task == "regression":
+        y = np.concatenate([ds.y_train, ds.y_test])
+        why = ("the targets are not all integers" if not np.all(y == np.round(y))
+               else f"{len(np.unique(y))} distinct integer targets, more than 50")
+    else:
+        why = ("the labels are text" if any(isinstance(c, str) for c in ds.classes)
+               else f"{ds.n_classes} distinct integer labels")
+    return f"auto: {why}; --task {other} to override"
+
+
+def _settings(cfg: TrainConfig, ds: Any, asked: str, kernel: str) -> dict[str, Any]:
+    """Every choice that shapes training, as written to the metrics JSON and shown in the summary."""
+    split = ({"kind": "fixed test set"} if ds.split is None else
+             {"kind": "held out", "test_fraction": ds.split["test_fraction"], "seed": ds.split["seed"]})
+    return {"task": ds.task, "task_reason": _task_reason(asked, ds), "n_train": len(ds.y_train),
+            "n_test": len(ds.y_test), "split": split, "optimizer": cfg.optimizer, "lr": cfg.lr,
+            "momentum": cfg.momentum if cfg.optimizer in ("momentum", "nesterov") else None,
+            "batch_size": cfg.batch_size, "schedule": cfg.schedule, "weight_decay": cfg.weight_decay,
+            "dropout": cfg.dropout, "early_stopping": cfg.early_stopping or None,
+            "validation_fraction": cfg.validation_fraction if cfg.early_stopping else None,
+            "cost": cfg.cost, "kernel": kernel}
+
+
+def _summary(cfg: TrainConfig, net: Any, ds: Any, history: Any, test: dict[str, float], st: dict[str, Any],
+             wall: float, out: str | None) -> None:
     from rich.table import Table
 
     table = Table(title=f"deltaprop train: {ds.name}", show_header=False)
-    rows = [("network", "-".join(map(str, net.sizes)) + f"  ({', '.join(net.activations)}; {net.cost_name})"),
-            ("optimizer", f"{cfg.optimizer}, lr {cfg.lr:g}, batch {cfg.batch_size}"),
+    split = (f"{st['n_train']} train / {st['n_test']} test rows" +
+             (f" (test fraction {st['split']['test_fraction']:g}, seed {st['split']['seed']})"
+              if ds.split is not None else " (the data set's own test set)"))
+    momentum = "" if st["momentum"] is None else f", momentum {st['momentum']:g}"
+    stopping = "off" if not st["early_stopping"] else (
+        f"patience {st['early_stopping']} epochs on {st['validation_fraction']:g} of the training rows")
+    rows = [("task", f"{ds.task}  ({st['task_reason']})"), ("data", split),
+            ("network", "-".join(map(str, net.sizes)) + f"  ({', '.join(net.activations)}; {net.cost_name})"),
+            ("optimizer", f"{cfg.optimizer}, lr {cfg.lr:g}{momentum}, batch {cfg.batch_size}, kernel {st['kernel']}"),
+            ("schedule", f"{cfg.schedule} over {cfg.epochs} epochs"),
+            ("regularisation", f"weight decay {cfg.weight_decay:g}, dropout {cfg.dropout:g}"),
+            ("early stopping", stopping),
             ("epochs", f"{history.epochs}" + ("  (stopped early)" if history.stopped_early else "")),
-            ("final train cost", f"{history.train_cost[-1]:.5f}"),
-            ("test cost", f"{cost:.5f}"), ("test accuracy", f"{acc:.4f}"),
-            ("training time", f"{sum(history.seconds):.2f} s (wall {wall:.2f} s)")]
+            ("final train cost", f"{history.train_cost[-1]:.5f}")]
+    rows += [(k.replace("_", " "), f"{v:.5f}" if k == "test_cost" else f"{v:.4f}") for k, v in test.items()]
+    rows.append(("training time", f"{sum(history.seconds):.2f} s (wall {wall:.2f} s)"))
     if out:
         rows.append(("model", out))
     if cfg.checkpoint_dir:
@@ -322,3 +359,13 @@ def _summary(cfg: TrainConfig, net: Any, ds: Any, history: Any, acc: float, cost
     for k, v in rows:
         table.add_row(k, v)
     stdout_console().print(table)
+
+
+def _provenance(cfg: TrainConfig, ds: Any) -> dict[str, Any] | None:
+    """What a model file records of its training file: name, SHA-256, target, header, task, held-out split."""
+    if ds.split is None or not cfg.dataset.lower().endswith((".csv", ".npz")):
+        return None
+    digest = hashlib.sha256(Path(cfg.dataset).read_bytes()).hexdigest()
+    return {"file": Path(cfg.dataset).name, "sha256": digest, "target": cfg.target, "header": cfg.header,
+            "task": ds.task, "n_rows": ds.split["n_rows"], "seed": ds.split["seed"],
+            "test_fraction": ds.split["test_fraction"], "n_test": len(ds.y_test)}
