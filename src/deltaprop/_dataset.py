@@ -126,14 +126,6 @@ def choose_task(labels: list[Any], task: str, source: str) -> str:
     return "classification"
 
 
-def _is_int(text: str) -> bool:
-    try:
-        int(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Stratified split: row indices (train, test), each shuffled by default_rng(seed)."""
     if not (_is_real(test_fraction) and 0 < test_fraction < 1):
