@@ -161,3 +161,13 @@ def test_a_model_without_data_metadata_still_loads_and_scores_all_rows(files):
 def test_a_nul_byte_in_a_cell_is_refused(files):
     (files / "nul.csv").write_bytes(b"a,b,label\n1,2,0\n1\x00,3,1\n4,5,0\n6,7,1\n")
     refused(run("train", "--dataset", "nul.csv", cwd=files), "row 3 holds a NUL byte")
+
+
+def test_a_model_with_malformed_data_metadata_is_refused(files):
+    tensors, meta = io.decode(files / "wine.safetensors")
+    data = json.loads(meta["data"])
+    assert data["sha256"] and data["task"] == "classification" and data["test_fraction"] == 0.25
+    del data["task"]
+    (files / "bad.safetensors").write_bytes(io.encode(tensors, {**meta, "data": json.dumps(data)}, digest=True))
+    refused(run("evaluate", "bad.safetensors", "--dataset", "wine.csv", cwd=files),
+            "data must be a JSON object with sha256, task, seed and test_fraction")

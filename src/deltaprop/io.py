@@ -298,8 +298,12 @@ def network_from(tensors: dict[str, np.ndarray], metadata: dict[str, str], where
             net.target_scaling = Scaling.from_json(target_scaling)
             if net.target_scaling.kind != "standardize" or net.sizes[-1] != 1 or len(net.target_scaling.mean or ()) != 1:
                 raise ValueError("target_scaling must standardize the single output of a regression (n_L = 1)")
-        if data is not None and not isinstance(data, dict):
-            raise ValueError(f"data must be a JSON object, got {data!r}")
+        if data is not None and not (isinstance(data, dict) and isinstance(data.get("sha256"), str)
+                                     and data.get("task") in ("classification", "regression")
+                                     and _is_count(data.get("seed")) and isinstance(data.get("test_fraction"), float)
+                                     and 0 < data["test_fraction"] < 1):
+            raise ValueError(f"data must be a JSON object with sha256, task, seed and test_fraction in (0, 1), "
+                             f"got {data!r}")
         net.data = data
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{where}: {exc}") from None
