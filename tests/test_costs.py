@@ -160,3 +160,89 @@ def test_poisson_training_lowers_the_deviance():
     history = train(net, X, y, epochs=30, batch_size=20, optimizer="adam", lr=0.02, seed=0)
     assert history.train_cost[-1] < 0.7 * before
     assert net.cost(X, y) < 0.7 * before
+
+
+# ----- fused output deltas on every accepted target ----------------------------------------------------
+# Cross-entropy targets are accepted when each row sums to 1 within 1e-3, and binary cross-entropy
+# targets anywhere in [0, 1]. For c = sum_j y_j (lse(z) - z_j), dc/dz_j = a_j sum_k y_k - y_j: the
+# fused a - y holds only for rows that sum to exactly 1. Every path must give the gradient of the cost
+# it reports, checked against autograd (tests/oracle.py) and central differences.
+FUSED = [("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy")]
+
+
+def accepted_targets(rng, m, n, cost):
+    """Rows of 0.333 (sum 0.999) and probability rows scaled by 1 -+ 9e-4; soft targets for binary."""
+    if cost == "cross_entropy":
+        Y = rng.dirichlet(np.ones(n), m) * rng.choice([1 - 9e-4, 1 + 9e-4], (m, 1))
+        Y[0] = 0.333
+        return Y
+    return rng.random((m, n))
+
+
+@pytest.mark.parametrize("out,cost", FUSED)
+def test_the_fused_delta_is_the_cost_gradient_for_rows_not_summing_to_one(out, cost):
+    from deltaprop.activations import get_activation
+    from deltaprop.costs import output_cost, output_delta
+
+    rng = np.random.default_rng(12)
+    Y, z = accepted_targets(rng, 6, 3, cost), 2 * rng.standard_normal((6, 3))
+    g, c = get_activation(out), get_cost(cost)
+    delta = output_delta(g, c, z, g.value(z), Y)
+    fd = np.empty_like(z)
+    for j in range(3):
+        e = np.zeros_like(z)
+        e[:, j] = 1e-6
+        fd[:, j] = (output_cost(g, c, z + e, g.value(z + e), Y) - output_cost(g, c, z - e, g.value(z - e), Y)) / 2e-6
+    assert delta.shape == (6, 3)
+    np.testing.assert_allclose(delta, fd, rtol=1e-7, atol=1e-9, err_msg="delta^(L) vs central differences")
+    if cost == "cross_entropy":  # by hand: row 0 is (0.333, 0.333, 0.333), so delta = 0.999 a - 0.333
+        np.testing.assert_allclose(delta[0], 0.999 * g.value(z)[:1][0] - 0.333, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("out,cost", FUSED)
+def test_gradcheck_is_exact_on_rows_not_summing_to_one(out, cost):
+    rng = np.random.default_rng(13)
+    net = Network([4, 5, 3], ["tanh", out], cost, dtype="float64", seed=1)
+    X, Y = rng.standard_normal((7, 4)), accepted_targets(rng, 7, 3, cost)
+    assert gradcheck(net, X, Y) < 1e-7
+    assert gradcheck(net, X, np.full((7, 3), 0.333)) < 1e-7  # the issue's rows: 3.2e-3 before
+
+
+def kernel_paths():
+    from deltaprop import fast
+
+    paths = ["reference", "numpy"]
+    return paths + (["compiled", "per-sample"] if fast.available() else [])
+
+
+@pytest.mark.parametrize("path", kernel_paths())
+@pytest.mark.parametrize("sizes", [[5, 4, 3], [5, 3]], ids=["L2", "L1"])
+@pytest.mark.parametrize("out,cost", FUSED)
+def test_every_kernel_gives_autograds_gradient_on_accepted_targets(path, sizes, out, cost):
+    from deltaprop import fast, sparse
+    from deltaprop.kernels import BatchKernel, DenseKernel
+
+    rng = np.random.default_rng(14)
+    L = len(sizes) - 1
+    net = Network(sizes, ["relu"] * (L - 1) + [out], cost, dtype="float64", seed=2)
+    X, Y = rng.standard_normal((9, 5)), accepted_targets(rng, 9, 3, cost)
+    X[rng.random(X.shape) < 0.5] = 0.0  # zeros, as the compiled first layer skips them
+    w = rng.random(9) + 0.1
+    if path == "per-sample":  # one step of the compiled loop on row 4: W <- W - eta dc/dW of that row
+        before = net.copy()
+        dW, db = oracle.gradients(before, X[4:5], Y[4:5])
+        _, _, done = fast.SampleLoop(net).run(X, Y, np.array([4]), 0.5)
+        assert done == 1
+        for name, p, p0, g in zip(["W"] * L + ["b"] * L, net.weights + net.biases, before.weights + before.biases,
+                                  list(dW) + list(db)):
+            np.testing.assert_allclose((p0 - p) / 0.5, g, rtol=1e-9, atol=1e-12, err_msg=f"{name} step")
+        return
+    Kernel = {"reference": BatchKernel, "numpy": DenseKernel}.get(path) or sparse.SparseKernel
+    for weights in (None, w):
+        kernel = Kernel(net, 9)
+        kernel.gradients(X, Y, weights)
+        dW, db = oracle.gradients(net, X, Y, weights)
+        for l in range(L):
+            assert kernel.dW[l].shape == dW[l].shape
+            np.testing.assert_allclose(kernel.dW[l], dW[l], rtol=1e-9, atol=1e-12, err_msg=f"{path} dW[{l + 1}]")
+            np.testing.assert_allclose(kernel.db[l], db[l], rtol=1e-9, atol=1e-12, err_msg=f"{path} db[{l + 1}]")

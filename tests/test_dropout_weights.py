@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from autograd import grad
 
-from deltaprop import Network, load, train
+from deltaprop import Network, fast, load, train
 
 training = importlib.import_module("deltaprop.train")  # the module (deltaprop.train is the function)
 
@@ -235,6 +235,49 @@ def test_full_batch_training_with_weights_equals_training_on_repeated_rows(optim
     assert not np.allclose(weighted.weights[0], zeroed.weights[0])  # the weights did change the run
 
 
+WEIGHT_KERNELS = ["reference", "numpy"] + (["compiled"] if fast.available() else [])
+
+
+@pytest.mark.parametrize("kernel", WEIGHT_KERNELS)
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_a_batch_of_zero_weight_makes_no_update_and_training_goes_on(kernel, optimizer, batch_size):
+    # Unshuffled batches; rows 3, 4, 5 weigh 0, so with batch_size 3 the second batch has weight 0,
+    # and with batch_size 1 (one sample per step) three steps do. Such a batch carries no weight: the
+    # run must take exactly the steps of the same training without those rows (no update, no
+    # optimizer step: momentum and Adam's t included), and report the same cost.
+    rng = np.random.default_rng(8)
+    X, y = rng.standard_normal((12, 3)), rng.integers(0, 2, 12)
+    w = np.ones(12)
+    w[3:6] = 0
+    kept = np.flatnonzero(w)
+    options = dict(epochs=3, batch_size=batch_size, optimizer=optimizer, lr=0.05, seed=0, shuffle=False,
+                   kernel=kernel)
+    weighted, dropped = make(["tanh", "softmax"], "cross_entropy"), make(["tanh", "softmax"], "cross_entropy")
+    hw = train(weighted, X, y, sample_weight=w, **options)
+    hd = train(dropped, X[kept], y[kept], **options)
+    assert hw.epochs == hd.epochs == 3
+    for got, want in zip(weighted.weights + weighted.biases, dropped.weights + dropped.biases):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    # train_cost: sum w_i c_i / sum w_i over the epoch's rows; a batch of weight 0 adds 0 to both sums
+    np.testing.assert_allclose(hw.train_cost, hd.train_cost, rtol=1e-12)
+    assert not any("diverged" in e for e in hw.events)
+
+
+def test_the_classifier_fits_through_batches_of_zero_weight():
+    # One sample per step, half the rows of weight 0: Adam must count a step for each row of weight > 0
+    # only (t is the number of updates), and the fit must succeed.
+    from deltaprop.sklearn import DeltapropClassifier
+
+    rng = np.random.default_rng(9)
+    X, y = rng.standard_normal((20, 3)), rng.integers(0, 2, 20)
+    w = np.tile([1.0, 0.0], 10)
+    clf = DeltapropClassifier((4,), batch_size=1, epochs=2, random_state=0).fit(X, y, sample_weight=w)
+    assert clf.optimizer_.t == 2 * 10
+    assert len(clf.loss_curve_) == 2 and np.all(np.isfinite(clf.loss_curve_))
+
+
 # ----- bad input: refused with its message, the network unchanged ------------------------------------
 @pytest.mark.parametrize("dropout,error,message", [
     ([1.0], ValueError, "dropout rates must lie in [0, 1), got 1.0"),
@@ -261,6 +304,11 @@ def test_bad_dropout_is_refused(dropout, error, message):
     ([1, np.nan, 1, 1], ValueError, "sample_weight must be finite"),
     ([1, np.inf, 1, 1], ValueError, "sample_weight must be finite"),
     (["a", "b", "c", "d"], TypeError, "sample_weight must be numeric"),
+    # the network is float32: a weight it cannot hold, a sum it cannot hold, weights that round to 0
+    ([1, 1e39, 1, 1], ValueError, "sample_weight has the value 1e+39 at index (1), too large for float32"),
+    ([3e38, 3e38, 1, 1], ValueError, "sample_weight sums to 6e+38, more than float32 holds (largest 3.40282e+38)"),
+    ([1e-50] * 4, ValueError, "sample_weight must not be all zero (the cost would be 0/0): as float32 every "
+                              "weight given (the largest 1e-50) rounds to 0"),
 ])
 @pytest.mark.parametrize("call", ["gradients", "cost", "trace", "train"])
 def test_bad_sample_weights_are_refused_and_change_nothing(w, error, message, call):

@@ -174,7 +174,11 @@ def targets(Y: Any, m: int, n_L: int, dt: np.dtype[Any], *, cost: str, one_hot_o
 
 
 def sample_weight(w: Any, m: int, dt: np.dtype[Any]) -> np.ndarray | None:
-    """Non-negative finite weights of shape (m,), not all zero; None stays None."""
+    """Non-negative finite weights of shape (m,) as a new array of dtype dt; None stays None.
+
+    In dt, the weights must not all be 0 and their sum must be finite: then every mini-batch's
+    sum of weights is finite too (a batch may still weigh 0; ``train`` skips it).
+    """
     if w is None:
         return None
     arr = _numeric(w, "sample_weight")
@@ -183,9 +187,15 @@ def sample_weight(w: Any, m: int, dt: np.dtype[Any]) -> np.ndarray | None:
     _finite(arr.astype(float), "sample_weight")
     if (arr < 0).any():
         raise ValueError("sample_weight must be non-negative, found a negative weight")
-    if not arr.any():
-        raise ValueError("sample_weight must not be all zero (the cost would be 0/0)")
-    return arr.astype(dt)
+    out = _cast(arr, dt, "sample_weight")
+    if not out.any():
+        rounded = f": as {dt.name} every weight given (the largest {arr.max():g}) rounds to 0" if arr.any() else ""
+        raise ValueError(f"sample_weight must not be all zero (the cost would be 0/0){rounded}")
+    total, largest = float(arr.sum(dtype=np.float64)), float(np.finfo(dt).max)
+    if total > largest or not np.isfinite(out.sum()):
+        raise ValueError(f"sample_weight sums to {total:g}, more than {dt.name} holds (largest {largest:g}); "
+                         "rescale the weights (only their ratios matter)")
+    return out.copy() if out is arr else out
 
 
 def parameters(values: Any, shapes: list[tuple[int, ...]], dt: np.dtype[Any], name: str) -> list[np.ndarray]:

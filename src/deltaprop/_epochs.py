@@ -35,22 +35,25 @@ def batch_epoch(tr: Trainer, kernel: Any, X: np.ndarray, Y: np.ndarray, w: np.nd
     net, opt, m = tr.net, tr.optimizer, X.shape[0]
     grads = kernel.dW + kernel.db
     n_batches = -(-m // batch_size)
+    kernel.note_targets(Y)
     while tr.batch < n_batches and not tr.stop:
         idx = tr.perm[tr.batch * batch_size:(tr.batch + 1) * batch_size]
         masks = draw_masks(net, tr.rng, len(idx))
+        weight = len(idx) if w is None else float(w[idx].sum())
         cost_sum, correct = kernel.batch(X, Y, idx, w, masks)
         if not kernel.finite(cost_sum):
             _diverged(tr, params, good, policy, tr.batch + 1)
             continue
-        kernel.update(opt, params, grads)
-        tr._fresh_restore = False
-        tr._since_good += 1
+        if weight > 0:  # a batch of weight 0 has zero gradients and makes no update (nor optimizer step)
+            kernel.update(opt, params, grads)
+            tr._fresh_restore = False
+            tr._since_good += 1
         if (tr._since_good >= GOOD_EVERY or tr.batch + 1 == n_batches) and not _keep(tr, params, good):
             _diverged(tr, params, good, policy, tr.batch + 1)  # the step overflowed a weight
             continue
         tr._acc[0] += cost_sum
         tr._acc[1] += correct
-        tr._acc[2] += len(idx) if w is None else float(w[idx].sum())
+        tr._acc[2] += weight
         tr.batch += 1
         for cb in callbacks:
             cb(Event("batch", tr.epoch, tr.batch, n_batches, min(tr.batch * batch_size, m), tr.history, tr))

@@ -204,10 +204,12 @@ def _output(z, y, a, delta, out):  # pragma: no cover - compiled
     """a^(L), delta^(L) = dc/dz^(L) and the sample's cost c from z^(L) (see costs.output_delta/cost)."""
     n = z.shape[0]
     c = 0.0
-    if out == 0:  # softmax + cross_entropy: delta = a - y, c = sum_j y_j (lse - z_j)
+    if out == 0:  # softmax + cross_entropy: delta = a sum_j y_j - y, c = sum_j y_j (lse - z_j)
         zmax = z[0]
+        total = y[0]  # sum_j y_j: 1 for one-hot rows, within 1e-3 of 1 for accepted soft targets
         for k in range(1, n):
             zmax = max(zmax, z[k])
+            total += y[k]
         s = 0.0
         for k in range(n):
             a[k] = math.exp(z[k] - zmax)
@@ -215,7 +217,7 @@ def _output(z, y, a, delta, out):  # pragma: no cover - compiled
         lse = zmax + math.log(s)
         for k in range(n):
             a[k] /= s
-            delta[k] = a[k] - y[k]
+            delta[k] = a[k] * total - y[k]
             c += y[k] * (lse - z[k])
         return c
     for k in range(n):

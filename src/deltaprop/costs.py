@@ -205,8 +205,21 @@ def get_cost(name: str | Cost) -> Cost:
         raise ValueError(f"unknown cost {name!r}; known: {known}") from None
 
 
+def batch_scale(m: int, w: FloatArray | None) -> float:
+    r"""The factor of the batch mean, C = scale * sum_i w_i c_i: 1/m, or 1 / sum_i w_i with weights w (m,).
+
+    A batch whose weights sum to 0 carries no weight: its scale is 0, so its gradients are 0
+    (``train`` then makes no update), where 1 / sum_i w_i would divide by zero.
+    """
+    if w is None:
+        return 1.0 / m
+    total = float(w.sum())
+    return 1.0 / total if total > 0 else 0.0
+
+
 def is_fused(g: Activation, cost: Cost) -> bool:
-    """True for the pairs whose delta^(L) is a^(L) - y: softmax + cross_entropy, sigmoid + binary_cross_entropy."""
+    """True for the pairs whose delta^(L) is fused (see ``output_delta``): softmax + cross_entropy and
+    sigmoid + binary_cross_entropy."""
     return (type(g) is Softmax and type(cost) is CrossEntropy) or (
         type(g) is Sigmoid and type(cost) is BinaryCrossEntropy
     )
@@ -220,15 +233,22 @@ def output_delta(g: Activation, cost: Cost, z: FloatArray, a: FloatArray, y: Flo
     In general delta^(L) = dc/da^(L) * g_L'(z^(L)) (seeds 000, 001), and for softmax, whose
     Jacobian is not diagonal, the Jacobian-vector product J^T dc/da.
 
-    Fused pairs give delta^(L) = a^(L) - y exactly:
+    Fused pairs give delta^(L) in closed form:
 
     - softmax + cross_entropy (seed 002's derivation): sum_i (-y_i/a_i) a_i (1[i=j] - a_j)
-      = -y_j + a_j sum_i y_i = a_j - y_j, which uses sum_i y_i = 1 (checked at the boundary);
-    - sigmoid + binary_cross_entropy: (a - y)/(a(1 - a)) * a(1 - a) = a - y, unit by unit.
+      = a_j sum_i y_i - y_j. Targets are accepted when each row sums to 1 within 1e-3, so the
+      row sum stays in the formula: it is the gradient of the cost reported for every accepted
+      row, and exactly a - y for one-hot rows (whose sum is exactly 1);
+    - sigmoid + binary_cross_entropy: (a - y)/(a(1 - a)) * a(1 - a) = a - y, unit by unit, for
+      any targets in [0, 1].
 
     The fused form is also the stable one: it never divides by a probability that may be 0.
+    The fast kernels (``kernels.DenseKernel``, ``_fastloops._output``) compute the same formulas
+    in place and are tested against this function.
     """
-    if is_fused(g, cost):
+    if type(g) is Softmax and type(cost) is CrossEntropy:
+        return a * y.sum(axis=1, keepdims=True) - y  # (m, n_L): a^(L) sum_j y_j - y
+    if type(g) is Sigmoid and type(cost) is BinaryCrossEntropy:
         return a - y
     return g.backward(z, a, cost.grad_a(a, y))
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
-from .costs import BinaryCrossEntropy, CrossEntropy, Quadratic, output_cost
+from .costs import BinaryCrossEntropy, CrossEntropy, Quadratic, batch_scale, output_cost
 from .network import Network
 
 CHUNK = 1024  # rows per pass of DenseKernel: bounds its buffers for full-batch training
@@ -56,6 +56,9 @@ class BatchKernel:
     def finite(self, cost_sum: float) -> bool:
         """Whether the last batch's cost and every gradient entry are finite."""
         return all_finite(self.dW + self.db, cost_sum)
+
+    def note_targets(self, Y: np.ndarray) -> None:
+        """Called with the targets Y (m, n_L) before their epoch's batches (see ``DenseKernel``)."""
 
     def small_products(self) -> bool:
         """True when every matrix product left to BLAS has fewer than SMALL_PRODUCT multiply-adds."""
@@ -102,12 +105,15 @@ class DenseKernel(BatchKernel):
 
     Forward: z^(l) = a^(l-1) W^(l) + b^(l) into a reused array, then a^(l) = g_l(z^(l)) over it (a
     hidden layer's backward needs only a^(l): g'(z) is 1[a > 0], a(1 - a) or 1 - a^2).
-    Backward: delta^(L) = coef * (a^(L) - y) (times a(1 - a) for sigmoid + quadratic), where coef
-    is 1/m or w_i / sum w, so that dW^(l) = a^(l-1)T delta^(l) and db^(l) = sum_i delta_i^(l) need
-    no further scaling; delta^(l) = (delta^(l+1) W^(l+1)T) * g_l'(z^(l)).
+    Backward: delta^(L) = coef * (a^(L) - y) (times a(1 - a) for sigmoid + quadratic; a^(L) sum_j y_j
+    - y for softmax + cross_entropy, as ``costs.output_delta``), where coef is 1/m or w_i / sum w, so
+    that dW^(l) = a^(l-1)T delta^(l) and db^(l) = sum_i delta_i^(l) need no further scaling;
+    delta^(l) = (delta^(l+1) W^(l+1)T) * g_l'(z^(l)).
     """
 
     name = "numpy"
+    _unit_targets: np.ndarray | None = None  # targets noted to have rows summing to exactly 1
+    _unit = False  # the current batch's targets are rows of _unit_targets
 
     @staticmethod
     def supports(net: Network) -> bool:
@@ -127,12 +133,26 @@ class DenseKernel(BatchKernel):
         self.mask = {l: np.empty((rows, n[l]), bool) for l in range(1, L)}
         self.part = [np.empty_like(W) for W in net.weights] if batch_size > CHUNK else None
 
+    def note_targets(self, Y: np.ndarray) -> None:
+        """Keep Y if every row sums to exactly 1 (one-hot rows): softmax's a^(L) sum_j y_j - y is then
+        a^(L) - y, and ``batch`` of Y skips the row sums. O(m n_L), once per epoch, not per batch."""
+        unit = type(self.net.g[self.net.L]) is Softmax and bool(np.all(Y.sum(axis=1) == 1))
+        self._unit_targets = Y if unit else None
+
+    def batch(self, X: np.ndarray, Y: np.ndarray, idx: np.ndarray, w: np.ndarray | None = None,
+              masks: dict[int, np.ndarray] | None = None) -> tuple[float, int]:
+        self._unit = Y is self._unit_targets
+        try:
+            return super().batch(X, Y, idx, w, masks)
+        finally:
+            self._unit = False  # a direct call of gradients computes the row sums
+
     def gradients(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None,
                   masks: dict[int, np.ndarray] | None = None) -> tuple[float, int]:
         if masks:
             return super().gradients(X, Y, w, masks)
         m = X.shape[0]
-        scale = 1.0 / (m if w is None else float(w.sum()))  # coef_i = w_i * scale (w_i = 1 without weights)
+        scale = batch_scale(m, w)  # coef_i = w_i * scale (w_i = 1 without weights)
         cost_sum, correct = 0.0, 0
         for s in range(0, m, CHUNK):
             rows = slice(s, s + CHUNK)
@@ -204,6 +224,8 @@ class DenseKernel(BatchKernel):
         correct = count_correct(aL, Y)
         if type(net.g[L]) is Sigmoid and type(net.c) is Quadratic:
             delta *= self._sigmoid_slope(aL, self.tmp[L][:k])  # (a - y) a (1 - a)
+        elif type(net.g[L]) is Softmax and not self._unit:  # a^(L) sum_j y_j - y (see costs.output_delta)
+            np.subtract(np.multiply(aL, Y.sum(axis=1, keepdims=True), out=delta), Y, out=delta)
         if w is None:
             delta *= aL.dtype.type(scale)
             return float(c.sum()), correct, delta

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _checks
 from .activations import Activation, FloatArray, get_activation
-from .costs import get_cost, output_cost, output_delta
+from .costs import batch_scale, get_cost, output_cost, output_delta
 
 Init = str | float | Callable[[np.random.Generator, int, int, int], tuple[np.ndarray, np.ndarray]] | None
 
@@ -238,7 +238,7 @@ class Network:
             if masks and l in masks:
                 grad_a = grad_a * masks[l]
             delta[l] = g[l].backward(z[l], h[l], grad_a)
-        coef = np.full(m, 1.0 / m, dtype=Y.dtype) if w is None else (w / w.sum()).astype(Y.dtype)
+        coef = np.full(m, 1.0 / m, dtype=Y.dtype) if w is None else (w * batch_scale(m, w)).astype(Y.dtype)
         dW, db = {}, {}
         for l in range(1, L + 1):
             weighted = delta[l] * coef[:, None]  # (m, n_l): each sample's share of the mean

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .costs import batch_scale
 from .fast import HIDDEN_CODES, OUTPUT_CODES, _loops, available
 from .kernels import CHUNK, BatchKernel, DenseKernel, all_finite
 from .network import Network
@@ -119,7 +120,7 @@ class SparseKernel(DenseKernel):
     def _rows(self, X: np.ndarray, idx: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> tuple[float, int]:
         """The gradients of rows idx of X (Y and w already gathered), in chunks of CHUNK rows."""
         m = len(idx)
-        scale = 1.0 / (m if w is None else float(w.sum()))
+        scale = batch_scale(m, w)
         cost_sum, correct = 0.0, 0
         self.check.fill(0)
         for s in range(0, m, CHUNK):

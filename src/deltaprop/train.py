@@ -32,8 +32,9 @@ class DivergenceError(RuntimeError):
 class History:
     """Per-epoch records of a training run (lists indexed by epoch, from 0).
 
-    train_cost is the mean of c over the epoch's rows, each taken before its batch's update (weighted
-    by sample_weight when given); train_accuracy is the unweighted share of rows classified right.
+    train_cost is the mean of c over the epoch's rows, each taken before its batch's update: with
+    sample_weight, sum_i w_i c_i / sum_i w_i over all the epoch's rows, so a batch of weight 0 counts
+    in neither sum; train_accuracy is the unweighted share of rows classified right (all rows).
     """
 
     train_cost: list[float] = field(default_factory=list)
@@ -153,7 +154,8 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
         Each called with an ``Event`` after every batch and every epoch; setting
         ``event.trainer.stop = True`` ends training.
     sample_weight : array of shape (m,), optional
-        C = sum_i w_i c_i / sum_i w_i over each batch.
+        C = sum_i w_i c_i / sum_i w_i over each batch. A batch whose weights sum to 0 carries no
+        weight: it makes no update (and no optimizer step), and training goes on.
     early_stopping : int, optional
         Patience: stop after this many epochs without a lower validation cost, and restore
         the best weights.
