@@ -238,10 +238,16 @@ def test_every_kernel_gives_autograds_gradient_on_accepted_targets(path, sizes, 
             np.testing.assert_allclose((p0 - p) / 0.5, g, rtol=1e-9, atol=1e-12, err_msg=f"{name} step")
         return
     Kernel = {"reference": BatchKernel, "numpy": DenseKernel}.get(path) or sparse.SparseKernel
-    for weights in (None, w):
+    idx = np.array([7, 0, 3, 5, 1, 8])
+    for weights, call in [(None, "gradients"), (w, "gradients"), (None, "batch"), (w, "batch")]:
         kernel = Kernel(net, 9)
-        kernel.gradients(X, Y, weights)
-        dW, db = oracle.gradients(net, X, Y, weights)
+        if call == "gradients":
+            kernel.gradients(X, Y, weights)
+            dW, db = oracle.gradients(net, X, Y, weights)
+        else:  # as train calls it: the targets noted once, then batches of their rows
+            kernel.note_targets(Y)
+            kernel.batch(X, Y, idx, weights)
+            dW, db = oracle.gradients(net, X[idx], Y[idx], None if weights is None else weights[idx])
         for l in range(L):
             assert kernel.dW[l].shape == dW[l].shape
             np.testing.assert_allclose(kernel.dW[l], dW[l], rtol=1e-9, atol=1e-12, err_msg=f"{path} dW[{l + 1}]")

@@ -284,6 +284,7 @@ def test_sgd_steps_learns_highams_points():
     ((2.5, 0.1), TypeError, "steps must be an integer, got 2.5"),
     ((5, 0.0), ValueError, "eta must be a positive finite number, got 0.0"),
     ((5, float("nan")), ValueError, "eta must be a positive finite number, got nan"),
+    ((5, 10**400), ValueError, "eta is too large for a float (at most 1.79769e+308), got an integer of 401 digits"),
     ((5, 0.1, "seed"), TypeError, "rng must be a numpy.random.Generator, an int seed or None, got str"),
 ])
 def test_sgd_steps_refuses_bad_arguments_and_changes_nothing(args, error, message):

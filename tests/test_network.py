@@ -287,6 +287,10 @@ def unchanged(net, snap):
     (lambda n: setattr(n, "weights", [np.ones((3, 4)), np.ones((2, 2))]), "weights[1] (layer l = 2) must have shape (4, 2)"),
     (lambda n: setattr(n, "weights", [np.ones((3, 4))]), "weights must have 2 arrays"),
     (lambda n: setattr(n, "biases", [np.ones(4), np.full(2, np.nan)]), "biases[1] must be finite"),
+    (lambda n: n.trace(np.ones((2, 3)), [0, 1], masks={1: np.full((2, 4), np.nan)}),
+     "masks[1] must be finite; found nan at index (0, 0)"),
+    (lambda n: n.gradients(np.ones((2, 3)), [0, 1], masks={1: [[1, 1, np.inf, 1], [1, 1, 1, 1]]}),
+     "masks[1] must be finite; found inf at index (0, 2)"),
 ])
 def test_bad_input_is_refused_and_changes_nothing(call, message):
     net = Network([3, 4, 2], ["relu", "softmax"], "cross_entropy", seed=0)
@@ -294,6 +298,27 @@ def test_bad_input_is_refused_and_changes_nothing(call, message):
     with pytest.raises(ValueError if "numeric" not in message else TypeError, match=re.escape(message)):
         call(net)
     assert unchanged(net, snap)
+
+
+CALLS = {"forward": lambda n, X, y: n.forward(X), "predict": lambda n, X, y: n.predict(X),
+         "cost": lambda n, X, y: n.cost(X, y), "gradients": lambda n, X, y: n.gradients(X, y),
+         "trace": lambda n, X, y: n.trace(X, y), "input_gradient": lambda n, X, y: n.input_gradient(X, y),
+         "input_jacobian": lambda n, X, y: n.input_jacobian(X), "fit": lambda n, X, y: n.fit(X, y, epochs=1)}
+
+
+@pytest.mark.parametrize("call", list(CALLS))
+@pytest.mark.parametrize("where,l,index,bad", [("weights", 1, (3, 1), np.nan), ("biases", 0, (2,), -np.inf)])
+def test_a_non_finite_parameter_set_in_place_is_refused_by_name(call, where, l, index, bad):
+    # net.weights[l] and net.biases[l] are the live arrays: an entry set in place bypasses the setter's
+    # check, so every call that reads the parameters checks them (cheaply: O(n_params), not O(m n_params)).
+    net = Network([3, 4, 2], ["relu", "softmax"], "cross_entropy", seed=0)
+    getattr(net, where)[l][index] = bad
+    snap = snapshot(net)
+    where_at = ", ".join(map(str, index))
+    with pytest.raises(ValueError, match=re.escape(f"{where}[{l}] (layer l = {l + 1}) must be finite; found {bad} "
+                                                   f"at index ({where_at})")):
+        CALLS[call](net, np.ones((2, 3)), [0, 1])
+    assert all(np.array_equal(p, q, equal_nan=True) for p, q in zip(net.weights + net.biases, snap))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -332,6 +357,7 @@ def test_a_single_non_finite_entry_is_found_in_any_block_of_a_large_x(dtype, bad
     (([3, 2], ["identity"], "quadratic"), {"dtype": "int64"}, ValueError, "dtype must be one of float32, float64"),
     (([3, 4, 2], ["relu", "identity"], "quadratic"), {"dropout": [1.0]}, ValueError, "dropout rates must lie in [0, 1)"),
     (([3, 4, 2], ["relu", "identity"], "quadratic"), {"init": "xavier"}, ValueError, "init must be 'he', 'glorot'"),
+    (([3, 4, 2], ["relu", "identity"], "quadratic"), {"init": 10**400}, ValueError, "init is too large for a float (at most 1.79769e+308), got an integer of 401 digits"),
 ])
 def test_bad_constructor_arguments(args, kwargs, error, message):
     with pytest.raises(error, match=re.escape(message)):

@@ -393,6 +393,13 @@ def test_registries():
     (lambda: Adam(float("inf")), ValueError, "lr must be finite, got inf."),
     (lambda: SGD("0.1"), TypeError, "lr must be a real number, got str '0.1'."),  # type: ignore[arg-type]
     (lambda: SGD(True), TypeError, "lr must be a real number, got bool True."),
+    (lambda: SGD(10**400), ValueError, "lr is too large for a float (at most 1.79769e+308), got an integer of 401 digits"),  # an int no float holds: not OverflowError
+    (lambda: SGD(-10**400), ValueError, "lr is too large for a float (at most 1.79769e+308), got an integer of 401 digits"),
+    (lambda: Momentum(momentum=10**400), ValueError, "momentum is too large for a float (at most 1.79769e+308), got an integer of 401 digits"),
+    (lambda: Adam(eps=10**400), ValueError, "eps is too large for a float (at most 1.79769e+308), got an integer of 401 digits"),
+    (lambda: SGD(weight_decay=10**400), ValueError, "weight_decay is too large for a float (at most 1.79769e+308), got an integer of 401 digits"),
+    (lambda: StepDecay(2, gamma=10**400), ValueError, "gamma is too large for a float (at most 1.79769e+308), got an integer of 401 digits"),
+    (lambda: SGD(1.0, schedule=lambda e: 10**400), ValueError, "schedule factor at epoch 0 is too large for a float (at most 1.79769e+308), got an integer of 401 digits"),
     (lambda: SGD(momentum=1.0), ValueError, "momentum must be in [0, 1), got 1.0."),
     (lambda: Momentum(momentum=-0.5), ValueError, "momentum must be in [0, 1), got -0.5."),
     (lambda: SGD(nesterov=1), TypeError, "nesterov must be True or False, got 1."),  # type: ignore[arg-type]

@@ -165,6 +165,8 @@ def test_string_labels_and_pickle():
     ("activation", "softmax", ValueError, "activation must be one of"),
     ("optimizer", "lbfgs", ValueError, "optimizer must be one of sgd, momentum, nesterov, adam, got 'lbfgs'"),
     ("learning_rate", 0.0, ValueError, "learning_rate must lie in (0, inf), got 0.0"),
+    pytest.param("learning_rate", 10**400, ValueError, "learning_rate is too large for a float (at most 1.79769e+308), got an integer of 401 digits", id="learning_rate-10**400"),
+    pytest.param("momentum", 10**400, ValueError, "momentum is too large for a float (at most 1.79769e+308), got an integer of 401 digits", id="momentum-10**400"),
     ("momentum", 1.0, ValueError, "momentum must lie in [0, 1), got 1.0"),
     ("batch_size", 0, ValueError, "batch_size must be an integer >= 1, got 0"),
     ("epochs", 2.5, TypeError, "epochs must be an integer >= 1, got 2.5"),

@@ -204,6 +204,7 @@ def test_halve_lr_goes_on_and_finishes(batch_size):
     ({"optimizer": make_optimizer("sgd"), "lr": 0.1}, TypeError, "lr and optimizer_options apply to an optimizer given by name"),
     ({"resume": {"epoch": 0}}, ValueError, "resume is missing acc, batch, history, optimizer, perm, rng"),
     ({"callbacks": [1]}, TypeError, "callbacks must be a list of callables"),
+    ({"lr": 10**400}, ValueError, "lr is too large for a float (at most 1.79769e+308), got an integer of 401 digits"),
 ])
 def test_bad_arguments_raise_and_change_nothing(options, error, message):
     X, y = sparse_data()

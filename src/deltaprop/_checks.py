@@ -5,6 +5,8 @@ Internal kernels trust what these return. Every message says what was expected a
 
 from __future__ import annotations
 
+import math
+import sys
 from typing import Any, Sequence
 
 import numpy as np
@@ -56,6 +58,16 @@ def names(value: Any, L: int, what: str) -> tuple[str, ...]:
         if not isinstance(v, str):
             raise TypeError(f"{what} must be names (str), got {v!r}")
     return tuple(value)
+
+
+def as_float(value: Any, name: str) -> float:
+    """float(value) for a real number; a ValueError, not an OverflowError, for an integer beyond float range."""
+    try:
+        return float(value)
+    except OverflowError:
+        digits = int(math.log10(abs(int(value)))) + 1  # str() of a huge int may itself be refused
+        raise ValueError(f"{name} is too large for a float (at most {sys.float_info.max:g}), "
+                         f"got an integer of {digits} digits") from None
 
 
 def positive_int(value: Any, name: str) -> int:
@@ -196,6 +208,28 @@ def sample_weight(w: Any, m: int, dt: np.dtype[Any]) -> np.ndarray | None:
         raise ValueError(f"sample_weight sums to {total:g}, more than {dt.name} holds (largest {largest:g}); "
                          "rescale the weights (only their ratios matter)")
     return out.copy() if out is arr else out
+
+
+def finite_parameters(weights: list[np.ndarray], biases: list[np.ndarray]) -> None:
+    """ValueError naming the first non-finite entry of a W^(l) or b^(l) (the live arrays, changeable in place)."""
+    for name, arrays in (("weights", weights), ("biases", biases)):
+        for l, P in enumerate(arrays, start=1):
+            _finite(P, f"{name}[{l - 1}] (layer l = {l})")
+
+
+def masks(values: dict[int, Any], shapes: dict[int, tuple[int, int]], dt: np.dtype[Any]) -> dict[int, np.ndarray]:
+    """Dropout masks {l: (m, n_l)} for hidden layers l, finite, as dtype dt; ``shapes`` maps each hidden l
+    to its (m, n_l)."""
+    out = {}
+    for l, r in values.items():
+        if isinstance(l, bool) or not isinstance(l, int) or l not in shapes:
+            raise ValueError(f"dropout masks are keyed by hidden layer l = 1..{len(shapes)}, got {l!r}")
+        arr = _numeric(r, f"masks[{l}]")
+        if arr.shape != shapes[l]:
+            raise ValueError(f"masks[{l}] must have shape {shapes[l]}, got {arr.shape}")
+        _finite(arr, f"masks[{l}]")
+        out[l] = _cast(arr, dt, f"masks[{l}]")
+    return out
 
 
 def parameters(values: Any, shapes: list[tuple[int, ...]], dt: np.dtype[Any], name: str) -> list[np.ndarray]:

@@ -45,7 +45,7 @@ def _int(name: str, value: Any, low: int) -> int:
 def _real(name: str, value: Any, low: float, high: float, *, open_low: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}")
-    x = float(value)
+    x = _checks.as_float(value, name)
     ok = (low < x if open_low else low <= x) and x < high
     if not ok:
         bound = f"{'(' if open_low else '['}{low:g}, {high:g})"

@@ -142,7 +142,8 @@ def sgd_steps(net: Network, X: Any, Y: Any, steps: int, eta: float, rng: Any = N
     Xv = net._X(X)
     Yv = net._Y(Y, Xv.shape[0])
     steps = _checks.positive_int(steps, "steps")
-    if isinstance(eta, bool) or not isinstance(eta, (int, float, np.floating)) or not 0 < eta < float("inf"):
+    real = not isinstance(eta, bool) and isinstance(eta, (int, float, np.floating))
+    if not real or not 0 < _checks.as_float(eta, "eta") < float("inf"):
         raise ValueError(f"eta must be a positive finite number, got {eta!r}")
     if not isinstance(replacement, bool):
         raise TypeError(f"replacement must be True or False, got {replacement!r}")

@@ -60,8 +60,9 @@ def _init_params(rng: np.random.Generator, sizes: tuple[int, ...], g: dict[int, 
         if callable(init):
             W, b = init(rng, l, n_in, n_out)
         elif isinstance(init, (int, float)) and not isinstance(init, bool):
-            W = init * rng.standard_normal((n_in, n_out))  # e.g. Higham & Higham: 0.5 * randn
-            b = init * rng.standard_normal(n_out)
+            std = _checks.as_float(init, "init")
+            W = std * rng.standard_normal((n_in, n_out))  # e.g. Higham & Higham: 0.5 * randn
+            b = std * rng.standard_normal(n_out)
         else:
             scheme = init or ("he" if g[l].he_init else "glorot")
             if scheme not in ("he", "glorot"):
@@ -210,6 +211,8 @@ class Network:
 
     # ----- validation at the boundary ----------------------------------------------------
     def _X(self, X: Any) -> np.ndarray:
+        """X checked; and the parameters, which may have been changed in place (O(n_params): cheap beside a^(l))."""
+        _checks.finite_parameters(self._W, self._b)
         return _checks.inputs(X, self.sizes[0], self.dtype)
 
     def _Y(self, Y: Any, m: int) -> np.ndarray:
@@ -289,15 +292,9 @@ class Network:
     def _check_masks(self, masks: dict[int, Any] | None, m: int) -> dict[int, np.ndarray] | None:
         if not masks:
             return None
-        out = {}
-        for l, r in masks.items():
-            if not isinstance(l, int) or not 1 <= l < self.L:
-                raise ValueError(f"dropout masks are keyed by hidden layer l = 1..{self.L - 1}, got {l!r}")
-            r = np.asarray(r, dtype=self.dtype)
-            if r.shape != (m, self.sizes[l]):
-                raise ValueError(f"masks[{l}] must have shape ({m}, {self.sizes[l]}), got {r.shape}")
-            out[l] = r
-        return out
+        if not isinstance(masks, dict):
+            raise TypeError(f"masks must be a dict {{l: (m, n_l) array}}, got {type(masks).__name__}")
+        return _checks.masks(masks, {l: (m, self.sizes[l]) for l in range(1, self.L)}, self.dtype)
 
     def gradients(self, X: Any, Y: Any, *, sample_weight: Any = None,
                   masks: dict[int, Any] | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:

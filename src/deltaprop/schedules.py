@@ -14,12 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import as_float
+
 
 def _real(name: str, value: Any, low: float, *, strict: bool = False, below_one: bool = False) -> float:
     """A finite real number >= low (> low when strict), and < 1 when below_one."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}.")
-    x = float(value)
+    x = as_float(value, name)
     if not math.isfinite(x):
         raise ValueError(f"{name} must be finite, got {value}.")
     if (x <= low if strict else x < low) or (below_one and x >= 1):
