@@ -226,6 +226,7 @@ class _Estimator(BaseEstimator, metaclass=ABCMeta):
             self.best_epoch_ = history.best_epoch
 
     def _forward(self, X: Any) -> np.ndarray:
+        """a^(L) (m, n_L), each row computed from its row of X alone: the same whatever the other rows."""
         check_is_fitted(self, "network_")
         X = _validate_data(self, X, reset=False, dtype=self.network_.dtype)
-        return self.network_.forward(X)
+        return self.network_.forward(X, rowwise=True)

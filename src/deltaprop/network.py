@@ -74,6 +74,19 @@ def _init_params(rng: np.random.Generator, sizes: tuple[int, ...], g: dict[int, 
     return Ws, bs
 
 
+def _rowwise_product(A: np.ndarray, W: np.ndarray, rows: int = 1024) -> np.ndarray:
+    r"""A W (m, n_l) for A (m, n_{l-1}) with each entry summed in the same order, j = 0..n_{l-1}-1, in
+    every row: sum_j A[i, j] W[j, k] by elementwise (correctly rounded) operations on blocks of rows."""
+    out = np.empty((A.shape[0], W.shape[1]), np.result_type(A, W))
+    tmp = np.empty((min(rows, A.shape[0]), W.shape[1]), out.dtype)
+    for s in range(0, A.shape[0], rows):
+        block, t = out[s:s + rows], tmp[:min(rows, A.shape[0] - s)]
+        np.multiply(A[s:s + rows, :1], W[0], out=block)  # (k, 1) * (n_l,) -> (k, n_l)
+        for j in range(1, W.shape[0]):
+            block += np.multiply(A[s:s + rows, j:j + 1], W[j], out=t)
+    return out
+
+
 class Network:
     r"""A feedforward network of L = len(sizes) - 1 layers.
 
@@ -220,14 +233,14 @@ class Network:
                                one_hot_ok=self.is_classifier)
 
     # ----- kernels (trust their inputs) ----------------------------------------------------
-    def _forward(self, X: np.ndarray, masks: dict[int, np.ndarray] | None = None):
+    def _forward(self, X: np.ndarray, masks: dict[int, np.ndarray] | None = None, *, rowwise: bool = False):
         W = dict(enumerate(self._W, start=1))  # W[l] is W^(l)
         b = dict(enumerate(self._b, start=1))
         z: dict[int, np.ndarray] = {}
         a: dict[int, np.ndarray] = {0: X}
         h: dict[int, np.ndarray] = {}  # g_l(z^(l)) before a dropout mask
         for l in range(1, self.L + 1):
-            z[l] = a[l - 1] @ W[l] + b[l]
+            z[l] = (_rowwise_product(a[l - 1], W[l]) if rowwise else a[l - 1] @ W[l]) + b[l]
             h[l] = self.g[l].value(z[l])
             a[l] = h[l] * masks[l] if masks and l in masks else h[l]
         return z, a, h
@@ -254,10 +267,16 @@ class Network:
         return float(np.mean(c) if w is None else np.dot(w, c) / w.sum())
 
     # ----- public calls ----------------------------------------------------------------------
-    def forward(self, X: Any) -> np.ndarray:
-        """a^(L) for a batch: X (m, n_0) -> (m, n_L)."""
+    def forward(self, X: Any, *, rowwise: bool = False) -> np.ndarray:
+        """a^(L) for a batch: X (m, n_0) -> (m, n_L).
+
+        With ``rowwise=True`` every output row depends on its input row alone, bit for bit: the
+        same whatever the other rows, their number and order (BLAS rounds a row of a^(l-1) W^(l)
+        differently depending on where it falls in its blocks). Slower: n_{l-1} vector
+        operations per layer instead of one matrix product.
+        """
         X = self._X(X)
-        return self._forward(X)[1][self.L]
+        return self._forward(X, rowwise=rowwise)[1][self.L]
 
     def predict(self, X: Any) -> np.ndarray:
         """Class indices (m,) for classifiers (argmax, or a >= 1/2 for one sigmoid output); a^(L) otherwise."""
