@@ -1,4 +1,5 @@
 """Higham & Higham (2019), "Deep learning: an introduction for applied mathematicians", reproduced.
+================================================================================================
 
 Section 3 and Listing 6.1 of arXiv:1801.05894 (the source of seed 004): ten points in the unit
 square, two classes; a 2-2-3-2 network with the sigmoid in every layer and the quadratic cost;
@@ -125,7 +126,7 @@ def plot(result: dict, out_dir: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description="Higham & Higham (2019), Section 3, reproduced.")
     p.add_argument("--steps", type=int, default=10**6, help="SGD steps (default 10^6, as in the paper)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights and of the draws (default 0)")
     p.add_argument("--eta", type=float, default=0.05, help="learning rate (default 0.05)")
@@ -156,5 +157,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__" and (status := main()) != 0:
+    sys.exit(status)  # exit 0 by falling off the end, so that the docs gallery can run the script too

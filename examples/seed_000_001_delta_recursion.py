@@ -1,7 +1,8 @@
 """Seeds 000 and 001: the delta recursion, written with the seeds' own sums, checked three ways.
+=============================================================================================
 
 The homework derives, for a network z_j^(l) = sum_i a_i^(l-1) W_ij^(l) + b_j^(l), a^(l) = g_l(z^(l))
-and C = (1/|D|) sum_x c(x):
+and ``C = (1/|D|) sum_x c(x)``::
 
     delta_j^(L) = dc/da_j^(L) g_L'(z_j^(L))
     delta_j^(l) = sum_k delta_k^(l+1) W_jk^(l+1) g_l'(z_j^(l))        (l < L)
@@ -81,5 +82,5 @@ def main() -> int:
     return 0 if ok else 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__" and (status := main()) != 0:
+    sys.exit(status)  # exit 0 by falling off the end, so that the docs gallery can run the script too

@@ -1,4 +1,5 @@
 """Seed 002: CS189 homework 4 on MNIST, in the homework's bias-unit notation, by per-sample SGD.
+=============================================================================================
 
 The homework's network has L = 2: a ReLU hidden layer and a softmax output with cross-entropy
 J = -sum_j y_j ln x_j^(2). Its notation folds each bias into the weights: x^(l) starts with the
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=2)
     args = p.parse_args(argv)
     data_dir = args.data_dir
-    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    default = Path(sys.argv[0]).resolve().parents[2] / "shared" / "data" / "mnist"
     if data_dir is None and not os.environ.get("DELTAPROP_DATA") and default.is_dir():
         data_dir = default
     ds = load_mnist(data_dir, subset=(args.train, args.test))
@@ -113,5 +114,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok else 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__" and (status := main()) != 0:
+    sys.exit(status)  # exit 0 by falling off the end, so that the docs gallery can run the script too

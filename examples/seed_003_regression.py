@@ -1,8 +1,9 @@
 """Seed 003: linear and logistic regression as one-layer networks, and Nielsen's delta^L.
+======================================================================================
 
 1. Linear regression h(x) = theta_0 + theta_1 x with J = 1/(2m) sum (h(x) - y)^2 is a 1-1 network
    with the identity and the quadratic cost. For the four points (3, 2), (1, 2), (0, 1), (4, 3),
-   each |x - y| = 1, so J(0, 1) = 1/8 (1 + 1 + 1 + 1) = 1/2, as the seed computes. With
+   each ``|x - y| = 1``, so J(0, 1) = 1/8 (1 + 1 + 1 + 1) = 1/2, as the seed computes. With
    theta = (-1, 2), h(6) = -1 + 2 * 6 = 11.
 2. Logistic regression h(x) = sigma(theta^T x) with theta = (5, -1, 0) predicts class 1 exactly
    where theta^T x = 5 - x1 >= 0, that is x1 <= 5: the seed's decision boundary.
@@ -66,5 +67,5 @@ def main() -> int:
     return 0 if ok else 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__" and (status := main()) != 0:
+    sys.exit(status)  # exit 0 by falling off the end, so that the docs gallery can run the script too

@@ -32,6 +32,18 @@ def test_readme_library_example_runs():
     assert np.isfinite(namespace["C"])
 
 
+README_MAX_CHARS = 12_000  # the README is the user's map; the rest lives in docs/
+
+
+def test_readme_is_a_map_within_its_length_and_its_links_resolve():
+    text = (ROOT / "README.md").read_text()
+    assert len(text) <= README_MAX_CHARS, f"README.md has {len(text)} characters; move detail into docs/"
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text)
+    assert targets, "the README links its documentation pages"
+    missing = [t for t in targets if "://" not in t and not (ROOT / t).exists()]
+    assert not missing, f"README links to missing files: {missing}"
+
+
 MAX_LINES = 400  # STYLE: a module reads in one sitting, about 300 lines; none may pass this cap
 
 

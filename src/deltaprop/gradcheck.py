@@ -48,7 +48,7 @@ def gradcheck(net: Network, X: Any, Y: Any, eps: float = 1e-6, *, sample_weight:
 
     Both are computed in float64 on a copy of ``net``. For each parameter array P (every W^(l)
     and b^(l)) the error is ||g_bp - g_fd|| / max(||g_bp|| + ||g_fd||, 1e7 r), and the largest over
-    all arrays is returned. Here r = sqrt(size) u (1 + |C|) / eps is the round-off that central
+    all arrays is returned. Here ``r = sqrt(size) u (1 + |C|) / eps`` is the round-off that central
     differences themselves carry (u = 2.2e-16, the float64 unit), so an array whose gradient is
     too small for differences to resolve is compared absolutely, at the differences' precision,
     instead of reading as a large relative error.

@@ -317,7 +317,7 @@ def load(path: str | os.PathLike[str]) -> Network:
     Raises
     ------
     ValueError
-        If the file is not a well-formed deltaprop model (see :func:`decode` and :func:`network_from`).
+        If the file is not a well-formed deltaprop model (see ``decode`` and ``network_from`` in this module).
     OSError
         If it cannot be read.
     """

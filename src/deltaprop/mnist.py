@@ -1,6 +1,6 @@
 """MNIST: the four standard IDX files, read from a folder or downloaded once, each verified.
 
-Every file's uncompressed content must match its pinned SHA-256 (:data:`MNIST_SHA256`), so
+Every file's uncompressed content must match its pinned SHA-256 (``MNIST_SHA256``), so
 recompressed mirrors are accepted and a corrupted or truncated file is rejected and never kept.
 """
 
@@ -46,7 +46,7 @@ def load_mnist(
     the folder named by the environment variable ``DELTAPROP_DATA`` (or its ``mnist``
     subfolder) when set, else downloaded once with pooch from ``base_url`` into
     ``cache_dir`` (default ``pooch.os_cache("deltaprop")``). Every file is checked against
-    the SHA-256 of its uncompressed content (:data:`MNIST_SHA256`); a bad download is
+    the SHA-256 of its uncompressed content (``MNIST_SHA256``); a bad download is
     deleted, so the next call downloads it again.
 
     Parameters

@@ -329,7 +329,7 @@ class Adam(Optimizer):
     - W <- W - (eta / (1 - beta1^t)) * (m / (sqrt(v) / sqrt(1 - beta2^t) + eps))
 
     that is W - eta * m_hat / (sqrt(v_hat) + eps). At t = 1, m_hat = g and v_hat = g * g, so
-    each weight moves by eta * g / (|g| + eps), about eta * sign(g).
+    each weight moves by ``eta * g / (|g| + eps)``, about eta * sign(g).
 
     Examples
     --------

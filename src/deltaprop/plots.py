@@ -167,7 +167,7 @@ def _image_shape(n_0: int, image_shape: Any) -> tuple[int, int]:
 def first_layer_weights(net: Network, path: str | os.PathLike[str], image_shape: Any = None) -> None:
     """Each hidden unit's incoming weights W^(1)[:, j] drawn as an image (at most 64 units).
 
-    Red pixels raise z^(1)_j, blue ones lower it; each tile is divided by its largest |weight|.
+    Red pixels raise z^(1)_j, blue ones lower it; each tile is divided by its largest ``|weight|``.
 
     Parameters
     ----------

@@ -102,7 +102,7 @@ def check(data: dict[str, Any], *, notation: str | None = None, delta: str | Non
     delta : {"per-sample", "batch-mean"}, optional
         The student's delta convention; default ``data["delta"]``, else detected.
     rtol, atol : float
-        A number is right when |given - right| <= atol + rtol |right|, or when ``right`` rounds
+        A number is right when ``|given - right| <= atol + rtol |right|``, or when ``right`` rounds
         to it at the digits written.
 
     Returns
