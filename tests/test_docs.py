@@ -21,7 +21,7 @@ import deltaprop
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 GENERATED = ("_build", "auto_examples", "tutorials")  # written by the build, not sources
-PAGES = sorted(p for p in DOCS.rglob("*.rst") if not set(p.relative_to(DOCS).parts) & set(GENERATED))
+PAGES = sorted(p for p in [*DOCS.rglob("*.rst"), *DOCS.rglob("*.md")] if not set(p.relative_to(DOCS).parts) & set(GENERATED))
 
 
 class _Links(HTMLParser):
@@ -128,3 +128,8 @@ def test_the_doctests_in_the_docs_pages_pass(page):
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     result = doctest.testfile(str(page), module_relative=False, optionflags=flags, encoding="utf-8", verbose=False)
     assert result.failed == 0, f"{result.failed} doctest(s) failed in {page.name} (see the output above)"
+
+
+def test_the_docs_pages_have_doctests():
+    with_examples = [p.name for p in PAGES if ">>> " in p.read_text(encoding="utf-8")]
+    assert {"model.md", "library.md"} <= set(with_examples), with_examples
