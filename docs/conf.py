@@ -11,6 +11,7 @@ scikit-learn or with the repository; the MNIST example runs only when the MNIST 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -90,3 +91,8 @@ html_theme_options = {
     "header_links_before_dropdown": 8,
 }
 html_show_sourcelink = False
+
+
+def setup(app):  # noqa: ANN001, ANN201 - the Sphinx hook
+    """Remove the examples' scratch folder for figures when the build ends."""
+    app.connect("build-finished", lambda app, exc: shutil.rmtree(gallery_support.OUT_DIR, ignore_errors=True))

@@ -17,6 +17,11 @@ This script runs exactly those lines on a few thousand MNIST images and checks t
 
 Usage: python examples/seed_002_cs189_mnist.py [--data-dir DIR] [--train 3000] [--test 1000]
 The MNIST files come from --data-dir, else $DELTAPROP_DATA, else ../shared/data/mnist.
+
+.. note::
+
+   The documentation build runs this script only when it finds the MNIST files. When no output
+   follows the code on this page, they were absent when the page was built.
 """
 
 from __future__ import annotations

@@ -32,6 +32,15 @@ def test_readme_library_example_runs():
     assert np.isfinite(namespace["C"])
 
 
+def test_readme_scikit_learn_example_runs():
+    pytest.importorskip("sklearn")
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"## scikit-learn\n```python\n(.+?)\n```", text, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert list(namespace["clf"][-1].network_.sizes) == [64, 64, 10] and namespace["accuracy"] > 0.9
+
+
 README_MAX_CHARS = 12_000  # the README is the user's map; the rest lives in docs/
 
 
