@@ -10,6 +10,7 @@ Usage::
     deltaprop explain --sizes 2,2,3,2 --activations sigmoid,sigmoid,sigmoid --cost quadratic --x 0.1,0.1 --y 1,0
     deltaprop check answers.json --notation nielsen
     deltaprop bench --quick
+    deltaprop playground                               # the backward pass, live, in the browser
 
 Results go to stdout, progress to stderr. Exit codes:
 
@@ -38,6 +39,7 @@ COMMANDS = {
     "explain": ("deltaprop.commands.explain", "print every number of one backward pass"),
     "check": ("deltaprop.commands.check", "check a hand computation of backpropagation"),
     "bench": ("deltaprop.commands.bench", "benchmark against PyTorch and scikit-learn"),
+    "playground": ("deltaprop.commands.playground", "the backward pass, live, in the browser (127.0.0.1)"),
 }
 
 

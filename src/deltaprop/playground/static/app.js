@@ -1,0 +1,427 @@
+// deltaprop playground: the page only draws. Every number arrives from the Python engine over the
+// WebSocket (see deltaprop/playground/server.py); this file formats and draws it.
+"use strict";
+
+const TOKEN = document.body.dataset.token;
+const $ = (id) => document.getElementById(id);
+const SVGNS = "http://www.w3.org/2000/svg";
+const COLORS = [[232, 113, 10], [8, 119, 189], [60, 160, 60], [150, 80, 190], [200, 60, 60], [90, 90, 90]];
+const stats = { frames: 0, playStart: 0, playFrames: 0 };
+window.pgStats = stats;
+
+let state = null;      // the last full state (config, data, labels) merged with later updates
+let playing = false;
+let socket = null;
+const pending = [];    // resolvers of the requests sent, answered in order
+
+// ----- numbers as `deltaprop explain` writes them: 4 digits after the point, or 3 significant
+// digits in scientific notation when the value would show as 0 or is 10^6 or more
+function fmt(v) {
+  if (v === null || v === undefined) return "–";
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-4 || a >= 1e6)) return v.toExponential(3).replace(/e([+-])(\d)$/, "e$10$2");
+  const s = v.toFixed(4);
+  return s === "-0.0000" ? "0.0000" : s;
+}
+
+// ----- the connection -------------------------------------------------------------------------
+function connect() {
+  return new Promise((resolve, reject) => {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${proto}://${location.host}/ws?token=${encodeURIComponent(TOKEN)}`);
+    socket.onopen = () => resolve();
+    socket.onerror = () => reject(new Error("cannot connect"));
+    socket.onclose = () => { setStatus("disconnected: is `deltaprop playground` still running?", true); playing = false; };
+    socket.onmessage = (ev) => { const r = pending.shift(); if (r) r(JSON.parse(ev.data)); };
+  });
+}
+
+function request(msg) {
+  return new Promise((resolve) => { pending.push(resolve); socket.send(JSON.stringify(msg)); });
+}
+
+async function send(msg) {
+  const answer = await request(msg);
+  handle(answer);
+  return answer;
+}
+
+function handle(answer) {
+  if (answer.type === "error") {
+    setStatus(answer.message, true);
+    if (answer.state) draw(answer.state);
+    return;
+  }
+  if (answer.type === "formula") return;
+  setStatus("");
+  draw(answer);
+}
+
+function setStatus(text, error) {
+  const s = $("status");
+  s.textContent = text;
+  s.className = error ? "error" : "";
+}
+
+// ----- drawing a state ---------------------------------------------------------------------------
+function draw(st) {
+  if (st.config) {
+    state = st;
+    fillControls(st);
+  } else {
+    Object.assign(state, st);
+  }
+  drawCounters();
+  drawGraph();
+  drawParams();
+  drawRegions();
+  drawHidden();
+  drawCurve();
+  stats.frames += 1;
+  document.body.dataset.updates = String(stats.frames);
+}
+
+function fillControls(st) {
+  const c = st.config;
+  $("sizes").value = c.sizes.join(",");
+  $("activations").value = c.activations.join(",");
+  $("cost").value = c.cost;
+  $("init").value = c.init;
+  $("seed").value = c.seed;
+  $("eta").value = c.eta;
+  $("steps").value = c.steps;
+  $("notation").value = c.notation;
+  if ([...$("dataset").options].some((o) => o.value === c.dataset)) $("dataset").value = c.dataset;
+  const cls = $("clickclass");
+  cls.innerHTML = "";
+  st.data.classes.forEach((name, k) => { const o = document.createElement("option"); o.value = k; o.textContent = name; cls.appendChild(o); });
+}
+
+function drawCounters() {
+  const acc = state.accuracy, g = state.graph;
+  $("t").textContent = state.t;
+  $("sample").value = state.sample;
+  $("sample").max = Math.max(state.data.X.length - 1, 0);
+  $("sample-xy").textContent = g.x ? `x = (${g.x.map(fmt).join(", ")}), y = (${g.y.map(fmt).join(", ")})` : "";
+  $("cost-sample").textContent = g.cost === undefined ? "–" : fmt(g.cost);
+  $("correct").textContent = acc.m ? `${acc.correct}/${acc.m}` : "–";
+  $("test-acc").textContent = acc.test === null ? "–" : `${(100 * acc.test).toFixed(1)}%`;
+}
+
+function layout() {
+  const sizes = state.config.sizes, W = 640, H = 430, L = sizes.length - 1;
+  const nodeW = 104, nodeH = 58;
+  const xs = sizes.map((_, l) => 14 + (l * (W - 28 - nodeW)) / Math.max(L, 1));
+  const pos = sizes.map((n, l) => {
+    const gap = Math.min(96, (H - 40) / n);
+    const top = 30 + (H - 30 - gap * n) / 2;
+    return Array.from({ length: n }, (_, j) => ({ x: xs[l], y: top + j * gap + (gap - nodeH) / 2 }));
+  });
+  return { pos, nodeW, nodeH };
+}
+
+function el(name, attrs, parent) {
+  const e = document.createElementNS(SVGNS, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (parent) parent.appendChild(e);
+  return e;
+}
+
+function rgb(c, alpha) { return `rgba(${c[0]},${c[1]},${c[2]},${alpha})`; }
+
+function drawGraph() {
+  const svg = $("graph"), g = state.graph, labels = state.labels, phase = g.phase;
+  const { pos, nodeW, nodeH } = layout();
+  svg.innerHTML = "";
+  const L = state.config.sizes.length - 1;
+  const showF = phase !== "none" && g.z, showB = phase === "backward" && g.delta;
+  let maxW = 1e-12, maxD = 1e-12;
+  g.W.forEach((M) => M.forEach((row) => row.forEach((w) => { maxW = Math.max(maxW, Math.abs(w)); })));
+  if (showB) g.dW.forEach((M) => M.forEach((row) => row.forEach((d) => { maxD = Math.max(maxD, Math.abs(d)); })));
+  for (let l = 0; l <= L; l++) {
+    el("text", { x: pos[l][0].x + nodeW / 2, y: 16, "text-anchor": "middle", class: "layer-label" }, svg)
+      .textContent = `layer ${labels[l].layer}` + (l === 0 ? " (input)" : l === L ? " (output)" : "");
+  }
+  for (let l = 1; l <= L; l++) {
+    const M = g.W[l - 1], n_in = M.length, n_out = M[0].length;
+    for (let i = 0; i < n_in; i++) {
+      for (let j = 0; j < n_out; j++) {
+        const a = pos[l - 1][i], b = pos[l][j];
+        const x1 = a.x + nodeW, y1 = a.y + nodeH / 2, x2 = b.x, y2 = b.y + nodeH / 2, w = M[i][j];
+        const grp = el("g", {}, svg);
+        const line = el("line", { x1, y1, x2, y2, class: "edge", "data-l": l, "data-i": i, "data-j": j,
+          "data-w": fmt(w), "data-dw": showB ? fmt(g.dW[l - 1][i][j]) : "",
+          stroke: rgb(w >= 0 ? COLORS[1] : COLORS[0], 0.85), "stroke-width": 0.8 + 6 * Math.abs(w) / maxW }, grp);
+        line.dataset.kind = "edge";
+        el("line", { x1, y1, x2, y2, class: "edge-hit" }, grp);
+        const t = 0.18 + 0.5 * (n_out > 1 ? j / (n_out - 1) : 0.5);
+        const lx = x1 + t * (x2 - x1), ly = y1 + t * (y2 - y1);
+        el("text", { x: lx, y: ly - 3, class: "wlabel", "text-anchor": "middle" }, grp).textContent = fmt(w);
+        if (showB) {
+          const d = g.dW[l - 1][i][j], m = x1 + (t + 0.12) * (x2 - x1), my = y1 + (t + 0.12) * (y2 - y1);
+          el("circle", { cx: m, cy: my, r: 1.5 + 6 * Math.sqrt(Math.abs(d) / maxD),
+            fill: rgb(d >= 0 ? COLORS[1] : COLORS[0], 0.9), stroke: "#000", "stroke-width": 0.6 }, grp);
+        }
+        for (const e of grp.children) e.addEventListener("mouseenter", (ev) => hover(ev, { edge: [l, i, j] }));
+        grp.addEventListener("mouseleave", unhover);
+        grp.addEventListener("click", () => pick("W", l, i, j));
+      }
+    }
+  }
+  for (let l = 0; l <= L; l++) {
+    const lab = labels[l];
+    pos[l].forEach((p, j) => {
+      const node = el("g", { class: "node", "data-l": l, "data-j": j, transform: `translate(${p.x},${p.y})` }, svg);
+      const lines = [];
+      if (l === 0) {
+        const v = g.a ? fmt(g.a[0][j]) : "";
+        node.dataset.a = v;
+        lines.push(`x_${j + 1} = ${v}`);
+      } else {
+        const z = showF ? fmt(g.z[l][j]) : "", a = showF ? fmt(g.a[l][j]) : "", d = showB ? fmt(g.delta[l][j]) : "";
+        Object.assign(node.dataset, { z, a, delta: d, b: fmt(g.b[l - 1][j]), db: showB ? fmt(g.db[l - 1][j]) : "" });
+        lines.push(`${lab.z} ${z || "·"}`, `${lab.a} ${a || "·"}`, `${lab.delta} ${d || "·"}`, `b ${fmt(g.b[l - 1][j])}`);
+      }
+      el("rect", { width: nodeW, height: l === 0 ? 24 : nodeH, rx: 6 }, node);
+      lines.forEach((s, k) => { el("text", { x: 5, y: 15 + 13 * k }, node).textContent = s; });
+      node.addEventListener("mouseenter", (ev) => hover(ev, { node: [l, j] }));
+      node.addEventListener("mouseleave", unhover);
+      if (l > 0) node.addEventListener("click", () => pick("b", l, 0, j));
+    });
+  }
+}
+
+function drawParams() {
+  const body = $("params").querySelector("tbody"), g = state.graph, labels = state.labels;
+  const showB = g.phase === "backward" && g.dW;
+  const rows = [];
+  for (let l = 1; l < state.labels.length; l++) {
+    const W = labels[l].W, outIn = labels[l].out_in;
+    g.W[l - 1].forEach((row, i) => row.forEach((w, j) => {
+      const sub = outIn ? `${j + 1}${i + 1}` : `${i + 1}${j + 1}`;
+      rows.push([`${W}_${sub}`, w, showB ? g.dW[l - 1][i][j] : null, "W", l, i, j]);
+    }));
+    g.b[l - 1].forEach((b, j) => rows.push([`${labels[l].b}_${j + 1}`, b, showB ? g.db[l - 1][j] : null, "b", l, 0, j]));
+  }
+  body.innerHTML = "";
+  for (const [name, v, d, kind, l, i, j] of rows) {
+    const tr = document.createElement("tr");
+    tr.innerHTML = `<td>${name}</td><td>${fmt(v)}</td><td>${d === null ? "·" : fmt(d)}</td>`;
+    tr.addEventListener("click", () => pick(kind, l, i, j));
+    body.appendChild(tr);
+  }
+}
+
+function pick(kind, l, i, j) {
+  $("set-kind").value = kind; $("set-l").value = l; $("set-i").value = i; $("set-j").value = j;
+  const g = state.graph;
+  $("set-value").value = kind === "W" ? g.W[l - 1][i][j] : g.b[l - 1][j];
+  updateSetName();
+  $("set-value").focus();
+}
+
+function updateSetName() {
+  const lab = state && state.labels[+$("set-l").value];
+  if (!lab) { $("set-name").textContent = ""; return; }
+  const i = +$("set-i").value + 1, j = +$("set-j").value + 1;
+  $("set-name").textContent = $("set-kind").value === "W" ? `${lab.W}_${lab.out_in ? `${j}${i}` : `${i}${j}`}` : `${lab.b}_${j}`;
+}
+
+// ----- formulas on hover: asked of the server, which writes them as `deltaprop explain` does
+let hoverSeq = 0;
+async function hover(ev, target) {
+  const seq = ++hoverSeq, x = ev.clientX, y = ev.clientY;
+  if (playing) return;
+  const answer = await request({ op: "formula", target });
+  if (seq !== hoverSeq) return;
+  const tip = $("tooltip");
+  tip.textContent = answer.type === "formula" ? answer.lines.join("\n") : answer.message;
+  tip.hidden = false;
+  tip.style.left = `${Math.min(x + 14, window.innerWidth - 640)}px`;
+  tip.style.top = `${y + 14}px`;
+}
+function unhover() { hoverSeq++; $("tooltip").hidden = true; }
+
+// ----- regions, hidden units, cost curve ------------------------------------------------------------
+function bytes(b64) {
+  const s = atob(b64), out = new Uint8Array(s.length);
+  for (let k = 0; k < s.length; k++) out[k] = s.charCodeAt(k);
+  return out;
+}
+
+function diverging(t) { // 0 orange, 0.5 white, 1 blue
+  const c = t < 0.5 ? COLORS[0] : COLORS[1], s = Math.abs(2 * t - 1);
+  return [255 + (c[0] - 255) * s, 255 + (c[1] - 255) * s, 255 + (c[2] - 255) * s];
+}
+
+const offscreen = document.createElement("canvas");
+function paint(canvas, G, pixel) {
+  offscreen.width = G; offscreen.height = G;
+  const ctx = offscreen.getContext("2d"), img = ctx.createImageData(G, G);
+  for (let k = 0; k < G * G; k++) {
+    const c = pixel(k);
+    img.data[4 * k] = c[0]; img.data[4 * k + 1] = c[1]; img.data[4 * k + 2] = c[2]; img.data[4 * k + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+  const out = canvas.getContext("2d");
+  out.imageSmoothingEnabled = true;
+  out.drawImage(offscreen, 0, 0, canvas.width, canvas.height);
+}
+
+function toCanvas(canvas, x1, x2) {
+  const [a, b, c, d] = state.data.extent;
+  return [((x1 - a) / (b - a)) * canvas.width, ((d - x2) / (d - c)) * canvas.height];
+}
+
+function drawRegions() {
+  const r = state.regions, canvas = $("regions"), G = r.G;
+  if (r.mode === "classes") {
+    const cls = bytes(r.cls), s = bytes(r.strength);
+    paint(canvas, G, (k) => {
+      const c = COLORS[cls[k] % COLORS.length], t = 0.15 + 0.6 * (s[k] / 255);
+      return [255 + (c[0] - 255) * t, 255 + (c[1] - 255) * t, 255 + (c[2] - 255) * t];
+    });
+    $("regions-mode").textContent = "(colour: predicted class; depth: margin)";
+  } else {
+    const v = bytes(r.value);
+    paint(canvas, G, (k) => diverging(v[k] / 255));
+    $("regions-mode").textContent = `(surface a^(L) from ${fmt(r.lo)} to ${fmt(r.hi)})`;
+  }
+  const ctx = canvas.getContext("2d"), d = state.data;
+  const dot = (x, y, k, test, selected) => {
+    const [px, py] = toCanvas(canvas, x, y);
+    ctx.beginPath(); ctx.arc(px, py, selected ? 7 : 5, 0, 2 * Math.PI);
+    ctx.fillStyle = test ? "rgba(255,255,255,0.7)" : rgb(COLORS[k % COLORS.length], 1);
+    ctx.strokeStyle = test ? rgb(COLORS[k % COLORS.length], 1) : "#000";
+    ctx.lineWidth = selected ? 3 : test ? 2 : 1;
+    ctx.fill(); ctx.stroke();
+  };
+  const same = d.X_test.length === d.X.length && d.X_test.every((p, k) => p[0] === d.X[k][0] && p[1] === d.X[k][1]);
+  if (!same) d.X_test.forEach((p, k) => dot(p[0], p[1], d.y_test[k], true, false));
+  d.X.forEach((p, k) => dot(p[0], p[1], d.y[k], false, k === state.sample));
+}
+
+function drawHidden() {
+  const box = $("hidden"), maps = state.regions.hidden, G = state.regions.G;
+  if (box.children.length !== maps.length) {
+    box.innerHTML = "";
+    maps.forEach(() => {
+      const f = document.createElement("figure");
+      f.innerHTML = `<canvas width="64" height="64"></canvas><figcaption></figcaption>`;
+      box.appendChild(f);
+    });
+  }
+  maps.forEach((m, k) => {
+    const f = box.children[k], v = bytes(m.value);
+    paint(f.querySelector("canvas"), G, (q) => diverging(v[q] / 255));
+    f.querySelector("figcaption").textContent = `${state.labels[m.l].a}_${m.j + 1}`;
+    f.title = `${state.labels[m.l].a}_${m.j + 1} over the plot, from ${fmt(m.lo)} (orange) to ${fmt(m.hi)} (blue)`;
+  });
+}
+
+function drawCurve() {
+  const canvas = $("curve"), ctx = canvas.getContext("2d"), h = state.history;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  if (!h.length) return;
+  let top = 1e-12;
+  h.forEach((r) => { if (r[1] !== null) top = Math.max(top, r[1]); if (r[2] !== null) top = Math.max(top, r[2]); });
+  const tMax = Math.max(h[h.length - 1][0], 1), W = canvas.width - 40, H = canvas.height - 20;
+  ctx.fillStyle = "#567"; ctx.font = "10px sans-serif";
+  ctx.fillText(fmt(top), 2, 10); ctx.fillText("0", 2, H + 4); ctx.fillText(`${tMax} steps`, W - 20, H + 16);
+  for (const [col, color] of [[2, "#e8710a"], [1, "#183d5d"]]) {
+    ctx.beginPath(); ctx.strokeStyle = color; ctx.lineWidth = 1.5;
+    h.forEach((r, k) => {
+      if (r[col] === null) return;
+      const x = 36 + (r[0] / tMax) * W, y = 4 + H * (1 - r[col] / top);
+      if (k === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+    });
+    ctx.stroke();
+  }
+}
+
+// ----- controls ------------------------------------------------------------------------------------
+function numbers(text) { return text.split(",").map((s) => Number(s.trim())); }
+function names(text) { return text.split(",").map((s) => s.trim()); }
+
+function config() {
+  return { sizes: numbers($("sizes").value), activations: names($("activations").value), cost: $("cost").value,
+    init: Number($("init").value), seed: Number($("seed").value), eta: Number($("eta").value),
+    steps: Number($("steps").value), dataset: $("dataset").value, notation: $("notation").value };
+}
+
+async function play() {
+  if (playing) { playing = false; return; }
+  const answer = await tune();
+  if (answer.type === "error") return;
+  playing = true;
+  $("play").textContent = "Pause"; $("play").classList.add("on");
+  stats.playStart = performance.now(); stats.playFrames = 0;
+  while (playing) {
+    const st = await request({ op: "play" });
+    handle(st);
+    if (st.type === "error") break;
+    stats.playFrames += 1;
+    await new Promise((r) => requestAnimationFrame(r));
+  }
+  playing = false;
+  $("play").textContent = "Play"; $("play").classList.remove("on");
+}
+
+function tune() {
+  return send({ op: "tune", config: { eta: Number($("eta").value), steps: Number($("steps").value),
+    notation: $("notation").value } });
+}
+
+async function stepBy(n) {
+  const answer = await tune();
+  if (answer.type !== "error") await send({ op: "step", n });
+}
+
+function download(what) {
+  return `/download/${what}?token=${encodeURIComponent(TOKEN)}`;
+}
+
+async function upload(file) {
+  const res = await fetch(`/upload?token=${encodeURIComponent(TOKEN)}`, { method: "POST", body: file });
+  const text = await res.text();
+  if (!res.ok) { setStatus(text, true); return; }
+  await send({ op: "rewind" });
+  setStatus(text);
+}
+
+function wire() {
+  $("build").onclick = () => send({ op: "build", config: config() });
+  $("notation").onchange = tune;
+  $("forward").onclick = () => send({ op: "forward" });
+  $("backward").onclick = () => send({ op: "backward" });
+  $("step1").onclick = () => stepBy(1);
+  $("stepn").onclick = () => stepBy(Number($("nsteps").value));
+  $("play").onclick = play;
+  $("rewind").onclick = () => { playing = false; send({ op: "rewind" }); };
+  $("sample").onchange = () => send({ op: "select", sample: Number($("sample").value) });
+  $("set-btn").onclick = () => send({ op: "set", kind: $("set-kind").value, l: Number($("set-l").value),
+    i: Number($("set-i").value), j: Number($("set-j").value), value: Number($("set-value").value) });
+  for (const id of ["set-kind", "set-l", "set-i", "set-j"]) $(id).onchange = updateSetName;
+  $("upload").onchange = () => { if ($("upload").files.length) upload($("upload").files[0]); };
+  $("dl-model").href = download("model.safetensors");
+  $("dl-md").href = download("explain.md");
+  $("dl-tex").href = download("explain.tex");
+  $("dl-png").onclick = () => { $("dl-png").href = $("regions").toDataURL("image/png"); };
+  $("regions").onclick = (ev) => {
+    const c = $("regions"), rect = c.getBoundingClientRect(), [a, b, cc, d] = state.data.extent;
+    const px = ((ev.clientX - rect.left) / rect.width) * c.width, py = ((ev.clientY - rect.top) / rect.height) * c.height;
+    if ($("clickmode").checked) {
+      send({ op: "point", x1: a + (px / c.width) * (b - a), x2: d - (py / c.height) * (d - cc), label: Number($("clickclass").value) });
+      return;
+    }
+    let best = -1, dist = 12;
+    state.data.X.forEach((p, k) => {
+      const [qx, qy] = toCanvas(c, p[0], p[1]), r = Math.hypot(qx - px, qy - py);
+      if (r < dist) { dist = r; best = k; }
+    });
+    if (best >= 0) send({ op: "select", sample: best });
+  };
+}
+
+wire();
+connect().then(() => send({ op: "hello" })).catch(() => setStatus("cannot connect to the playground server", true));

@@ -1,0 +1,322 @@
+"""The playground's server without a browser: the token, every message, uploads and downloads.
+
+Numbers are checked against an independent Network built with the same seed and against
+``net.trace`` and ``deltaprop explain``; an SGD step against the update written out by hand.
+"""
+
+import base64
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette")
+from starlette.testclient import TestClient  # noqa: E402
+from starlette.websockets import WebSocketDisconnect  # noqa: E402
+
+from deltaprop import Network  # noqa: E402
+from deltaprop.datasets import higham_points  # noqa: E402
+from deltaprop.explain import explain  # noqa: E402
+from deltaprop.io import load  # noqa: E402
+from deltaprop.playground.data import MAX_UPLOAD_BYTES  # noqa: E402
+from deltaprop.playground.server import create_app  # noqa: E402
+from deltaprop.playground.session import Session  # noqa: E402
+from deltaprop.render import render  # noqa: E402
+
+TOKEN = "test-token-0123456789"
+
+
+@pytest.fixture
+def session():
+    return Session()
+
+
+@pytest.fixture
+def client(session):
+    return TestClient(create_app(session, TOKEN))
+
+
+def higham_net(seed=0):
+    """The playground's default network, built independently: 2-2-3-2 sigmoid, quadratic, 0.5 N(0, 1)."""
+    return Network([2, 2, 3, 2], ["sigmoid"] * 3, "quadratic", dtype="float64", seed=seed, init=0.5)
+
+
+def ask(client, *messages):
+    with client.websocket_connect(f"/ws?token={TOKEN}") as ws:
+        answers = []
+        for msg in messages:
+            ws.send_text(json.dumps(msg))
+            answers.append(json.loads(ws.receive_text()))
+    return answers
+
+
+# ----- the token ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/", "/static/app.js", "/static/style.css", "/download/model.safetensors",
+                                  "/download/explain.md"])
+@pytest.mark.parametrize("query", ["", "?token=", "?token=wrong", f"?token={TOKEN}x", f"?tok={TOKEN}"])
+def test_every_http_request_without_the_right_token_is_refused(client, path, query):
+    r = client.get(path + query)
+    assert r.status_code == 403, (path, query, r.status_code)
+    assert TOKEN not in r.text
+
+
+def test_an_upload_without_the_token_is_refused_and_changes_nothing(client, session):
+    r = client.post("/upload?token=nope", content=b"x1,x2,label\n0,0,a\n1,1,b\n")
+    assert r.status_code == 403
+    assert session.data.name == "higham"
+
+
+@pytest.mark.parametrize("query", ["", "?token=", "?token=wrong"])
+def test_a_websocket_without_the_right_token_is_refused(client, query):
+    with pytest.raises(WebSocketDisconnect) as info:
+        with client.websocket_connect("/ws" + query) as ws:
+            ws.receive_text()
+    assert info.value.code == 1008
+
+
+def test_with_the_token_the_page_and_its_assets_are_served(client):
+    r = client.get(f"/?token={TOKEN}")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    assert f'data-token="{TOKEN}"' in r.text and "{{TOKEN}}" not in r.text
+    for name, kind in (("app.js", "javascript"), ("style.css", "css")):
+        r = client.get(f"/static/{name}?token={TOKEN}")
+        assert r.status_code == 200 and kind in r.headers["content-type"]
+
+
+@pytest.mark.parametrize("name", ["index.html", "..%2Fsession.py", "../session.py", "%2Fetc%2Fpasswd", "nope.js"])
+def test_only_the_fixed_assets_are_served_no_path_from_the_browser(client, name):
+    r = client.get(f"/static/{name}?token={TOKEN}")
+    assert r.status_code == 404
+    assert "import" not in r.text and "root:" not in r.text
+
+
+# ----- the numbers -------------------------------------------------------------------------------
+def test_the_graph_holds_net_trace_of_the_selected_sample(client):
+    (hello,) = ask(client, {"op": "hello"})
+    net = higham_net()
+    X, Y = higham_points()
+    t = net.trace(X[:1], Y[:1])
+    g = hello["graph"]
+    assert g["phase"] == "none" and hello["t"] == 0 and hello["sample"] == 0
+    for l in range(1, net.L + 1):
+        np.testing.assert_allclose(g["W"][l - 1], net.weights[l - 1], rtol=0, atol=0, err_msg=f"W[{l}]")
+        np.testing.assert_allclose(g["b"][l - 1], net.biases[l - 1], rtol=0, atol=0, err_msg=f"b[{l}]")
+        np.testing.assert_allclose(g["z"][l], t.z[l][0], rtol=1e-12, err_msg=f"z[{l}]")
+        np.testing.assert_allclose(g["a"][l], t.a[l][0], rtol=1e-12, err_msg=f"a[{l}]")
+        np.testing.assert_allclose(g["delta"][l], t.delta[l][0], rtol=1e-12, err_msg=f"delta[{l}]")
+        np.testing.assert_allclose(g["dW"][l - 1], t.dW[l], rtol=1e-12, err_msg=f"dW[{l}]")
+        np.testing.assert_allclose(g["db"][l - 1], t.db[l], rtol=1e-12, err_msg=f"db[{l}]")
+    assert g["cost"] == pytest.approx(t.cost, rel=1e-12)
+
+
+def test_forward_then_backward_set_the_phase(client):
+    fwd, bwd = ask(client, {"op": "forward"}, {"op": "backward"})
+    assert fwd["graph"]["phase"] == "forward" and bwd["graph"]["phase"] == "backward"
+
+
+def test_one_sgd_step_is_the_update_written_out(client):
+    (after,) = ask(client, {"op": "tune", "config": {"eta": 0.3}}, {"op": "step", "n": 1})[1:]
+    net = higham_net()
+    X, Y = higham_points()
+    r = np.random.default_rng(0).integers(0, 10, 1)[0]  # the row SGD draws: the session's generator is seeded
+    t = net.trace(X[r:r + 1], Y[r:r + 1])
+    for l in range(1, 4):
+        W = net.weights[l - 1] - 0.3 * t.a[l - 1].T @ t.delta[l]  # W <- W - eta a^(l-1)T delta^(l)
+        np.testing.assert_allclose(after["graph"]["W"][l - 1], W, rtol=1e-12, err_msg=f"W[{l}]")
+        np.testing.assert_allclose(after["graph"]["b"][l - 1], net.biases[l - 1] - 0.3 * t.delta[l][0],
+                                   rtol=1e-12, err_msg=f"b[{l}]")
+    assert after["t"] == 1 and [row[0] for row in after["history"]] == [0, 1]
+
+
+def test_rewind_brings_back_the_seeds_initial_weights_and_the_same_draws(client):
+    first, _, again = ask(client, {"op": "step", "n": 50}, {"op": "rewind"}, {"op": "step", "n": 50})
+    net = higham_net()
+    rewound = ask(client, {"op": "rewind"})[0]
+    for l in range(1, 4):
+        np.testing.assert_array_equal(rewound["graph"]["W"][l - 1], net.weights[l - 1])
+        np.testing.assert_array_equal(again["graph"]["W"][l - 1], first["graph"]["W"][l - 1])
+    assert rewound["t"] == 0 and len(rewound["history"]) == 1
+
+
+def test_setting_a_weight_by_hand_changes_the_numbers_as_trace_says(client):
+    (answer,) = ask(client, {"op": "set", "kind": "W", "l": 2, "i": 1, "j": 2, "value": 1.5})
+    net = higham_net()
+    net.weights[1][1, 2] = 1.5
+    X, Y = higham_points()
+    t = net.trace(X[:1], Y[:1])
+    assert answer["graph"]["W"][1][1][2] == 1.5
+    np.testing.assert_allclose(answer["graph"]["dW"][0], t.dW[1], rtol=1e-12)
+    np.testing.assert_allclose(answer["graph"]["a"][3], t.a[3][0], rtol=1e-12)
+    (bias,) = ask(client, {"op": "set", "kind": "b", "l": 3, "j": 0, "value": -2.0})
+    assert bias["graph"]["b"][2][0] == -2.0
+
+
+@pytest.mark.parametrize("msg, words", [
+    ({"op": "set", "kind": "W", "l": 4, "i": 0, "j": 0, "value": 1.0}, "layer l must be an integer in 1..3"),
+    ({"op": "set", "kind": "W", "l": 1, "i": 0, "j": 0, "value": float("nan")}, "value must be a number"),
+    ({"op": "set", "kind": "Q", "l": 1, "i": 0, "j": 0, "value": 1.0}, "kind must be 'W' or 'b'"),
+    ({"op": "build", "config": {"sizes": [2, 3, 3], "activations": ["sigmoid", "sigmoid"]}},
+     "the output layer needs n_L = 2 (or 1), got n_L = 3"),
+    ({"op": "build", "config": {"sizes": [3, 2]}}, "n_0 must be 2"),
+    ({"op": "build", "config": {"activations": ["sigmoid"]}}, "3 layers need 3 activations"),
+    ({"op": "build", "config": {"cost": "nope"}}, "cost must be one of"),
+    ({"op": "build", "config": {"path": "/etc/passwd"}}, "unknown configuration field(s) path"),
+    ({"op": "tune", "config": {"eta": -1}}, "eta must be a number"),
+    ({"op": "tune", "config": {"sizes": [2, 2]}}, "tune changes eta, steps and notation only"),
+    ({"op": "select", "sample": 10}, "sample must be an integer in 0..9"),
+    ({"op": "formula", "target": {"edge": [9, 0, 0]}}, "target must be"),
+    ({"op": "nope"}, "op one of"),
+    ([1, 2], "a message must be an object"),
+])
+def test_a_bad_message_is_refused_with_a_clear_error_and_changes_nothing(client, session, msg, words):
+    W = [w.copy() for w in session.net.weights]
+    config = session.config
+    (answer,) = ask(client, msg)
+    assert answer["type"] == "error" and words in answer["message"], answer["message"]
+    assert session.config == config
+    for before, now in zip(W, session.net.weights):
+        np.testing.assert_array_equal(before, now)
+    assert answer["state"]["graph"]["W"] == [w.tolist() for w in W]
+
+
+def test_a_message_that_is_not_json_is_refused(client):
+    with client.websocket_connect(f"/ws?token={TOKEN}") as ws:
+        ws.send_text("{not json")
+        answer = json.loads(ws.receive_text())
+    assert answer["type"] == "error" and "Expecting property name" in answer["message"]
+
+
+def test_build_changes_the_network_and_the_data(client):
+    (answer,) = ask(client, {"op": "build", "config": {"sizes": [2, 4, 1], "activations": ["tanh", "sigmoid"],
+                                                       "cost": "binary_cross_entropy", "dataset": "xor", "seed": 3}})
+    assert answer["type"] == "state" and answer["config"]["sizes"] == [2, 4, 1]
+    assert len(answer["data"]["X"]) == 100 and answer["data"]["name"] == "xor"
+    assert [h["l"] for h in answer["regions"]["hidden"]] == [1, 1, 1, 1]
+
+
+def test_regions_are_the_networks_classes_on_the_grid(session):
+    r = session.regions(G=20)
+    x1lo, x1hi, x2lo, x2hi = r["extent"]
+    cls = np.frombuffer(base64.b64decode(r["cls"]), np.uint8).reshape(20, 20)
+    g1, g2 = np.linspace(x1lo, x1hi, 20), np.linspace(x2hi, x2lo, 20)
+    for row, col in [(0, 0), (19, 19), (5, 13), (10, 2)]:
+        a = session.net.forward([[g1[col], g2[row]]])[0]
+        assert cls[row, col] == a.argmax(), (row, col)
+    hidden = r["hidden"][0]
+    v = np.frombuffer(base64.b64decode(hidden["value"]), np.uint8).reshape(20, 20)
+    a1 = session.net.trace([[g1[7], g2[4]]], [[0.0, 0.0]]).a[1][0, 0]
+    assert v[4, 7] == round(255 * (a1 - hidden["lo"]) / (hidden["hi"] - hidden["lo"]))
+
+
+def test_clicked_points_become_the_training_set(client):
+    answers = ask(client, {"op": "build", "config": {"dataset": "clicked"}},
+                  {"op": "step", "n": 1},
+                  {"op": "point", "x1": 0.2, "x2": -0.3, "label": 1},
+                  {"op": "point", "x1": -0.5, "x2": 0.5, "label": 0})
+    assert answers[0]["data"]["X"] == [] and answers[1]["type"] == "error"
+    assert "click on the plot" in answers[1]["message"]
+    assert answers[3]["data"]["X"] == [[0.2, -0.3], [-0.5, 0.5]] and answers[3]["data"]["y"] == [1, 0]
+
+
+# ----- formulas agree with `deltaprop explain` ---------------------------------------------------------
+@pytest.mark.parametrize("notation", ["seeds", "higham", "nielsen", "cs189"])
+def test_hover_formulas_are_explains_formulas_with_traces_numbers(client, notation):
+    tune, node, edge = ask(client, {"op": "tune", "config": {"notation": notation}},
+                           {"op": "formula", "target": {"node": [2, 1]}},
+                           {"op": "formula", "target": {"edge": [3, 2, 0]}})
+    net = higham_net()
+    X, Y = higham_points()
+    e = explain(net, X[:1], Y[:1], notation=notation)
+    text = render(e, "text").splitlines()
+    t = net.trace(X[:1], Y[:1])
+    lines = node["lines"]
+    for formula in (lines[0], lines[2], lines[4]):  # z, a and delta of the layer, as explain writes them
+        assert any(row.strip().startswith(formula) for row in text), formula
+    ends = [float(lines[k].rsplit("= ", 1)[1]) for k in (1, 3, 5, 6)]  # z_2, a_2, delta_2, dC/db_2 of layer 2
+    np.testing.assert_allclose(ends, [t.z[2][0, 1], t.a[2][0, 1], t.delta[2][0, 1], t.db[2][1]], atol=5e-5)
+    assert any(row.strip().startswith(edge["lines"][1]) for row in text)
+    assert float(edge["lines"][0].rsplit("= ", 1)[1]) == pytest.approx(net.weights[2][2, 0], abs=5e-5)
+    assert float(edge["lines"][2].rsplit("= ", 1)[1]) == pytest.approx(t.dW[3][2, 0], abs=5e-5)
+
+
+# ----- uploads ---------------------------------------------------------------------------------------
+def test_an_uploaded_csv_is_read_by_the_strict_reader_and_trained_on(client, session):
+    rows = ["x1,x2,label"] + [f"{i / 10},{(i * 7 % 10) / 10},{'cat' if i % 2 else 'dog'}" for i in range(12)]
+    r = client.post(f"/upload?token={TOKEN}", content="\n".join(rows).encode())
+    assert r.status_code == 200, r.text
+    assert session.data.name == "uploaded CSV" and session.data.classes == ("cat", "dog")
+    assert len(session.data.X) == 9 and len(session.data.X_test) == 3
+    np.testing.assert_array_equal(session.data.X[0], [0.0, 0.0])
+
+
+@pytest.mark.parametrize("body, status, words", [
+    (b"x1,x2,label\n0.1,zero,a\n0.2,0.3,b\n", 400, "row 2, column 'x2': 'zero' is not a number"),
+    (b"x1,x2,x3,label\n0,0,0,a\n1,1,1,b\n", 400, "expected 2 feature columns"),
+    (b"x1,x2,label\n0,0,a\n1,1,a\n", 400, "at least 2 classes"),
+    (b"x1,x2,label\n0,nan,a\n1,1,b\n", 400, "is not finite"),
+    (b"", 400, "empty file"),
+    (b"x1,x2,label\n" + b"0.5,0.5,a\n" * (MAX_UPLOAD_BYTES // 10 + 1), 413, "larger than"),
+])
+def test_a_bad_or_large_upload_is_refused_and_changes_nothing(client, session, body, status, words):
+    r = client.post(f"/upload?token={TOKEN}", content=body)
+    assert r.status_code == status and words in r.text, r.text
+    assert "/tmp" not in r.text and "upload.csv" not in r.text
+    assert session.data.name == "higham"
+
+
+# ----- downloads ----------------------------------------------------------------------------------------
+def test_the_model_download_is_a_deltaprop_model_file(client, session, tmp_path):
+    ask(client, {"op": "step", "n": 20})
+    r = client.get(f"/download/model.safetensors?token={TOKEN}")
+    assert r.status_code == 200
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(r.content)
+    net = load(path)
+    assert net.sizes == session.net.sizes
+    for W, V in zip(net.weights, session.net.weights):
+        np.testing.assert_array_equal(W, V)
+
+
+@pytest.mark.parametrize("name, fmt", [("explain.md", "markdown"), ("explain.tex", "latex")])
+def test_the_explain_downloads_are_explains_report(client, name, fmt):
+    ask(client, {"op": "tune", "config": {"notation": "nielsen"}}, {"op": "select", "sample": 3})
+    r = client.get(f"/download/{name}?token={TOKEN}")
+    X, Y = higham_points()
+    assert r.status_code == 200
+    assert r.text == render(explain(higham_net(), X[3:4], Y[3:4], notation="nielsen"), fmt)
+
+
+# ----- the command ---------------------------------------------------------------------------------------
+def test_the_command_prints_a_url_with_a_token_on_127_0_0_1_and_serves_it():
+    httpx =     proc = subprocess.Popen([sys.executable, "-m", "deltaprop", "playground", "--no-browser", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("deltaprop playground: http://127.0.0.1:"), line
+        url = line.split(": ", 1)[1].strip()
+        assert len(url.split("token=")[1]) >= 40
+        with urllib.request.urlopen(url, timeout=20) as r:
+            assert r.status == 200
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(url.split("?")[0], timeout=20)
+        assert info.value.code == 403
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_a_taken_port_is_one_line_and_exit_2(capsys):
+    import socket
+
+    from deltaprop.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        code = main(["playground", "--no-browser", "--port", str(s.getsockname()[1])])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "choose another --port" in err
