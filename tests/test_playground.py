@@ -212,6 +212,18 @@ def test_regions_are_the_networks_classes_on_the_grid(session):
     assert v[4, 7] == round(255 * (a1 - hidden["lo"]) / (hidden["hi"] - hidden["lo"]))
 
 
+def test_the_hidden_maps_of_a_large_grid_take_every_other_point(session):
+    r = session.regions(G=100)
+    assert r["hidden_G"] == 50 and len(base64.b64decode(r["cls"])) == 100 * 100
+    hidden = r["hidden"][4]  # a^(2)_3
+    v = np.frombuffer(base64.b64decode(hidden["value"]), np.uint8).reshape(50, 50)
+    x1lo, x1hi, x2lo, x2hi = r["extent"]
+    x = [[np.linspace(x1lo, x1hi, 100)[2 * 9], np.linspace(x2hi, x2lo, 100)[2 * 31]]]
+    a = session.net.trace(x, [[0.0, 0.0]]).a[2][0, 2]
+    assert (hidden["l"], hidden["j"]) == (2, 2)
+    assert v[31, 9] == round(255 * (a - hidden["lo"]) / (hidden["hi"] - hidden["lo"]))
+
+
 def test_clicked_points_become_the_training_set(client):
     answers = ask(client, {"op": "build", "config": {"dataset": "clicked"}},
                   {"op": "step", "n": 1},

@@ -176,7 +176,7 @@ class Session:
         self.rng = np.random.default_rng(self.config.seed)
         self.t = 0
         self.phase = "none"
-        self.history: list[tuple[int, float, float, float]] = []
+        self.history: list[list[Any]] = []  # rows [t, C train, C test, accuracy], None for NaN
         self._record()
 
     def add_point(self, x1: Any, x2: Any, label: Any) -> None:
@@ -244,12 +244,12 @@ class Session:
         nan = float("nan")
         c = self.net.cost(d.X, self.Y) if len(d.X) else nan
         c_test = self.net.cost(d.X_test, self.Y_test) if len(d.X_test) else nan
-        row = (self.t, c, c_test, self.accuracy(d.X, d.y))
+        row = _finite_or_null((self.t, c, c_test, self.accuracy(d.X, d.y)))  # JSON has no NaN
         if replace_last and self.history and self.history[-1][0] == self.t:
             self.history[-1] = row
         else:
             self.history.append(row)
-        if len(self.history) > MAX_HISTORY:  # keep the first point and every other later one
+        if len(self.history) > MAX_HISTORY:  # keep the first row and every other later one (app.js too)
             self.history = self.history[:1] + self.history[2::2]
 
     def graph(self) -> dict[str, Any]:
@@ -270,7 +270,7 @@ class Session:
         return out
 
     def regions(self, G: int = GRID) -> dict[str, Any]:
-        """a^(L) and each hidden a_j^(l) on a G x G grid, row 0 at the top (largest x2), as bytes."""
+        """a^(L) on a G x G grid (row 0 at the top, largest x2) and each hidden a_j^(l) on every other point, as bytes."""
         x1lo, x1hi, x2lo, x2hi = self.data.extent
         g1 = np.linspace(x1lo, x1hi, G)
         g2 = np.linspace(x2hi, x2lo, G)
@@ -279,9 +279,9 @@ class Session:
         L, aL = self.net.L, a[self.net.L]
         out: dict[str, Any] = {"G": G, "extent": list(self.data.extent)}
         if aL.shape[1] > 1:  # class = argmax, strength = margin over the runner-up
-            top2 = np.sort(aL, axis=1)[:, -2:]  # (G*G, 2)
+            top2 = aL if aL.shape[1] == 2 else np.partition(aL, -2, axis=1)[:, -2:]  # (G*G, 2)
             out.update(mode="classes", cls=_bytes(aL.argmax(axis=1).astype(float), 0, 255),
-                       strength=_bytes(np.clip(top2[:, 1] - top2[:, 0], 0, 1), 0, 1))
+                       strength=_bytes(np.abs(top2[:, 1] - top2[:, 0]), 0, 1))
         elif self.net.g[L].probability:
             p = aL[:, 0]
             out.update(mode="classes", cls=_bytes((p >= 0.5).astype(float), 0, 255),
@@ -290,21 +290,26 @@ class Session:
             lo, hi = _range(aL[:, 0])
             out.update(mode="surface", value=_bytes(aL[:, 0], lo, hi), lo=lo, hi=hi)
         hidden = []
+        every = 2 if G >= 64 else 1  # the small maps take every other grid point: (G/2) x (G/2)
         for l in range(1, L):
             for j in range(self.net.sizes[l]):
-                lo, hi = _range(a[l][:, j])
-                hidden.append({"l": l, "j": j, "lo": lo, "hi": hi, "value": _bytes(a[l][:, j], lo, hi)})
+                v = a[l][:, j].reshape(G, G)[::every, ::every]
+                lo, hi = _range(v)
+                hidden.append({"l": l, "j": j, "lo": lo, "hi": hi, "value": _bytes(v.ravel(), lo, hi)})
         out["hidden"] = hidden
+        out["hidden_G"] = len(range(0, G, every))
         return out
 
     def state(self, *, full: bool = True) -> dict[str, Any]:
         """Everything the page draws; ``full`` adds the configuration and the data points."""
-        out: dict[str, Any] = {"type": "state", "t": self.t, "sample": self.sample, "graph": self.graph(),
-                               "regions": self.regions(), "history": self.history,
-                               "accuracy": {"train": self.history[-1][3],
-                                            "test": self.accuracy(self.data.X_test, self.data.y_test),
-                                            "correct": int(round(self.history[-1][3] * len(self.data.X)))
-                                            if len(self.data.X) else 0, "m": len(self.data.X)}}
+        m, train = len(self.data.X), self.history[-1][3]
+        out: dict[str, Any] = {"type": "state", "t": self.t, "sample": self.sample,
+                               "graph": _finite_or_null(self.graph()), "regions": self.regions(),
+                               "accuracy": _finite_or_null({
+                                   "train": train, "test": self.accuracy(self.data.X_test, self.data.y_test),
+                                   "correct": int(round(train * m)) if m else 0, "m": m})}
+        # a play update carries the newest history row only; the page appends it (and thins as here)
+        out["history" if full else "history_row"] = self.history if full else self.history[-1]
         if full:
             nt = NOTATIONS[self.config.notation]
             out["labels"] = [{"layer": nt.layer(l), "z": nt.sym("z", l), "a": nt.sym("a", l),
@@ -317,7 +322,7 @@ class Session:
             out["data"] = {"name": d.name, "X": d.X.tolist(), "y": d.y.tolist(), "X_test": d.X_test.tolist(),
                            "y_test": d.y_test.tolist(), "classes": [str(c) for c in d.classes],
                            "extent": list(d.extent)}
-        return _finite_or_null(out)
+        return out
 
 
 def warm_up() -> threading.Thread:

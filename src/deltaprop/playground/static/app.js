@@ -6,7 +6,8 @@ const TOKEN = document.body.dataset.token;
 const $ = (id) => document.getElementById(id);
 const SVGNS = "http://www.w3.org/2000/svg";
 const COLORS = [[232, 113, 10], [8, 119, 189], [60, 160, 60], [150, 80, 190], [200, 60, 60], [90, 90, 90]];
-const stats = { frames: 0, playStart: 0, playFrames: 0 };
+const stats = { frames: 0, playStart: 0, playFrames: 0, playDrawMs: 0 };
+const MAX_HISTORY = 600; // as session.py: past it, the first row and every other later one are kept
 window.pgStats = stats;
 
 let state = null;      // the last full state (config, data, labels) merged with later updates
@@ -65,11 +66,17 @@ function setStatus(text, error) {
 
 // ----- drawing a state ---------------------------------------------------------------------------
 function draw(st) {
+  const t0 = performance.now();
   if (st.config) {
     state = st;
     fillControls(st);
   } else {
+    const row = st.history_row;
+    delete st.history_row;
     Object.assign(state, st);
+    const h = state.history;
+    if (h.length && h[h.length - 1][0] === row[0]) h[h.length - 1] = row; else h.push(row);
+    if (h.length > MAX_HISTORY) state.history = [h[0]].concat(h.filter((_, k) => k >= 2 && k % 2 === 0));
   }
   drawCounters();
   drawGraph();
@@ -78,6 +85,7 @@ function draw(st) {
   drawHidden();
   drawCurve();
   stats.frames += 1;
+  if (playing) stats.playDrawMs += performance.now() - t0;
   document.body.dataset.updates = String(stats.frames);
 }
 
@@ -110,12 +118,12 @@ function drawCounters() {
 
 function layout() {
   const sizes = state.config.sizes, W = 640, H = 430, L = sizes.length - 1;
-  const nodeW = 104, nodeH = 58;
-  const xs = sizes.map((_, l) => 14 + (l * (W - 28 - nodeW)) / Math.max(L, 1));
+  const nodeW = 94, nodeH = 58;
+  const xs = sizes.map((_, l) => 10 + (l * (W - 20 - nodeW)) / Math.max(L, 1));
   const pos = sizes.map((n, l) => {
     const gap = Math.min(96, (H - 40) / n);
     const top = 30 + (H - 30 - gap * n) / 2;
-    return Array.from({ length: n }, (_, j) => ({ x: xs[l], y: top + j * gap + (gap - nodeH) / 2 }));
+    return Array.from({ length: n }, (_, j) => ({ x: xs[l], y: 14 + top + j * gap + (gap - nodeH) / 2 }));
   });
   return { pos, nodeW, nodeH };
 }
@@ -129,86 +137,122 @@ function el(name, attrs, parent) {
 
 function rgb(c, alpha) { return `rgba(${c[0]},${c[1]},${c[2]},${alpha})`; }
 
-function drawGraph() {
-  const svg = $("graph"), g = state.graph, labels = state.labels, phase = g.phase;
+// The graph's elements are made once per network shape and notation, then updated in place.
+let graphKey = "", edges = [], nodes = [];
+
+function buildGraph() {
+  const svg = $("graph"), labels = state.labels, sizes = state.config.sizes, L = sizes.length - 1;
   const { pos, nodeW, nodeH } = layout();
   svg.innerHTML = "";
-  const L = state.config.sizes.length - 1;
-  const showF = phase !== "none" && g.z, showB = phase === "backward" && g.delta;
-  let maxW = 1e-12, maxD = 1e-12;
-  g.W.forEach((M) => M.forEach((row) => row.forEach((w) => { maxW = Math.max(maxW, Math.abs(w)); })));
-  if (showB) g.dW.forEach((M) => M.forEach((row) => row.forEach((d) => { maxD = Math.max(maxD, Math.abs(d)); })));
+  edges = []; nodes = [];
   for (let l = 0; l <= L; l++) {
     el("text", { x: pos[l][0].x + nodeW / 2, y: 16, "text-anchor": "middle", class: "layer-label" }, svg)
       .textContent = `layer ${labels[l].layer}` + (l === 0 ? " (input)" : l === L ? " (output)" : "");
+    el("text", { x: pos[l][0].x + nodeW / 2, y: 31, "text-anchor": "middle", class: "layer-symbols" }, svg)
+      .textContent = l === 0 ? labels[0].a + " = x" : `${labels[l].z} ${labels[l].a} ${labels[l].delta}`;
   }
   for (let l = 1; l <= L; l++) {
-    const M = g.W[l - 1], n_in = M.length, n_out = M[0].length;
-    for (let i = 0; i < n_in; i++) {
-      for (let j = 0; j < n_out; j++) {
+    for (let i = 0; i < sizes[l - 1]; i++) {
+      for (let j = 0; j < sizes[l]; j++) {
         const a = pos[l - 1][i], b = pos[l][j];
-        const x1 = a.x + nodeW, y1 = a.y + nodeH / 2, x2 = b.x, y2 = b.y + nodeH / 2, w = M[i][j];
+        const x1 = a.x + nodeW, y1 = a.y + nodeH / 2, x2 = b.x, y2 = b.y + nodeH / 2;
         const grp = el("g", {}, svg);
-        const line = el("line", { x1, y1, x2, y2, class: "edge", "data-l": l, "data-i": i, "data-j": j,
-          "data-w": fmt(w), "data-dw": showB ? fmt(g.dW[l - 1][i][j]) : "",
-          stroke: rgb(w >= 0 ? COLORS[1] : COLORS[0], 0.85), "stroke-width": 0.8 + 6 * Math.abs(w) / maxW }, grp);
-        line.dataset.kind = "edge";
+        const line = el("line", { x1, y1, x2, y2, class: "edge", "data-l": l, "data-i": i, "data-j": j }, grp);
         el("line", { x1, y1, x2, y2, class: "edge-hit" }, grp);
-        const t = 0.18 + 0.5 * (n_out > 1 ? j / (n_out - 1) : 0.5);
-        const lx = x1 + t * (x2 - x1), ly = y1 + t * (y2 - y1);
-        el("text", { x: lx, y: ly - 3, class: "wlabel", "text-anchor": "middle" }, grp).textContent = fmt(w);
-        if (showB) {
-          const d = g.dW[l - 1][i][j], m = x1 + (t + 0.12) * (x2 - x1), my = y1 + (t + 0.12) * (y2 - y1);
-          el("circle", { cx: m, cy: my, r: 1.5 + 6 * Math.sqrt(Math.abs(d) / maxD),
-            fill: rgb(d >= 0 ? COLORS[1] : COLORS[0], 0.9), stroke: "#000", "stroke-width": 0.6 }, grp);
-        }
+        const t = 0.2 + 0.45 * (sizes[l] > 1 ? j / (sizes[l] - 1) : 0.5), u = t + 0.12;
+        const label = el("text", { x: x1 + t * (x2 - x1), y: y1 + t * (y2 - y1) - 3, class: "wlabel", "text-anchor": "middle" }, grp);
+        const dot = el("circle", { cx: x1 + u * (x2 - x1), cy: y1 + u * (y2 - y1), r: 0, stroke: "#000", "stroke-width": 0.6 }, grp);
         for (const e of grp.children) e.addEventListener("mouseenter", (ev) => hover(ev, { edge: [l, i, j] }));
         grp.addEventListener("mouseleave", unhover);
         grp.addEventListener("click", () => pick("W", l, i, j));
+        edges.push({ l, i, j, line, label, dot });
       }
     }
   }
   for (let l = 0; l <= L; l++) {
-    const lab = labels[l];
     pos[l].forEach((p, j) => {
       const node = el("g", { class: "node", "data-l": l, "data-j": j, transform: `translate(${p.x},${p.y})` }, svg);
-      const lines = [];
-      if (l === 0) {
-        const v = g.a ? fmt(g.a[0][j]) : "";
-        node.dataset.a = v;
-        lines.push(`x_${j + 1} = ${v}`);
-      } else {
-        const z = showF ? fmt(g.z[l][j]) : "", a = showF ? fmt(g.a[l][j]) : "", d = showB ? fmt(g.delta[l][j]) : "";
-        Object.assign(node.dataset, { z, a, delta: d, b: fmt(g.b[l - 1][j]), db: showB ? fmt(g.db[l - 1][j]) : "" });
-        lines.push(`${lab.z} ${z || "·"}`, `${lab.a} ${a || "·"}`, `${lab.delta} ${d || "·"}`, `b ${fmt(g.b[l - 1][j])}`);
-      }
       el("rect", { width: nodeW, height: l === 0 ? 24 : nodeH, rx: 6 }, node);
-      lines.forEach((s, k) => { el("text", { x: 5, y: 15 + 13 * k }, node).textContent = s; });
+      const texts = Array.from({ length: l === 0 ? 1 : 4 }, (_, k) => el("text", { x: 5, y: 15 + 13 * k }, node));
       node.addEventListener("mouseenter", (ev) => hover(ev, { node: [l, j] }));
       node.addEventListener("mouseleave", unhover);
       if (l > 0) node.addEventListener("click", () => pick("b", l, 0, j));
+      nodes.push({ l, j, node, texts });
     });
   }
 }
 
-function drawParams() {
-  const body = $("params").querySelector("tbody"), g = state.graph, labels = state.labels;
-  const showB = g.phase === "backward" && g.dW;
-  const rows = [];
-  for (let l = 1; l < state.labels.length; l++) {
-    const W = labels[l].W, outIn = labels[l].out_in;
-    g.W[l - 1].forEach((row, i) => row.forEach((w, j) => {
-      const sub = outIn ? `${j + 1}${i + 1}` : `${i + 1}${j + 1}`;
-      rows.push([`${W}_${sub}`, w, showB ? g.dW[l - 1][i][j] : null, "W", l, i, j]);
-    }));
-    g.b[l - 1].forEach((b, j) => rows.push([`${labels[l].b}_${j + 1}`, b, showB ? g.db[l - 1][j] : null, "b", l, 0, j]));
+function drawGraph() {
+  const key = JSON.stringify([state.config.sizes, state.labels]);
+  if (key !== graphKey) { buildGraph(); buildParams(); graphKey = key; }
+  const g = state.graph, phase = g.phase;
+  const showF = phase !== "none" && g.z, showB = phase === "backward" && g.delta;
+  let maxW = 1e-12, maxD = 1e-12;
+  for (const { l, i, j } of edges) {
+    maxW = Math.max(maxW, Math.abs(g.W[l - 1][i][j]));
+    if (showB) maxD = Math.max(maxD, Math.abs(g.dW[l - 1][i][j]));
   }
+  for (const { l, i, j, line, label, dot } of edges) {
+    const w = g.W[l - 1][i][j], text = fmt(w);
+    line.dataset.w = text;
+    line.setAttribute("stroke", rgb(w >= 0 ? COLORS[1] : COLORS[0], 0.85));
+    line.setAttribute("stroke-width", 0.8 + 6 * Math.abs(w) / maxW);
+    label.textContent = text;
+    if (showB) {
+      const d = g.dW[l - 1][i][j];
+      line.dataset.dw = fmt(d);
+      dot.setAttribute("r", 1.5 + 6 * Math.sqrt(Math.abs(d) / maxD));
+      dot.setAttribute("fill", rgb(d >= 0 ? COLORS[1] : COLORS[0], 0.9));
+    } else {
+      line.dataset.dw = "";
+      dot.setAttribute("r", 0);
+    }
+  }
+  for (const { l, j, node, texts } of nodes) {
+    if (l === 0) {
+      const v = g.a ? fmt(g.a[0][j]) : "";
+      node.dataset.a = v;
+      texts[0].textContent = `x${j + 1} = ${v}`;
+      continue;
+    }
+    const z = showF ? fmt(g.z[l][j]) : "", a = showF ? fmt(g.a[l][j]) : "", d = showB ? fmt(g.delta[l][j]) : "";
+    const b = fmt(g.b[l - 1][j]);
+    Object.assign(node.dataset, { z, a, delta: d, b, db: showB ? fmt(g.db[l - 1][j]) : "" });
+    texts[0].textContent = `z ${z || "·"}`;
+    texts[1].textContent = `a ${a || "·"}`;
+    texts[2].textContent = `δ ${d || "·"}`;
+    texts[3].textContent = `b ${b}`;
+  }
+}
+
+// The parameter table: one row per W and b entry, made with the graph, updated in place.
+let paramRows = [];
+
+function buildParams() {
+  const body = $("params").querySelector("tbody"), labels = state.labels, sizes = state.config.sizes;
   body.innerHTML = "";
-  for (const [name, v, d, kind, l, i, j] of rows) {
+  paramRows = [];
+  const add = (name, kind, l, i, j) => {
     const tr = document.createElement("tr");
-    tr.innerHTML = `<td>${name}</td><td>${fmt(v)}</td><td>${d === null ? "·" : fmt(d)}</td>`;
+    tr.innerHTML = `<td>${name}</td><td></td><td></td>`;
     tr.addEventListener("click", () => pick(kind, l, i, j));
     body.appendChild(tr);
+    paramRows.push({ kind, l, i, j, value: tr.children[1], grad: tr.children[2] });
+  };
+  for (let l = 1; l < sizes.length; l++) {
+    const lab = labels[l];
+    for (let i = 0; i < sizes[l - 1]; i++) {
+      for (let j = 0; j < sizes[l]; j++) add(`${lab.W}_${lab.out_in ? `${j + 1}${i + 1}` : `${i + 1}${j + 1}`}`, "W", l, i, j);
+    }
+    for (let j = 0; j < sizes[l]; j++) add(`${lab.b}_${j + 1}`, "b", l, 0, j);
+  }
+}
+
+function drawParams() {
+  const g = state.graph, showB = g.phase === "backward" && g.dW;
+  for (const { kind, l, i, j, value, grad } of paramRows) {
+    value.textContent = fmt(kind === "W" ? g.W[l - 1][i][j] : g.b[l - 1][j]);
+    grad.textContent = showB ? fmt(kind === "W" ? g.dW[l - 1][i][j] : g.db[l - 1][j]) : "·";
   }
 }
 
@@ -249,20 +293,29 @@ function bytes(b64) {
   return out;
 }
 
-function diverging(t) { // 0 orange, 0.5 white, 1 blue
-  const c = t < 0.5 ? COLORS[0] : COLORS[1], s = Math.abs(2 * t - 1);
+// Colour tables: 256 entries of [r, g, b] for a byte.
+const DIVERGING = Array.from({ length: 256 }, (_, q) => { // 0 orange, 128 white, 255 blue
+  const t = q / 255, c = t < 0.5 ? COLORS[0] : COLORS[1], s = Math.abs(2 * t - 1);
   return [255 + (c[0] - 255) * s, 255 + (c[1] - 255) * s, 255 + (c[2] - 255) * s];
-}
+});
+const SHADES = COLORS.map((c) => Array.from({ length: 256 }, (_, q) => { // a class colour, pale to deep
+  const t = 0.15 + 0.6 * (q / 255);
+  return [255 + (c[0] - 255) * t, 255 + (c[1] - 255) * t, 255 + (c[2] - 255) * t];
+}));
 
 const offscreen = document.createElement("canvas");
-function paint(canvas, G, pixel) {
-  offscreen.width = G; offscreen.height = G;
-  const ctx = offscreen.getContext("2d"), img = ctx.createImageData(G, G);
-  for (let k = 0; k < G * G; k++) {
-    const c = pixel(k);
-    img.data[4 * k] = c[0]; img.data[4 * k + 1] = c[1]; img.data[4 * k + 2] = c[2]; img.data[4 * k + 3] = 255;
+let image = null;
+function paint(canvas, G, colourOf) { // colourOf(k) -> [r, g, b] of grid point k
+  if (!image || image.width !== G) {
+    offscreen.width = G; offscreen.height = G;
+    image = offscreen.getContext("2d").createImageData(G, G);
   }
-  ctx.putImageData(img, 0, 0);
+  const px = image.data;
+  for (let k = 0, n = G * G; k < n; k++) {
+    const c = colourOf(k);
+    px[4 * k] = c[0]; px[4 * k + 1] = c[1]; px[4 * k + 2] = c[2]; px[4 * k + 3] = 255;
+  }
+  offscreen.getContext("2d").putImageData(image, 0, 0);
   const out = canvas.getContext("2d");
   out.imageSmoothingEnabled = true;
   out.drawImage(offscreen, 0, 0, canvas.width, canvas.height);
@@ -277,14 +330,11 @@ function drawRegions() {
   const r = state.regions, canvas = $("regions"), G = r.G;
   if (r.mode === "classes") {
     const cls = bytes(r.cls), s = bytes(r.strength);
-    paint(canvas, G, (k) => {
-      const c = COLORS[cls[k] % COLORS.length], t = 0.15 + 0.6 * (s[k] / 255);
-      return [255 + (c[0] - 255) * t, 255 + (c[1] - 255) * t, 255 + (c[2] - 255) * t];
-    });
+    paint(canvas, G, (k) => SHADES[cls[k] % SHADES.length][s[k]]);
     $("regions-mode").textContent = "(colour: predicted class; depth: margin)";
   } else {
     const v = bytes(r.value);
-    paint(canvas, G, (k) => diverging(v[k] / 255));
+    paint(canvas, G, (k) => DIVERGING[v[k]]);
     $("regions-mode").textContent = `(surface a^(L) from ${fmt(r.lo)} to ${fmt(r.hi)})`;
   }
   const ctx = canvas.getContext("2d"), d = state.data;
@@ -302,7 +352,7 @@ function drawRegions() {
 }
 
 function drawHidden() {
-  const box = $("hidden"), maps = state.regions.hidden, G = state.regions.G;
+  const box = $("hidden"), maps = state.regions.hidden, G = state.regions.hidden_G;
   if (box.children.length !== maps.length) {
     box.innerHTML = "";
     maps.forEach(() => {
@@ -313,7 +363,7 @@ function drawHidden() {
   }
   maps.forEach((m, k) => {
     const f = box.children[k], v = bytes(m.value);
-    paint(f.querySelector("canvas"), G, (q) => diverging(v[q] / 255));
+    paint(f.querySelector("canvas"), G, (q) => DIVERGING[v[q]]);
     f.querySelector("figcaption").textContent = `${state.labels[m.l].a}_${m.j + 1}`;
     f.title = `${state.labels[m.l].a}_${m.j + 1} over the plot, from ${fmt(m.lo)} (orange) to ${fmt(m.hi)} (blue)`;
   });
@@ -355,9 +405,12 @@ async function play() {
   if (answer.type === "error") return;
   playing = true;
   $("play").textContent = "Pause"; $("play").classList.add("on");
-  stats.playStart = performance.now(); stats.playFrames = 0;
-  while (playing) {
-    const st = await request({ op: "play" });
+  stats.playStart = performance.now(); stats.playFrames = 0; stats.playDrawMs = 0;
+  // one request always in flight: the server takes the next steps while this update is drawn
+  let next = request({ op: "play" });
+  while (next) {
+    const st = await next;
+    next = playing && st.type !== "error" ? request({ op: "play" }) : null;
     handle(st);
     if (st.type === "error") break;
     stats.playFrames += 1;
