@@ -20,12 +20,12 @@ from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
 from deltaprop import Network  # noqa: E402
 from deltaprop.datasets import higham_points  # noqa: E402
-from deltaprop.explain import explain  # noqa: E402
+from deltaprop.teach.explain import explain  # noqa: E402
 from deltaprop.io import load  # noqa: E402
 from deltaprop.playground.data import MAX_UPLOAD_BYTES  # noqa: E402
 from deltaprop.playground.server import create_app  # noqa: E402
 from deltaprop.playground.session import Session  # noqa: E402
-from deltaprop.render import render  # noqa: E402
+from deltaprop.teach.render import render  # noqa: E402
 
 TOKEN = "test-token-0123456789"
 

@@ -8,7 +8,7 @@ and layers in the chosen notation (Higham's and Nielsen's input layer is layer 1
 Examples
 --------
 >>> from deltaprop import Network
->>> from deltaprop.explain import explain
+>>> from deltaprop.teach.explain import explain
 >>> net = Network([1, 1], ["identity"], "quadratic", dtype="float64")
 >>> net.weights, net.biases = [[[2.0]]], [[-1.0]]
 >>> e = explain(net, [[6.0]], [[10.0]], notation="seeds")
@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ..explain import Explanation, Step
+from ..teach.explain import Explanation, Step
 from ..network import Network
-from ..render import format_matrix
+from ..teach.render import format_matrix
 
 __all__ = ["edge_lines", "unit_lines"]
 

@@ -32,9 +32,9 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ..explain import explain
+from ..teach.explain import explain
 from ..io import encode, model_metadata, model_tensors
-from ..render import render
+from ..teach.render import render
 from .data import MAX_UPLOAD_BYTES, from_csv_bytes
 from .formulas import edge_lines, unit_lines
 from .session import Session, config_from, warm_up

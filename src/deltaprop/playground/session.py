@@ -27,7 +27,7 @@ from ..activations import ACTIVATIONS
 from ..costs import COSTS
 from ..fast import sgd_steps
 from ..network import Network
-from ..notation import NOTATIONS
+from ..teach.notation import NOTATIONS
 from .data import DATASETS, Points, add_point, make_data, targets
 
 __all__ = ["Config", "Session", "config_from", "warm_up"]
