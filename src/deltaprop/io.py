@@ -37,9 +37,13 @@ _NAMES = {np.dtype(v).newbyteorder("="): k for k, v in _CODES.items()}
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, flush and fsync it, then rename it over ``path``.
 
-    A crash at any moment leaves either the old file or the new one, whole; never a mix.
+    A crash at any moment leaves either the old file or the new one, whole; never a mix. A symlink
+    is followed: the file it names is replaced, in that file's folder, and the link stays. A path
+    that exists and is not a regular file (a FIFO, a device, a folder) is refused with ValueError.
     """
-    path = Path(path)
+    path = Path(path).resolve()
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{path} exists and is not a regular file; refusing to replace it")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         os.chmod(tmp, _mode(path))  # mkstemp makes 0600; give the file the permissions open() would

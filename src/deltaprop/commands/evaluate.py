@@ -152,7 +152,10 @@ def scores(net: Any, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
 def run(args: argparse.Namespace) -> int:
     """Print the scores (and for a classifier the confusion matrix)."""
     from ..io import load
+    from ._paths import check_outputs
 
+    check_outputs([("MODEL", args.model), ("--dataset", args.dataset), ("--data-dir", args.data_dir)],
+                  {"--metrics-json": args.metrics_json, "--plot": args.plot}, suffixes={"--plot": (".png", ".svg")})
     net = load(args.model)
     if not classifies(net) and net.sizes[-1] != 1:
         raise ValueError(f"{args.model}: evaluate needs a classifier (softmax or sigmoid output, or class labels) "

@@ -26,7 +26,9 @@ def run(args: argparse.Namespace) -> int:
     """Write the export and print one line saying what was written."""
     from ..export import to_onnx, to_torch
     from ..io import load
+    from ._paths import check_outputs
 
+    check_outputs([("MODEL", args.model)], {"--out": args.out})
     net = load(args.model)
     if args.format == "onnx":
         to_onnx(net, args.out, dtype=args.dtype)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
+import tempfile
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -138,13 +140,51 @@ class Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train as configured (or resume); print a summary table to stdout."""
+    """Train as configured (or resume); print a summary table to stdout.
+
+    Every output is checked before any work, and the checkpoint folder is locked for the whole run.
+    """
+    from ..checkpoint import checkpoint_path
+    from ._paths import folder_lock
+
+    cfg, ck = _configure(args)
+    _check_files(args, cfg, ck)
+    if cfg.checkpoint_dir is None:
+        return _run(args, cfg, ck)
+    with folder_lock(checkpoint_path(cfg.checkpoint_dir).parent):
+        target = checkpoint_path(cfg.checkpoint_dir)
+        if target.exists() and (ck is None or target.resolve() != ck.path.resolve()):
+            raise ValueError(f"{target.parent} already holds a checkpoint; continue it with --resume "
+                             f"{target.parent}, or choose another --checkpoint-dir (nothing was overwritten)")
+        return _run(args, cfg, ck)
+
+
+def _check_files(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> None:
+    """Refuse outputs that name an input, a special file, a missing folder or an unsupported suffix."""
+    from ..checkpoint import checkpoint_path
+    from ._paths import LOCK_NAME, OWNER_NAME, check_outputs
+
+    inputs: list[tuple[str, Any]] = []
+    if Path(cfg.dataset).suffix.lower() in (".csv", ".npz") or Path(cfg.dataset).is_file():
+        inputs.append(("--dataset", cfg.dataset))
+    if cfg.data_dir is not None and Path(cfg.data_dir).is_dir():
+        inputs += [("--data-dir", p) for p in Path(cfg.data_dir).iterdir()]
+    if ck is not None:
+        inputs.append(("--resume", ck.path))
+    if cfg.checkpoint_dir is not None:
+        kept = checkpoint_path(cfg.checkpoint_dir)
+        inputs += [("--checkpoint-dir", p) for p in (kept, kept.parent / "last-good.safetensors",
+                                                      kept.parent / LOCK_NAME, kept.parent / OWNER_NAME)]
+    check_outputs(inputs, {"--out": args.out, "--metrics-json": args.metrics_json, "--plot": cfg.plot},
+                  suffixes={"--plot": (".png", ".svg")})
+
+
+def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
     from ..checkpoint import Checkpointer, position
     from ..optim import make_optimizer
     from ..train import DivergenceError, train
     from .evaluate import scores, targets_for
 
-    cfg, ck = _configure(args)
     asked = cfg.task
     ds = _load_data(cfg)
     cfg = cfg.resolved(ds.task)
@@ -204,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
     test = {f"test_{k}": v for k, v in scores(net, ds.X_test, ds.y_test).items()}
     settings = _settings(cfg, ds, asked, "" if tr is None else tr.kernel)
     if args.out:
-        net.save(args.out)
+        _save_model(net, args.out, keeper)
     metrics = {**test, **settings, "train_cost": history.train_cost,
                "train_accuracy": history.train_accuracy, "val_cost": history.val_cost,
                "val_accuracy": history.val_accuracy, "seconds": history.seconds, "wall_seconds": wall,
@@ -225,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _configure(args: argparse.Namespace) -> tuple[TrainConfig, Any]:
     """The TrainConfig of the flags, or with --resume the checkpoint's (and the checkpoint)."""
-    from ..checkpoint import checkpoint_path, load_checkpoint
+    from ..checkpoint import load_checkpoint
 
     cfg = config_from(args)
     ck = None
@@ -255,11 +295,6 @@ def _configure(args: argparse.Namespace) -> tuple[TrainConfig, Any]:
         raise ValueError("--checkpoint-every needs --checkpoint-dir DIR (where to write the checkpoints)")
     if cfg.subset is not None and cfg.dataset != "mnist":
         raise ValueError(f"--subset applies to --dataset mnist only, got --dataset {cfg.dataset!r}")
-    if cfg.checkpoint_dir is not None:
-        target = checkpoint_path(cfg.checkpoint_dir)
-        if target.exists() and (ck is None or target.resolve() != ck.path.resolve()):
-            raise ValueError(f"{target.parent} already holds a checkpoint; continue it with --resume "
-                             f"{target.parent}, or choose another --checkpoint-dir (nothing was overwritten)")
     return cfg, ck
 
 
@@ -278,6 +313,29 @@ def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
     h.update(np.ascontiguousarray(X).tobytes())
     h.update(np.ascontiguousarray(y).tobytes())
     return h.hexdigest()
+
+
+def _save_model(net: Any, out: str, keeper: Any) -> None:
+    """Save to --out; if that fails (a full disk), say in the error where the trained weights are kept."""
+    try:
+        net.save(out)
+        return
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    if keeper is not None and keeper.writes:
+        kept = (f"the trained weights are in the checkpoint {keeper.path.parent} (deltaprop train --resume "
+                f"{keeper.path.parent} --out FILE writes them to FILE)")
+    else:
+        kept = "the trained weights could not be saved anywhere"
+        for folder in (Path.cwd(), Path(tempfile.gettempdir())):
+            fallback = folder / f"deltaprop-rescued-{os.getpid()}.safetensors"
+            try:
+                net.save(fallback)
+            except OSError:
+                continue
+            kept = f"the trained weights were saved to {fallback} instead"
+            break
+    raise OSError(f"could not save the model to {out} ({reason}); {kept}")
 
 
 def _diverged(exc: Exception, net: Any, out: str | None, keeper: Any, policy: str) -> int:

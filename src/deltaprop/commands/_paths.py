@@ -1,0 +1,130 @@
+"""The files a command reads and writes, checked before any work, and the lock of a checkpoint folder.
+
+``check_outputs`` resolves every input and output path at the start of a command and refuses
+(ValueError, one line, nothing written) an output that is empty, that is the same file as an
+input (same resolved path or same inode, so hard links and symlinks count), that names one file
+twice, that exists and is not a regular file (a FIFO, a device, a folder), whose folder is missing
+or not writable, or whose suffix the writer does not support. ``folder_lock`` holds a
+``filelock.FileLock`` on a checkpoint folder for a whole training run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+LOCK_NAME = ".deltaprop.lock"  # inside a checkpoint folder: the lock file
+OWNER_NAME = ".deltaprop.lock.pid"  # beside it: the PID of the run that holds it (for the message)
+
+
+def _resolve(path: str | os.PathLike[str], flag: str) -> Path:
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ValueError(f"{flag} {path}: cannot resolve the path ({exc})") from None
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def not_special(path: str | os.PathLike[str], flag: str) -> None:
+    """ValueError when ``path`` exists (after following symlinks) and is not a regular file."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        raise ValueError(f"{flag} {path} is {kind}, not a regular file; refusing to replace it "
+                         "(give the name of a file to write)")
+
+
+def check_outputs(inputs: Iterable[tuple[str, str | os.PathLike[str] | None]],
+                  outputs: Mapping[str, str | os.PathLike[str] | None], *,
+                  suffixes: Mapping[str, tuple[str, ...]] | None = None) -> None:
+    """Refuse, before any work, outputs that could destroy an input or fail at the end.
+
+    Parameters
+    ----------
+    inputs : iterable of (flag, path or None)
+        What the command reads (or keeps, such as a checkpoint); a missing file still reserves its name.
+    outputs : mapping of flag to path or None
+        What the command writes; None means not asked for. "" is refused.
+    suffixes : mapping of flag to tuple of str, optional
+        The suffixes (lower case, with the dot) that the writer of that output supports.
+
+    Raises
+    ------
+    ValueError
+        Naming the flag and the path, and what is wrong.
+    """
+    taken = [(flag, str(path), _resolve(path, flag), _identity(Path(path)))
+             for flag, path in inputs if path is not None and str(path) != ""]
+    for flag, path in outputs.items():
+        if path is None:
+            continue
+        if not str(path).strip():
+            raise ValueError(f"{flag} is empty; give the name of the file to write")
+        target = _resolve(path, flag)
+        not_special(target, flag)
+        ident = _identity(target)
+        for other, shown, resolved, other_ident in taken:
+            if resolved == target or (ident is not None and ident == other_ident):
+                raise ValueError(f"{flag} {path} is the same file as {other} {shown}; choose another name "
+                                 "(nothing was written)")
+        folder = target.parent
+        if not folder.is_dir():
+            raise ValueError(f"{flag} {path}: the folder {Path(path).parent} does not exist")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f"{flag} {path}: the folder {Path(path).parent} is not writable")
+        allowed = (suffixes or {}).get(flag)
+        if allowed and target.suffix.lower() not in allowed:
+            raise ValueError(f"{flag} {path}: expected a file ending in {' or '.join(allowed)}")
+        taken.append((flag, str(path), target, ident))
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold the lock of a checkpoint folder (created if needed) while the block runs.
+
+    The lock is ``fcntl.flock`` through ``filelock``: the operating system drops it when the
+    process ends, however it ends, so a run killed with SIGKILL leaves no lock behind.
+
+    Raises
+    ------
+    ValueError
+        At once, when another run holds it (naming that run's PID).
+    """
+    from filelock import FileLock, Timeout
+
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--checkpoint-dir {folder} is a file, not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(folder / LOCK_NAME), timeout=0, thread_local=False, is_singleton=False)
+    owner = folder / OWNER_NAME
+    try:
+        lock.acquire()
+    except Timeout:
+        try:
+            pid = owner.read_text().strip() or "unknown"
+        except OSError:
+            pid = "unknown"
+        raise ValueError(f"--checkpoint-dir {folder} is in use by another training run (PID {pid}); wait for it "
+                         "to end, or choose another folder") from None
+    try:
+        owner.write_text(f"{os.getpid()}\n")
+        yield
+    finally:
+        owner.unlink(missing_ok=True)
+        lock.release()
