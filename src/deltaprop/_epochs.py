@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .train import Trainer
 
 GOOD_EVERY = 16  # steps between copies of the last finite weights (for on_divergence)
+MAX_HALVINGS = 30  # on_divergence="halve-lr" gives up after this many halvings in one call (eta / 2^30 ~ 1e-9 eta)
 STEPS_PER_RUN = 1024  # per-sample steps per call of the compiled loop
 
 
@@ -136,10 +137,14 @@ def _diverged(tr: Trainer, params: list[np.ndarray], good: list[np.ndarray], pol
             f"training diverged at {where}: the cost, a gradient or a weight became NaN or Inf "
             f"(likely cause: learning rate {tr.optimizer.eta:g} too high); the last good weights were kept"
         )
-    tr.optimizer.lr /= 2
-    tr.optimizer.set_epoch(tr.epoch)
-    tr.history.events.append(f"diverged at {where}; learning rate halved to {tr.optimizer.lr:g}")
-    if tr.optimizer.lr < 1e-12:
+    if tr.halvings >= MAX_HALVINGS or tr.optimizer.lr / 2 < 1e-12:
         from .train import DivergenceError
 
-        raise DivergenceError(f"training diverged at {where} even with a learning rate below 1e-12")
+        tr.history.events.append(f"diverged at {where}; gave up after {tr.halvings} halvings of the learning rate")
+        raise DivergenceError(
+            f"training diverged at {where} and did not recover after {tr.halvings} halvings of the learning rate "
+            f"(now {tr.optimizer.lr:g}); the last good weights were kept")
+    tr.optimizer.lr /= 2
+    tr.halvings += 1
+    tr.optimizer.set_epoch(tr.epoch)
+    tr.history.events.append(f"diverged at {where}; learning rate halved to {tr.optimizer.lr:g}")

@@ -150,6 +150,7 @@ def save_checkpoint(path: str | os.PathLike[str], net: Network, state: dict[str,
     if not isinstance(state, dict) or not {"epoch", "batch", "rng", "optimizer", "history"} <= set(state):
         raise TypeError("state must be a dict from Trainer.state() (keys epoch, batch, rng, optimizer, history)")
     file = checkpoint_path(path)
+    io.finite_weights(net, f"cannot write the checkpoint {file}")
     tensors = dict(io.model_tensors(net))
     meta = io.model_metadata(net)
     meta.update(format=FORMAT, version=VERSION, state=json.dumps(_to_json(state, "state", tensors)),

@@ -248,8 +248,19 @@ def model_tensors(net: Network) -> dict[str, np.ndarray]:
     return out
 
 
+def finite_weights(net: Network, what: str) -> None:
+    """ValueError, starting with ``what``, when a weight or bias of ``net`` is NaN or Inf."""
+    for name, arr in model_tensors(net).items():
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{what}: {name} holds NaN or Inf; non-finite weights are never saved")
+
+
 def save(net: Network, path: str | os.PathLike[str]) -> None:
-    """Write ``net`` to ``path`` as safetensors (atomically: temporary file, fsync, rename)."""
+    """Write ``net`` to ``path`` as safetensors (atomically: temporary file, fsync, rename).
+
+    ValueError, writing nothing, when a weight is NaN or Inf.
+    """
+    finite_weights(net, f"cannot save the model to {path}")
     write_atomic(path, encode(model_tensors(net), model_metadata(net), digest=True))
 
 

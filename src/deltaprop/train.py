@@ -91,6 +91,7 @@ class Trainer:
     wait: int = 0
     kernel: str = ""  # the kernel that computes the gradients (see deltaprop.kernels)
     shuffle: bool = True  # a new permutation of the rows every epoch (else their order)
+    halvings: int = 0  # learning-rate halvings so far in this call (on_divergence="halve-lr"; at most MAX_HALVINGS)
     _since_good: int = 0  # steps since the last copy of finite weights
     _start: list[np.ndarray] | None = None  # the weights training started from (the last resort)
     _fresh_restore: bool = False  # no step has succeeded since the last restore
@@ -163,7 +164,8 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
         Seeds the shuffling (and dropout) generator; default: drawn from ``net.rng``.
     on_divergence : {"stop", "halve-lr"}
         On a NaN or Inf cost or gradient the weights go back to the last good ones; "stop"
-        raises ``DivergenceError``, "halve-lr" halves the learning rate and goes on.
+        raises ``DivergenceError``, "halve-lr" halves the learning rate and goes on, at most
+        30 times in one call (then ``DivergenceError``, with the last good weights in ``net``).
     resume : dict, optional
         A ``Trainer.state()`` from a checkpoint: training continues exactly where it stopped.
     kernel : {"auto", "reference", "numpy", "compiled"}

@@ -57,19 +57,28 @@ def float_list(text: str) -> list[float]:
     return values
 
 
-def _plain(value: Any) -> Any:
+def strict(value: Any) -> Any:
+    """A copy of ``value`` that strict JSON can hold: NumPy values as Python ones, NaN and Inf as None."""
     if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    if value is None or isinstance(value, (str, int)):
+        return value
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def write_json(path: str | Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as indented JSON (NumPy values converted), atomically."""
+    """Write ``data`` as indented strict JSON (NumPy values converted, null for NaN and Inf), atomically."""
     from ..io import write_atomic
 
-    write_atomic(path, (json.dumps(data, indent=2, default=_plain) + "\n").encode())
+    write_atomic(path, (json.dumps(strict(data), indent=2, allow_nan=False) + "\n").encode())
 
 
 def stderr_console(quiet: bool = False) -> Any:

@@ -84,7 +84,7 @@ def check_outputs(inputs: Iterable[tuple[str, str | os.PathLike[str] | None]],
                                  "(nothing was written)")
         folder = target.parent
         if not folder.is_dir():
-            raise ValueError(f"{flag} {path}: the folder {Path(path).parent} does not exist")
+            raise ValueError(f"{flag}: cannot write {path}: the folder {Path(path).parent} does not exist")
         if not os.access(folder, os.W_OK | os.X_OK):
             raise ValueError(f"{flag} {path}: the folder {Path(path).parent} is not writable")
         allowed = (suffixes or {}).get(flag)

@@ -238,7 +238,7 @@ def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
         print(f"deltaprop: interrupted at {position(tr.state())}; checkpoint saved to {folder}; "
               f"continue with: deltaprop train --resume {folder}", file=sys.stderr)
         return 130
-    for line in history.events:
+    for line in _notes(history.events):
         print(f"deltaprop: note: {line}", file=sys.stderr)
     wall = time.perf_counter() - start
     test = {f"test_{k}": v for k, v in scores(net, ds.X_test, ds.y_test).items()}
@@ -313,6 +313,18 @@ def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
     h.update(np.ascontiguousarray(X).tobytes())
     h.update(np.ascontiguousarray(y).tobytes())
     return h.hexdigest()
+
+
+def _notes(events: list[str]) -> list[str]:
+    """The run's notes, with the halvings of the learning rate summarised in one line."""
+    halved = [e for e in events if "; learning rate halved to " in e]
+    rest = [e for e in events if "; learning rate halved to " not in e]
+    if len(halved) < 2:
+        return events
+    first, last = (e.split(";")[0].removeprefix("diverged at ") for e in (halved[0], halved[-1]))
+    lr = halved[-1].rsplit(" ", 1)[-1]
+    return [f"diverged {len(halved)} times (first at {first}, last at {last}); the learning rate was halved "
+            f"{len(halved)} times, to {lr}", *rest]
 
 
 def _save_model(net: Any, out: str, keeper: Any) -> None:

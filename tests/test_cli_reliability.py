@@ -1,0 +1,101 @@
+"""Issue 15: bounded divergence handling, strict JSON, bounded memory, one trainer per folder, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import deltaprop
+from deltaprop.checkpoint import load_checkpoint, save_checkpoint
+from deltaprop.cli import main
+from deltaprop.commands._common import write_json
+from deltaprop.train import DivergenceError, train
+
+TINY = ["--dataset", "higham", "--hidden", "4", "--epochs", "2", "--batch-size", "4", "--quiet"]
+
+
+def cli(capsys, *argv):
+    capsys.readouterr()
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def one_line(rc, err, code, fragment):
+    lines = err.strip().splitlines()
+    assert rc == code and len(lines) == 1 and "Traceback" not in err, err
+    assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def strict_load(path: Path):
+    def refuse(name):
+        raise AssertionError(f"{path} holds {name}, which is not JSON")
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def finite(path: Path) -> bool:
+    net = deltaprop.load(path)
+    return all(np.isfinite(a).all() for a in net.weights + net.biases)
+
+
+# ----- 15.3: halve-lr -----------------------------------------------------------------------------
+def test_halve_lr_that_never_recovers_exits_1_in_one_line_with_finite_weights(capsys, tmp_path):
+    out, ck, metrics = tmp_path / "m.safetensors", tmp_path / "ck", tmp_path / "m.json"
+    rc, stdout, err = cli(capsys, "train", "--hidden", "16", "--epochs", "3", "--lr", "1e30", "--quiet",
+                          "--on-divergence", "halve-lr", "--out", out, "--checkpoint-dir", ck, "--metrics-json", metrics)
+    line = one_line(rc, err, 1, "did not recover after 30 halvings of the learning rate")
+    assert f"saved them to {out} and {ck / 'last-good.safetensors'}" in line
+    assert finite(out) and finite(ck / "last-good.safetensors")
+    X = deltaprop.datasets.load_digits(seed=0).X_test
+    assert np.isfinite(deltaprop.load(out).forward(X)).all()
+    np.save(tmp_path / "rows.npy", X)
+    rc, stdout, err = cli(capsys, "predict", out, tmp_path / "rows.npy", "--proba")
+    assert rc == 0 and "nan" not in stdout
+
+
+def test_halve_lr_that_recovers_summarises_its_notes_in_one_line(capsys, tmp_path):
+    metrics = tmp_path / "m.json"
+    rc, _out, err = cli(capsys, "train", "--optimizer", "sgd", "--lr", "1e15", "--hidden", "16", "--epochs", "2",
+                        "--quiet", "--on-divergence", "halve-lr", "--metrics-json", metrics)
+    assert rc == 0
+    data = strict_load(metrics)
+    halved = [e for e in data["events"] if "learning rate halved" in e]
+    assert len(halved) >= 3
+    notes = [line for line in err.splitlines() if "halved" in line]
+    assert len(notes) == 1 and f"halved {len(halved)} times, to {halved[-1].rsplit(' ', 1)[-1]}" in notes[0], err
+    assert math.isfinite(data["test_cost"])
+
+
+def test_the_library_bounds_the_halvings():
+    net = deltaprop.Network([64, 16, 10], ["relu", "softmax"], "cross_entropy", seed=0)
+    ds = deltaprop.datasets.load_digits(seed=0)
+    with pytest.raises(DivergenceError, match="did not recover after 30 halvings"):
+        train(net, ds.X_train, ds.y_train, epochs=3, optimizer="momentum", lr=1e30, on_divergence="halve-lr", seed=0)
+    assert all(np.isfinite(a).all() for a in net.weights + net.biases)
+
+
+def test_json_outputs_are_strict(tmp_path):
+    path = tmp_path / "m.json"
+    write_json(path, {"a": float("nan"), "b": [np.float32("inf"), 1.5], "c": np.array([-np.inf, 2.0]), "d": "x"})
+    assert strict_load(path) == {"a": None, "b": [None, 1.5], "c": [None, 2.0], "d": "x"}
+
+
+def test_non_finite_weights_are_never_saved(tmp_path):
+    net = deltaprop.Network([2, 3, 2], ["tanh", "softmax"], "cross_entropy", seed=0)
+    net.weights[1][0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"layers.2.weight holds NaN or Inf"):
+        net.save(tmp_path / "m.safetensors")
+    state = {"epoch": 0, "batch": 0, "rng": {}, "optimizer": {}, "history": {}}
+    with pytest.raises(ValueError, match="non-finite weights are never saved"):
+        save_checkpoint(tmp_path / "ck", net, state)
+    assert list(tmp_path.iterdir()) == []
