@@ -99,3 +99,57 @@ def test_non_finite_weights_are_never_saved(tmp_path):
     with pytest.raises(ValueError, match="non-finite weights are never saved"):
         save_checkpoint(tmp_path / "ck", net, state)
     assert list(tmp_path.iterdir()) == []
+
+
+# ----- 15.5: one trainer per checkpoint folder ----------------------------------------------------
+def test_a_held_folder_is_refused_at_once_naming_the_pid(capsys, tmp_path):
+    from deltaprop.commands._paths import folder_lock
+
+    ck = tmp_path / "ck"
+    with folder_lock(ck):
+        rc, out, err = cli(capsys, "train", *TINY, "--checkpoint-dir", ck)
+        one_line(rc, err, 2, f"--checkpoint-dir {ck} is in use by another training run (PID {os.getpid()})")
+        assert not (ck / "checkpoint.safetensors").exists()
+    assert cli(capsys, "train", *TINY, "--checkpoint-dir", ck)[0] == 0  # released
+
+
+def _wait_for(condition, what, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_two_trainers_on_one_folder_and_a_stale_lock_after_sigkill(tmp_path):
+    ck = tmp_path / "ck"
+    train_argv = [sys.executable, "-m", "deltaprop", "train", "--hidden", "8", "--epochs", "100000", "--quiet",
+                  "--checkpoint-dir", str(ck)]
+    first = subprocess.Popen(train_argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for(lambda: (ck / "checkpoint.safetensors").exists() or first.poll() is not None, "a first checkpoint")
+        assert first.poll() is None, first.stderr.read() if first.stderr else ""
+        for argv in (train_argv, [sys.executable, "-m", "deltaprop", "train", "--resume", str(ck), "--quiet"]):
+            second = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+            lines = second.stderr.strip().splitlines()
+            assert second.returncode == 2 and len(lines) == 1, second.stderr
+            assert f"{ck} is in use by another training run (PID {first.pid})" in lines[0]
+        assert first.poll() is None  # the first run goes on
+    finally:
+        first.kill()  # SIGKILL: no chance to release anything
+        first.wait()
+    resumed = subprocess.Popen([sys.executable, "-m", "deltaprop", "train", "--resume", str(ck), "--quiet"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        owner = ck / ".deltaprop.lock.pid"
+        _wait_for(lambda: resumed.poll() is not None or (owner.exists() and owner.read_text().strip() == str(resumed.pid)),
+                  "the resumed run to take the lock")
+        assert resumed.poll() is None, resumed.stderr.read() if resumed.stderr else ""
+        epoch = load_checkpoint(ck).state["epoch"]
+        _wait_for(lambda: load_checkpoint(ck).state["epoch"] > epoch, "the resumed run to write a checkpoint")
+        resumed.send_signal(signal.SIGINT)
+        assert resumed.wait(timeout=60) == 130
+    finally:
+        if resumed.poll() is None:
+            resumed.kill()
+            resumed.wait()
