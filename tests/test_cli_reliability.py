@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import deltaprop
-from deltaprop.checkpoint import load_checkpoint, save_checkpoint
+from deltaprop.checkpoint import Checkpointer, load_checkpoint, save_checkpoint
+from deltaprop.datasets import load_digits
 from deltaprop.cli import main
 from deltaprop.commands._common import write_json
 from deltaprop.train import DivergenceError, train
@@ -56,7 +57,7 @@ def test_halve_lr_that_never_recovers_exits_1_in_one_line_with_finite_weights(ca
     line = one_line(rc, err, 1, "did not recover after 30 halvings of the learning rate")
     assert f"saved them to {out} and {ck / 'last-good.safetensors'}" in line
     assert finite(out) and finite(ck / "last-good.safetensors")
-    X = deltaprop.datasets.load_digits(seed=0).X_test
+    X = load_digits(seed=0).X_test
     assert np.isfinite(deltaprop.load(out).forward(X)).all()
     np.save(tmp_path / "rows.npy", X)
     rc, stdout, err = cli(capsys, "predict", out, tmp_path / "rows.npy", "--proba")
@@ -78,7 +79,7 @@ def test_halve_lr_that_recovers_summarises_its_notes_in_one_line(capsys, tmp_pat
 
 def test_the_library_bounds_the_halvings():
     net = deltaprop.Network([64, 16, 10], ["relu", "softmax"], "cross_entropy", seed=0)
-    ds = deltaprop.datasets.load_digits(seed=0)
+    ds = load_digits(seed=0)
     with pytest.raises(DivergenceError, match="did not recover after 30 halvings"):
         train(net, ds.X_train, ds.y_train, epochs=3, optimizer="momentum", lr=1e30, on_divergence="halve-lr", seed=0)
     assert all(np.isfinite(a).all() for a in net.weights + net.biases)
@@ -153,3 +154,81 @@ def test_two_trainers_on_one_folder_and_a_stale_lock_after_sigkill(tmp_path):
         if resumed.poll() is None:
             resumed.kill()
             resumed.wait()
+
+
+# ----- 15.4: tiny files that claim huge networks ------------------------------------------------
+HUGE = [64, 20000, 20000, 10]  # about 4e8 parameters: 1.6 GB in float32, 3.2 GB in float64
+
+
+def _claiming(path: Path, sizes, *, checkpoint: bool = False) -> Path:
+    """A small real model (or checkpoint) file whose metadata declares ``sizes``."""
+    from deltaprop import io as dio
+
+    net = deltaprop.Network([64, 3, 10], ["relu", "softmax"], "cross_entropy", seed=0)
+    if checkpoint:
+        ds = load_digits(seed=0)
+        keeper = Checkpointer(path.parent)
+        train(net, ds.X_train[:20], ds.y_train[:20], epochs=1, seed=0, callbacks=[keeper])
+        tensors, meta = dio.decode(keeper.path)
+    else:
+        tensors, meta = dict(dio.model_tensors(net)), dio.model_metadata(net)
+    arch = json.loads(meta["architecture"])
+    arch.update(sizes=sizes, activations=["relu"] * (len(sizes) - 2) + ["softmax"], dropout=[0.0] * (len(sizes) - 2))
+    meta = {**meta, "architecture": json.dumps(arch)}
+    meta.pop("sha256", None)
+    path.write_bytes(dio.encode(tensors, meta))
+    return path
+
+
+def _answers(path: Path, sizes) -> Path:
+    network = {"sizes": sizes, "activations": ["sigmoid"] * (len(sizes) - 1), "cost": "quadratic",
+               "weights": [[[0.1, 0.2]]], "biases": [[0.1]]}
+    path.write_text(json.dumps({"network": network, "x": [0.5], "y": [1.0], "answers": {"cost": 0.1}}))
+    return path
+
+
+def _peak_bytes(argv) -> tuple[int, int, str]:
+    """(exit code, peak bytes allocated while main ran, stderr) of main(argv) under tracemalloc."""
+    import contextlib
+    import io
+    import tracemalloc
+
+    err = io.StringIO()
+    tracemalloc.start()
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            rc = main([str(a) for a in argv])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return rc, peak, err.getvalue()
+
+
+@pytest.mark.parametrize("case", ["predict", "evaluate", "export", "explain --model", "resume", "check",
+                                  "explain --weights", "explain --sizes", "400-digit width"])
+def test_a_small_file_claiming_a_huge_network_is_refused_without_building_it(tmp_path, case):
+    rows = tmp_path / "rows.npy"
+    np.save(rows, np.zeros((2, 64)))
+    model = _claiming(tmp_path / "m.safetensors", HUGE if case != "400-digit width" else [64, 10**400, 10])
+    argv = {"predict": ["predict", model, rows], "evaluate": ["evaluate", model],
+            "export": ["export", model, "--format", "torch", "--out", tmp_path / "m.pt"],
+            "explain --model": ["explain", "--model", model, "--x", ",".join(["0"] * 64), "--y", "1"],
+            "resume": ["train", "--resume", _claiming(tmp_path / "ck" / "checkpoint.safetensors", HUGE,
+                                                      checkpoint=True).parent],
+            "check": ["check", _answers(tmp_path / "a.json", HUGE)],
+            "explain --weights": ["explain", "--weights", _answers(tmp_path / "a.json", HUGE)],
+            "explain --sizes": ["explain", "--sizes", ",".join(map(str, HUGE)), "--x", "0", "--y", "1"],
+            "400-digit width": ["predict", model, rows]}[case]
+    main(["explain", "--sizes", "2,2", "--x", "0,0", "--y", "1,0"])  # imports done before measuring
+    rc, peak, err = _peak_bytes(argv)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "declare" in lines[0] and ("parameters" in lines[0]), lines[0]
+    assert peak < 100 * 2**20, f"{case}: {peak / 2**20:.0f} MB allocated before refusing"
+
+
+def test_max_params_lifts_the_cap(capsys, tmp_path):
+    rc, out, err = cli(capsys, "explain", "--sizes", "3,4,2", "--x", "0,0,0", "--y", "1,0", "--max-params", "20")
+    one_line(rc, err, 2, "declare 26 parameters, more than the limit of 20 (--max-params N raises it)")
+    rc, out, err = cli(capsys, "explain", "--sizes", "3,4,2", "--x", "0,0,0", "--y", "1,0", "--max-params", "26")
+    assert rc == 0 and "z" in out

@@ -283,9 +283,10 @@ def network_from(tensors: dict[str, np.ndarray], metadata: dict[str, str], where
         dropout = arch.get("dropout") or None
     except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
         raise ValueError(f"{where}: malformed architecture metadata ({exc!r})") from None
+    _declared_fits(sizes, tensors, where)
     try:
         net = Network(sizes, acts, cost, dtype=dtype, dropout=dropout)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         if "unknown activation" in str(exc) or "unknown cost" in str(exc):
             raise ValueError(f"{where}: {exc}; register it first (deltaprop.register_activation / register_cost)") from None
         raise ValueError(f"{where}: invalid architecture: {exc}") from None
@@ -320,10 +321,27 @@ def network_from(tensors: dict[str, np.ndarray], metadata: dict[str, str], where
             raise ValueError(f"data must be a JSON object with sha256, task, seed and test_fraction in (0, 1), "
                              f"got {data!r}")
         net.data = data
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ValueError(f"{where}: {exc}") from None
     net.classes = _classes(classes, net.sizes[-1], where)
     return net
+
+
+def _declared_fits(sizes: Any, tensors: dict[str, np.ndarray], where: str) -> None:
+    """ValueError when the declared sizes need more parameters than the file's tensors hold.
+
+    Checked before the Network is built, so a small file that declares a huge network is refused
+    without allocating it (malformed sizes are left to the Network's own checks).
+    """
+    if not isinstance(sizes, list) or not all(_is_count(n) for n in sizes):
+        return
+    declared = sum(sizes[l - 1] * sizes[l] + sizes[l] for l in range(1, len(sizes)))
+    present = sum(int(t.size) for t in tensors.values())
+    if declared > present:
+        shown = sizes if len(str(sizes)) < 80 else f"{str(sizes)[:60]}..."
+        count = f"{declared:,}" if declared < 10**15 else f"about 10^{len(str(declared)) - 1}"
+        raise ValueError(f"{where}: the architecture declares sizes {shown} ({count} parameters), but the "
+                         f"file holds only {present} numbers: damaged, or not written by deltaprop")
 
 
 def load(path: str | os.PathLike[str]) -> Network:

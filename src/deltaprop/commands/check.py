@@ -31,6 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rtol", type=nonnegative_float, default=1e-2, help="relative tolerance (default 0.01)")
     p.add_argument("--atol", type=nonnegative_float, default=1e-4, help="absolute tolerance (default 0.0001)")
     p.add_argument("--precision", type=positive_int, default=4, help="digits shown after the point (default 4)")
+    p.add_argument("--max-params", type=positive_int, default=10**7, metavar="N",
+                   help="refuse networks with more parameters than this (default 10000000)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,6 +40,6 @@ def run(args: argparse.Namespace) -> int:
     from ..teach.check import check, load_answers
 
     report = check(load_answers(args.answers), notation=args.notation, delta=args.delta, rtol=args.rtol,
-                   atol=args.atol, where=args.answers)
+                   atol=args.atol, where=args.answers, max_params=args.max_params)
     sys.stdout.write(report.text(args.precision))
     return 0 if report.ok else 1

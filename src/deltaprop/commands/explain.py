@@ -62,6 +62,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", type=positive_int, default=4, help="digits after the point (default 4)")
     p.add_argument("--full", action="store_true", help="print wide matrices whole instead of abbreviating them")
     p.add_argument("--width", type=positive_int, default=None, help="text width (default: the terminal's)")
+    p.add_argument("--max-params", type=positive_int, default=10**7, metavar="N",
+                   help="refuse networks with more parameters than this (default 10000000)")
 
 
 def _network(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
@@ -77,14 +79,17 @@ def _network(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 
         return load(args.model), {}
     if args.weights:
-        from ..teach.check import load_answers, read_network
+        from ..teach.check import declared_size, load_answers, read_network
         from ..teach.notation import get_notation
 
         data = load_answers(args.weights)
         obj = data.get("network", data)
+        declared_size(obj, f"{args.weights}: network", max_params=args.max_params)
         return read_network(obj, get_notation(data.get("notation", "seeds")), f"{args.weights}: network"), data
     from ..network import Network
+    from ..teach.check import declared_size
 
+    declared_size(args.sizes, "--sizes", max_params=args.max_params, present=False)
     L = len(args.sizes) - 1
     acts = args.activations or ["sigmoid"] * L
     return Network(args.sizes, acts, args.cost or "quadratic", dtype="float64", seed=args.seed, init=args.init), {}

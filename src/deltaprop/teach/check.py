@@ -45,6 +45,7 @@ those that follow from the student's own earlier values and those wrong on their
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -58,21 +59,76 @@ from .report import CONVENTIONS, CheckReport, Finding
 from .slips import Context, disambiguate, matching_slips
 from .written import Written, half_units, rounded
 
-__all__ = ["CheckReport", "Finding", "check", "load_answers", "read_network"]  # read_network: from notation
+__all__ = ["MAX_PARAMS", "CheckReport", "Finding", "check", "declared_size", "load_answers",
+           "read_network"]  # read_network: from notation
 
 KINDS = ("z", "a", "cost", "delta", "dW", "db", "dx")
+MAX_PARAMS = 10**7  # the largest network check and explain build unless told otherwise (--max-params)
+_CHEAP = 10**5  # parameters below which building a network first costs under a megabyte
+
+
+def _finite(text: str, path: str | Path, kind: Any) -> Any:
+    """``kind(text)`` for a JSON number that float64 can hold; ValueError for NaN, Infinity or beyond 1.8e308."""
+    if not math.isfinite(float(text)):
+        shown = text if len(text) < 30 else f"{text[:12]}... ({len(text)} characters)"
+        raise ValueError(f"{path}: the number {shown} is not a finite float64 (expected |x| < 1.8e308)")
+    return kind(text)
 
 
 def load_answers(path: str | Path) -> dict[str, Any]:
-    """The JSON object of an answers file; ValueError (one line) if it is not valid JSON."""
+    """The JSON object of an answers file; ValueError (one line) if it is not valid JSON.
+
+    Numbers must be finite float64 values: NaN, Infinity and numbers beyond 1.8e308 are refused.
+    """
     text = Path(path).read_text(encoding="utf-8")
-    try:
-        data = json.loads(text, parse_float=Written)  # Written: the digits, for the tolerance
+    try:  # Written: the digits, for the tolerance
+        data = json.loads(text, parse_float=lambda t: _finite(t, path, Written),
+                          parse_int=lambda t: _finite(t, path, int), parse_constant=lambda t: _finite(t, path, float))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise TypeError(f"{path}: expected a JSON object with network, x, y and answers, got {type(data).__name__}")
     return data
+
+
+def declared_size(obj: Any, where: str, *, max_params: int = MAX_PARAMS, present: bool = True) -> None:
+    """Refuse, before anything is built, a network object whose sizes declare too much.
+
+    ValueError when ``sizes`` (n_0, ..., n_L) need more than ``max_params`` parameters
+    sum_l (n_{l-1} + 1) n_l, or (with ``present``, above 10^5 parameters) more than the numbers its
+    weights and biases hold. Smaller and malformed objects are left to ``read_network``, whose
+    messages name the layer.
+    """
+    sizes = obj.get("sizes") if isinstance(obj, dict) else obj
+    if not isinstance(sizes, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
+        return
+    declared = sum((sizes[l - 1] + 1) * sizes[l] for l in range(1, len(sizes)))
+    shown = sizes if len(str(sizes)) < 80 else f"{str(sizes)[:60]}..."
+    count = f"{declared:,}" if declared < 10**15 else f"about 10^{len(str(declared)) - 1}"
+    if declared > max_params:
+        raise ValueError(f"{where}: sizes {shown} declare {count} parameters, more than the limit of {max_params:,} "
+                         "(--max-params N raises it)")
+    if present and isinstance(obj, dict) and declared > _CHEAP:
+        given = _count_numbers([obj.get("weights"), obj.get("biases")], declared)
+        if given < declared:
+            raise ValueError(f"{where}: sizes {shown} declare {count} parameters, but its weights and biases hold "
+                             f"only {given} numbers")
+
+
+def _count_numbers(value: Any, enough: int) -> int:
+    """How many numbers (leaves) value holds, counting no further than ``enough``."""
+    stack, n = [value], 0
+    while stack and n < enough:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif v is not None:
+            n += 1
+    return n
 
 
 def _samples(value: Any, n: int, what: str, m: int | None = None, unit: bool = False) -> np.ndarray:
@@ -90,7 +146,7 @@ def _samples(value: Any, n: int, what: str, m: int | None = None, unit: bool = F
 
 
 def check(data: dict[str, Any], *, notation: str | None = None, delta: str | None = None, rtol: float = 1e-2,
-          atol: float = 1e-4, where: str = "answers") -> CheckReport:
+          atol: float = 1e-4, where: str = "answers", max_params: int = MAX_PARAMS) -> CheckReport:
     """Compare a student's numbers (the JSON object described above) with the right ones.
 
     Parameters
@@ -121,6 +177,7 @@ def check(data: dict[str, Any], *, notation: str | None = None, delta: str | Non
     for key in ("network", "x", "y", "answers"):
         if key not in data:
             raise ValueError(f"{where} has no {key!r}; expected keys network, x, y, answers (and optionally notation)")
+    declared_size(data["network"], f"{where}: network", max_params=max_params)
     net = read_network(data["network"], nt, f"{where}: network")
     n, L = net.sizes, net.L
     X = _samples(data["x"], n[0], f"{where}: x", unit=nt.bias_unit)
