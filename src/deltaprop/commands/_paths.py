@@ -4,7 +4,7 @@
 (ValueError, one line, nothing written) an output that is empty, that is the same file as an
 input (same resolved path or same inode, so hard links and symlinks count), that names one file
 twice, that exists and is not a regular file (a FIFO, a device, a folder), whose folder is missing
-or not writable, or whose suffix the writer does not support. ``folder_lock`` holds a
+or not writable. ``folder_lock`` holds a
 ``filelock.FileLock`` on a checkpoint folder for a whole training run.
 """
 
@@ -50,8 +50,7 @@ def not_special(path: str | os.PathLike[str], flag: str) -> None:
 
 
 def check_outputs(inputs: Iterable[tuple[str, str | os.PathLike[str] | None]],
-                  outputs: Mapping[str, str | os.PathLike[str] | None], *,
-                  suffixes: Mapping[str, tuple[str, ...]] | None = None) -> None:
+                  outputs: Mapping[str, str | os.PathLike[str] | None]) -> None:
     """Refuse, before any work, outputs that could destroy an input or fail at the end.
 
     Parameters
@@ -60,8 +59,6 @@ def check_outputs(inputs: Iterable[tuple[str, str | os.PathLike[str] | None]],
         What the command reads (or keeps, such as a checkpoint); a missing file still reserves its name.
     outputs : mapping of flag to path or None
         What the command writes; None means not asked for. "" is refused.
-    suffixes : mapping of flag to tuple of str, optional
-        The suffixes (lower case, with the dot) that the writer of that output supports.
 
     Raises
     ------
@@ -87,9 +84,6 @@ def check_outputs(inputs: Iterable[tuple[str, str | os.PathLike[str] | None]],
             raise ValueError(f"{flag}: cannot write {path}: the folder {Path(path).parent} does not exist")
         if not os.access(folder, os.W_OK | os.X_OK):
             raise ValueError(f"{flag} {path}: the folder {Path(path).parent} is not writable")
-        allowed = (suffixes or {}).get(flag)
-        if allowed and target.suffix.lower() not in allowed:
-            raise ValueError(f"{flag} {path}: expected a file ending in {' or '.join(allowed)}")
         taken.append((flag, str(path), target, ident))
 
 

@@ -155,7 +155,11 @@ def run(args: argparse.Namespace) -> int:
     from ._paths import check_outputs
 
     check_outputs([("MODEL", args.model), ("--dataset", args.dataset), ("--data-dir", args.data_dir)],
-                  {"--metrics-json": args.metrics_json, "--plot": args.plot}, suffixes={"--plot": (".png", ".svg")})
+                  {"--metrics-json": args.metrics_json, "--plot": args.plot})
+    if args.plot:
+        from ..plots import check_path
+
+        check_path(args.plot)  # .png or .svg
     net = load(args.model)
     if not classifies(net) and net.sizes[-1] != 1:
         raise ValueError(f"{args.model}: evaluate needs a classifier (softmax or sigmoid output, or class labels) "

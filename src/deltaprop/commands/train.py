@@ -175,8 +175,11 @@ def _check_files(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> None:
         kept = checkpoint_path(cfg.checkpoint_dir)
         inputs += [("--checkpoint-dir", p) for p in (kept, kept.parent / "last-good.safetensors",
                                                       kept.parent / LOCK_NAME, kept.parent / OWNER_NAME)]
-    check_outputs(inputs, {"--out": args.out, "--metrics-json": args.metrics_json, "--plot": cfg.plot},
-                  suffixes={"--plot": (".png", ".svg")})
+    check_outputs(inputs, {"--out": args.out, "--metrics-json": args.metrics_json, "--plot": cfg.plot})
+    if cfg.plot:
+        from ..plots import check_path
+
+        check_path(cfg.plot)  # .png or .svg
 
 
 def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
