@@ -232,3 +232,101 @@ def test_max_params_lifts_the_cap(capsys, tmp_path):
     one_line(rc, err, 2, "declare 26 parameters, more than the limit of 20 (--max-params N raises it)")
     rc, out, err = cli(capsys, "explain", "--sizes", "3,4,2", "--x", "0,0,0", "--y", "1,0", "--max-params", "26")
     assert rc == 0 and "z" in out
+
+
+# ----- 15.7: one line instead of a traceback ------------------------------------------------------
+BIG = "1" * 400  # a 400-digit number, as JSON text
+
+
+def _rewritten(path: Path, change) -> None:
+    """Rewrite a safetensors file's metadata through change(meta) (the digest dropped: a hand edit)."""
+    from deltaprop import io as dio
+
+    tensors, meta = dio.decode(path)
+    change(meta)
+    meta.pop("sha256", None)
+    path.write_bytes(dio.encode(tensors, meta))
+
+
+def _state_edit(edit):
+    def change(meta):
+        state, extra = json.loads(meta["state"]), json.loads(meta["extra"])
+        edit(state, extra)
+        meta["state"] = json.dumps(state).replace('"BIG"', BIG)
+        meta["extra"] = json.dumps(extra)
+    return change
+
+
+CHECKPOINT_EDITS = {
+    "outputs a list": (_state_edit(lambda s, e: e.__setitem__("outputs", ["a.safetensors", "m.json"])),
+                       "'outputs' must map"),
+    "empty history": (_state_edit(lambda s, e: s["history"].update({k: [] for k in ("train_cost", "train_accuracy",
+                                                                     "val_cost", "val_accuracy", "seconds", "lr")})),
+                      "the history holds 0 epochs, the counter says 2"),
+    "400-digit epoch": (_state_edit(lambda s, e: s.__setitem__("epoch", "BIG")), "malformed checkpoint state"),
+    "400-digit rng state": (_state_edit(lambda s, e: s["rng"]["state"].__setitem__("state", "BIG")),
+                            "malformed checkpoint state"),
+    "400-digit cost": (_state_edit(lambda s, e: s["history"]["train_cost"].__setitem__(0, "BIG")),
+                       "malformed checkpoint state"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CHECKPOINT_EDITS))
+def test_malformed_checkpoints_are_one_line(capsys, tmp_path, case):
+    ck = tmp_path / "ck"
+    assert cli(capsys, "train", *TINY, "--checkpoint-dir", ck)[0] == 0
+    edit, fragment = CHECKPOINT_EDITS[case]
+    _rewritten(ck / "checkpoint.safetensors", edit)
+    before = (ck / "checkpoint.safetensors").read_bytes()
+    rc, out, err = cli(capsys, "train", "--resume", ck, "--quiet")
+    one_line(rc, err, 2, fragment)
+    assert (ck / "checkpoint.safetensors").read_bytes() == before
+
+
+@pytest.mark.parametrize("key, value, fragment", [
+    ("scaling", '{"kind": "standardize", "mean": [BIG, 0], "std": [1, 1]}', "m.safetensors"),
+    ("architecture", '{"sizes": [2, 4, 2], "activations": ["relu", "softmax"], "cost": "cross_entropy", '
+                     '"dtype": "float32", "dropout": [1e400]}', "m.safetensors"),
+    ("classes", f'["A", {BIG}]', "m.safetensors"),
+])
+def test_400_digit_numbers_in_model_metadata_are_one_line(capsys, tmp_path, key, value, fragment):
+    model = tmp_path / "m.safetensors"
+    assert cli(capsys, "train", *TINY, "--out", model)[0] == 0
+    _rewritten(model, lambda meta: meta.__setitem__(key, value.replace("BIG", BIG)))
+    np.save(tmp_path / "rows.npy", np.zeros((2, 2)))
+    rc, out, err = cli(capsys, "predict", model, tmp_path / "rows.npy")
+    assert rc in (0, 2) and "Traceback" not in err
+    if rc == 2:
+        one_line(rc, err, 2, fragment)
+
+
+@pytest.mark.parametrize("where", ["x", "weights", "answer"])
+def test_400_digit_numbers_in_answer_files_are_one_line(capsys, tmp_path, where):
+    network = {"sizes": [1, 1], "activations": ["sigmoid"], "cost": "quadratic", "weights": [[[0.5]]],
+               "biases": [[0.1]]}
+    data = {"network": network, "x": [0.5], "y": [1.0], "answers": {"cost": 0.1}}
+    text = json.dumps(data)
+    text = {"x": text.replace("[0.5]", f"[{BIG}]", 1), "weights": text.replace("[[[0.5]]]", f"[[[{BIG}]]]"),
+            "answer": text.replace('"cost": 0.1', f'"cost": {BIG}.5')}[where]
+    path = tmp_path / "a.json"
+    path.write_text(text)
+    for argv in (["check", path], ["explain", "--weights", path]):
+        rc, out, err = cli(capsys, *argv)
+        one_line(rc, err, 2, "is not a finite float64")
+    assert path.read_text() == text
+
+
+def test_export_without_onnx_names_the_extra(capsys, tmp_path, monkeypatch):
+    model = tmp_path / "m.safetensors"
+    deltaprop.Network([2, 2], ["sigmoid"], "quadratic", seed=0).save(model)
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as in a .[cli] install: import onnx fails
+    rc, out, err = cli(capsys, "export", model, "--format", "onnx", "--out", tmp_path / "m.onnx")
+    one_line(rc, err, 2, "pip install 'deltaprop[ecosystem]'")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_export_refuses_an_empty_out(capsys, tmp_path):
+    model = tmp_path / "m.safetensors"
+    deltaprop.Network([2, 2], ["sigmoid"], "quadratic", seed=0).save(model)
+    rc, out, err = cli(capsys, "export", model, "--format", "torch", "--out", "")
+    one_line(rc, err, 2, "--out is empty")

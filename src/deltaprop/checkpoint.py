@@ -190,7 +190,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         if not isinstance(state, dict) or not isinstance(extra, dict):
             raise ValueError("state and extra must be JSON objects")
         _check_state(state, net)
-    except (KeyError, TypeError, ValueError, RecursionError) as exc:
+    except (KeyError, TypeError, ValueError, RecursionError, OverflowError) as exc:
         raise ValueError(f"{where}: malformed checkpoint state ({exc})") from None
     if set(tensors) - used:
         raise ValueError(f"{where}: tensors {sorted(set(tensors) - used)} belong to neither the model nor the state")
@@ -224,7 +224,9 @@ def _check_state(state: dict[str, Any], net: Network) -> None:
     for key, arrays in state["optimizer"].items():
         if isinstance(arrays, list) and arrays and [a.shape for a in arrays] != shapes:
             raise ValueError(f"optimizer {key} has shapes {[a.shape for a in arrays]}, the network {shapes}")
-    History.from_dict(state["history"])
+    history = History.from_dict(state["history"])
+    if history.epochs != state["epoch"]:
+        raise ValueError(f"the history holds {history.epochs} epochs, the counter says {state['epoch']}")
     for value in (*state.get("acc", ()), *(state["history"].get("train_cost") or ())):
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValueError(f"history and sums must be finite numbers, got {value!r}")

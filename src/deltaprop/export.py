@@ -194,6 +194,7 @@ def onnx_model(net: Network, *, dtype: Any = None) -> Any:
     dtype defaults to the network's. onnxruntime has no float64 kernels for Softplus, Elu, Selu,
     HardSigmoid and Erf (gelu): export such float64 networks with ``dtype="float32"``.
     """
+    _onnx()
     from onnx import TensorProto, checker, helper
 
     from ._checks import dtype as check_dtype
@@ -233,6 +234,14 @@ def to_onnx(net: Network, path: str | os.PathLike[str], *, dtype: Any = None) ->
 
 
 # ----- PyTorch ------------------------------------------------------------------------------
+
+def _onnx() -> Any:
+    try:
+        import onnx
+    except ImportError:
+        raise RuntimeError("the onnx package is needed for an ONNX export: pip install 'deltaprop[ecosystem]'") from None
+    return onnx
+
 
 def _torch() -> Any:
     try:

@@ -292,6 +292,9 @@ def _configure(args: argparse.Namespace) -> tuple[TrainConfig, Any]:
         overrides.setdefault("checkpoint_dir", cfg.resume)
         cfg = TrainConfig(**{**stored, **overrides})
         outputs = ck.extra.get("outputs") or {}
+        if not isinstance(outputs, dict) or not all(v is None or isinstance(v, str) for v in outputs.values()):
+            raise ValueError(f"{ck.path}: malformed checkpoint: 'outputs' must map out and metrics_json to paths "
+                             f"or null, got {outputs!r:.100}")
         args.out = args.out or outputs.get("out")
         args.metrics_json = args.metrics_json or outputs.get("metrics_json")
     if cfg.checkpoint_every is not None and cfg.checkpoint_dir is None:
