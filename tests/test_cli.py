@@ -22,17 +22,9 @@ import deltaprop
 from deltaprop.checkpoint import checkpoint_path, load_checkpoint
 from deltaprop.cli import COMMANDS, main
 from deltaprop.datasets import load_digits
+from clitools import TINY, cli
 
 PRESENT = [name for name, (module, _) in COMMANDS.items() if importlib.util.find_spec(module) is not None]
-TINY = ["--dataset", "higham", "--hidden", "4", "--epochs", "2", "--batch-size", "4", "--quiet"]
-
-
-def cli(capsys, *argv):
-    """(exit code, stdout, stderr) of main(argv) run in-process."""
-    capsys.readouterr()
-    rc = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def assert_bad_input(rc, out, err, fragment):

@@ -17,21 +17,12 @@ import pytest
 import deltaprop
 from deltaprop.cli import main
 from deltaprop.commands._paths import check_outputs
+from clitools import TINY, cli, one_line
 
-TINY = ["--dataset", "higham", "--hidden", "4", "--epochs", "2", "--batch-size", "4", "--quiet"]
-
-
-def cli(capsys, *argv):
-    capsys.readouterr()
-    rc = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def refused(rc, out, err, fragment):
-    lines = err.strip().splitlines()
-    assert rc == 2 and len(lines) == 1 and "Traceback" not in err, err
-    assert fragment in lines[0], lines[0]
+    one_line(rc, err, 2, fragment)
 
 
 @pytest.fixture(scope="module")

@@ -20,23 +20,7 @@ from deltaprop.datasets import load_digits
 from deltaprop.cli import main
 from deltaprop.commands._common import write_json
 from deltaprop.train import DivergenceError, train
-
-TINY = ["--dataset", "higham", "--hidden", "4", "--epochs", "2", "--batch-size", "4", "--quiet"]
-
-
-def cli(capsys, *argv):
-    capsys.readouterr()
-    rc = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def one_line(rc, err, code, fragment):
-    lines = err.strip().splitlines()
-    assert rc == code and len(lines) == 1 and "Traceback" not in err, err
-    assert fragment in lines[0], lines[0]
-    return lines[0]
-
+from clitools import TINY, cli, one_line
 
 def strict_load(path: Path):
     def refuse(name):

@@ -5,7 +5,8 @@
 input (same resolved path or same inode, so hard links and symlinks count), that names one file
 twice, that exists and is not a regular file (a FIFO, a device, a folder), whose folder is missing
 or not writable. ``folder_lock`` holds a
-``filelock.FileLock`` on a checkpoint folder for a whole training run.
+``filelock.FileLock`` on a checkpoint folder for a whole training run, and ``save_or_rescue``
+says where the weights went when the final save fails.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
@@ -122,3 +125,26 @@ def folder_lock(folder: str | os.PathLike[str]) -> Iterator[None]:
     finally:
         owner.unlink(missing_ok=True)
         lock.release()
+
+
+def save_or_rescue(net: Any, out: str, keeper: Any) -> None:
+    """Save to --out; if that fails (a full disk), say in the error where the trained weights are kept."""
+    try:
+        net.save(out)
+        return
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    if keeper is not None and keeper.writes:
+        kept = (f"the trained weights are in the checkpoint {keeper.path.parent} (deltaprop train --resume "
+                f"{keeper.path.parent} --out FILE writes them to FILE)")
+    else:
+        kept = "the trained weights could not be saved anywhere"
+        for folder in (Path.cwd(), Path(tempfile.gettempdir())):
+            fallback = folder / f"deltaprop-rescued-{os.getpid()}.safetensors"
+            try:
+                net.save(fallback)
+            except OSError:
+                continue
+            kept = f"the trained weights were saved to {fallback} instead"
+            break
+    raise OSError(f"could not save the model to {out} ({reason}); {kept}")

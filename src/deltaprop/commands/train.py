@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
-import tempfile
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -26,6 +24,7 @@ import numpy as np
 from ..config import HELP, TrainConfig
 from ._common import (Interrupt, free_dir, nonnegative_float, nonnegative_int, positive_float, positive_int,
                       stderr_console, stdout_console, write_json)
+from ._paths import save_or_rescue
 
 def _choices() -> dict[str, list[str]]:
     from ..activations import ACTIVATIONS
@@ -247,7 +246,7 @@ def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
     test = {f"test_{k}": v for k, v in scores(net, ds.X_test, ds.y_test).items()}
     settings = _settings(cfg, ds, asked, "" if tr is None else tr.kernel)
     if args.out:
-        _save_model(net, args.out, keeper)
+        save_or_rescue(net, args.out, keeper)
     metrics = {**test, **settings, "train_cost": history.train_cost,
                "train_accuracy": history.train_accuracy, "val_cost": history.val_cost,
                "val_accuracy": history.val_accuracy, "seconds": history.seconds, "wall_seconds": wall,
@@ -331,29 +330,6 @@ def _notes(events: list[str]) -> list[str]:
     lr = halved[-1].rsplit(" ", 1)[-1]
     return [f"diverged {len(halved)} times (first at {first}, last at {last}); the learning rate was halved "
             f"{len(halved)} times, to {lr}", *rest]
-
-
-def _save_model(net: Any, out: str, keeper: Any) -> None:
-    """Save to --out; if that fails (a full disk), say in the error where the trained weights are kept."""
-    try:
-        net.save(out)
-        return
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-    if keeper is not None and keeper.writes:
-        kept = (f"the trained weights are in the checkpoint {keeper.path.parent} (deltaprop train --resume "
-                f"{keeper.path.parent} --out FILE writes them to FILE)")
-    else:
-        kept = "the trained weights could not be saved anywhere"
-        for folder in (Path.cwd(), Path(tempfile.gettempdir())):
-            fallback = folder / f"deltaprop-rescued-{os.getpid()}.safetensors"
-            try:
-                net.save(fallback)
-            except OSError:
-                continue
-            kept = f"the trained weights were saved to {fallback} instead"
-            break
-    raise OSError(f"could not save the model to {out} ({reason}); {kept}")
 
 
 def _diverged(exc: Exception, net: Any, out: str | None, keeper: Any, policy: str) -> int:
