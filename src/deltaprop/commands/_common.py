@@ -81,6 +81,18 @@ def write_json(path: str | Path, data: dict[str, Any]) -> None:
     write_atomic(path, (json.dumps(strict(data), indent=2, allow_nan=False) + "\n").encode())
 
 
+def summarised(events: list[str]) -> list[str]:
+    """The run's notes, with the halvings of the learning rate summarised in one line."""
+    halved = [e for e in events if "; learning rate halved to " in e]
+    rest = [e for e in events if "; learning rate halved to " not in e]
+    if len(halved) < 2:
+        return events
+    first, last = (e.split(";")[0].removeprefix("diverged at ") for e in (halved[0], halved[-1]))
+    lr = halved[-1].rsplit(" ", 1)[-1]
+    return [f"diverged {len(halved)} times (first at {first}, last at {last}); the learning rate was halved "
+            f"{len(halved)} times, to {lr}", *rest]
+
+
 def stderr_console(quiet: bool = False) -> Any:
     """A rich console on stderr (silent with quiet)."""
     from rich.console import Console

@@ -148,3 +148,25 @@ def save_or_rescue(net: Any, out: str, keeper: Any) -> None:
             kept = f"the trained weights were saved to {fallback} instead"
             break
     raise OSError(f"could not save the model to {out} ({reason}); {kept}")
+
+
+def check_train_files(args: Any, cfg: Any, ck: Any) -> None:
+    """``check_outputs`` for ``deltaprop train``: its data, checkpoint and every output, and the plot's suffix."""
+    from ..checkpoint import checkpoint_path
+
+    inputs: list[tuple[str, Any]] = []
+    if Path(cfg.dataset).suffix.lower() in (".csv", ".npz") or Path(cfg.dataset).is_file():
+        inputs.append(("--dataset", cfg.dataset))
+    if cfg.data_dir is not None and Path(cfg.data_dir).is_dir():
+        inputs += [("--data-dir", p) for p in Path(cfg.data_dir).iterdir()]
+    if ck is not None:
+        inputs.append(("--resume", ck.path))
+    if cfg.checkpoint_dir is not None:
+        kept = checkpoint_path(cfg.checkpoint_dir)
+        inputs += [("--checkpoint-dir", p) for p in (kept, kept.parent / "last-good.safetensors",
+                                                      kept.parent / LOCK_NAME, kept.parent / OWNER_NAME)]
+    check_outputs(inputs, {"--out": args.out, "--metrics-json": args.metrics_json, "--plot": cfg.plot})
+    if cfg.plot:
+        from ..plots import check_path
+
+        check_path(cfg.plot)  # .png or .svg

@@ -23,8 +23,8 @@ import numpy as np
 
 from ..config import HELP, TrainConfig
 from ._common import (Interrupt, free_dir, nonnegative_float, nonnegative_int, positive_float, positive_int,
-                      stderr_console, stdout_console, write_json)
-from ._paths import save_or_rescue
+                      stderr_console, stdout_console, summarised, write_json)
+from ._paths import check_train_files, save_or_rescue
 
 def _choices() -> dict[str, list[str]]:
     from ..activations import ACTIVATIONS
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     from ._paths import folder_lock
 
     cfg, ck = _configure(args)
-    _check_files(args, cfg, ck)
+    check_train_files(args, cfg, ck)
     if cfg.checkpoint_dir is None:
         return _run(args, cfg, ck)
     with folder_lock(checkpoint_path(cfg.checkpoint_dir).parent):
@@ -156,29 +156,6 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"{target.parent} already holds a checkpoint; continue it with --resume "
                              f"{target.parent}, or choose another --checkpoint-dir (nothing was overwritten)")
         return _run(args, cfg, ck)
-
-
-def _check_files(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> None:
-    """Refuse outputs that name an input, a special file, a missing folder or an unsupported suffix."""
-    from ..checkpoint import checkpoint_path
-    from ._paths import LOCK_NAME, OWNER_NAME, check_outputs
-
-    inputs: list[tuple[str, Any]] = []
-    if Path(cfg.dataset).suffix.lower() in (".csv", ".npz") or Path(cfg.dataset).is_file():
-        inputs.append(("--dataset", cfg.dataset))
-    if cfg.data_dir is not None and Path(cfg.data_dir).is_dir():
-        inputs += [("--data-dir", p) for p in Path(cfg.data_dir).iterdir()]
-    if ck is not None:
-        inputs.append(("--resume", ck.path))
-    if cfg.checkpoint_dir is not None:
-        kept = checkpoint_path(cfg.checkpoint_dir)
-        inputs += [("--checkpoint-dir", p) for p in (kept, kept.parent / "last-good.safetensors",
-                                                      kept.parent / LOCK_NAME, kept.parent / OWNER_NAME)]
-    check_outputs(inputs, {"--out": args.out, "--metrics-json": args.metrics_json, "--plot": cfg.plot})
-    if cfg.plot:
-        from ..plots import check_path
-
-        check_path(cfg.plot)  # .png or .svg
 
 
 def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
@@ -240,7 +217,7 @@ def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
         print(f"deltaprop: interrupted at {position(tr.state())}; checkpoint saved to {folder}; "
               f"continue with: deltaprop train --resume {folder}", file=sys.stderr)
         return 130
-    for line in _notes(history.events):
+    for line in summarised(history.events):
         print(f"deltaprop: note: {line}", file=sys.stderr)
     wall = time.perf_counter() - start
     test = {f"test_{k}": v for k, v in scores(net, ds.X_test, ds.y_test).items()}
@@ -318,18 +295,6 @@ def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
     h.update(np.ascontiguousarray(X).tobytes())
     h.update(np.ascontiguousarray(y).tobytes())
     return h.hexdigest()
-
-
-def _notes(events: list[str]) -> list[str]:
-    """The run's notes, with the halvings of the learning rate summarised in one line."""
-    halved = [e for e in events if "; learning rate halved to " in e]
-    rest = [e for e in events if "; learning rate halved to " not in e]
-    if len(halved) < 2:
-        return events
-    first, last = (e.split(";")[0].removeprefix("diverged at ") for e in (halved[0], halved[-1]))
-    lr = halved[-1].rsplit(" ", 1)[-1]
-    return [f"diverged {len(halved)} times (first at {first}, last at {last}); the learning rate was halved "
-            f"{len(halved)} times, to {lr}", *rest]
 
 
 def _diverged(exc: Exception, net: Any, out: str | None, keeper: Any, policy: str) -> int:
