@@ -1,4 +1,4 @@
-"""Tests for deltaprop.idx: IDX round trips, header and body checks, gzip detection."""
+"""Tests for deltaprop.datasets.idx: IDX round trips, header and body checks, gzip detection."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deltaprop.idx import read_idx, write_idx
+from deltaprop.datasets.idx import read_idx, write_idx
 
 DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
 SHAPES = [(0,), (1,), (7,), (3, 4), (2, 3, 5), (2, 1, 2, 3)]

@@ -12,7 +12,7 @@ MODULES = sorted(".".join(p.relative_to(SRC).with_suffix("").parts).removesuffix
 
 
 def test_the_module_list_is_complete():
-    assert {"deltaprop", "deltaprop.mnist", "deltaprop.tabular", "deltaprop.datasets",
+    assert {"deltaprop", "deltaprop.datasets.mnist", "deltaprop.datasets.tabular", "deltaprop.datasets",
             "deltaprop.commands.train"} <= set(MODULES)
 
 

@@ -1,9 +1,9 @@
-"""Tests for deltaprop.scaling: each kind's map against hand arithmetic, JSON round trips, bad input."""
+"""Tests for deltaprop.datasets.scaling: each kind's map against hand arithmetic, JSON round trips, bad input."""
 
 import numpy as np
 import pytest
 
-from deltaprop.scaling import Scaling
+from deltaprop.datasets.scaling import Scaling
 
 
 def test_each_kind_maps_rows_as_computed_by_hand():

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .datasets.scaling import Scaling
 from .io import write_atomic
 from .network import Network
 
@@ -355,8 +356,6 @@ def from_torch(module_or_path: Any, *, cost: str | None = None) -> Network:
         net = from_torch(_module_from(payload, str(module_or_path)), cost=cost or payload["architecture"]["cost"])
         scaling, classes = json.loads(payload.get("scaling") or "null"), json.loads(payload.get("classes") or "null")
         if scaling is not None:
-            from .datasets import Scaling
-
             net.scaling = Scaling.from_json(scaling)
         net.classes = None if classes is None else tuple(classes)
         return net

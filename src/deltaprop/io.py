@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .datasets.scaling import Scaling
 from .network import Network
 
 FORMAT = "deltaprop.model"
@@ -303,14 +304,10 @@ def network_from(tensors: dict[str, np.ndarray], metadata: dict[str, str], where
         net.weights = [tensors[f"layers.{l}.weight"] for l in range(1, net.L + 1)]
         net.biases = [tensors[f"layers.{l}.bias"] for l in range(1, net.L + 1)]
         if scaling is not None:
-            from .datasets import Scaling
-
             net.scaling = Scaling.from_json(scaling)
             if net.scaling.mean is not None and len(net.scaling.mean) != net.sizes[0]:
                 raise ValueError(f"scaling has {len(net.scaling.mean)} features, the network n_0 = {net.sizes[0]}")
         if target_scaling is not None:
-            from .scaling import Scaling
-
             net.target_scaling = Scaling.from_json(target_scaling)
             if net.target_scaling.kind != "standardize" or net.sizes[-1] != 1 or len(net.target_scaling.mean or ()) != 1:
                 raise ValueError("target_scaling must standardize the single output of a regression (n_L = 1)")

@@ -45,7 +45,7 @@ def labelled_rows(net: Any, spec: str, *, data_dir: str | None = None, target: s
     The description says which rows were scored, e.g. "45 held-out rows of wine.csv (--all-rows for all 178)".
     A named data set's test split counts as "held-out".
     """
-    from .._dataset import held_out
+    from ..datasets._base import held_out
     from ..datasets import load_dataset, read_labelled
 
     if spec.lower().endswith((".csv", ".npz")):

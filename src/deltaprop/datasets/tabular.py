@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._dataset import Dataset, FloatArray, PathLike, _make, typed_labels
+from ._base import Dataset, FloatArray, PathLike, _make, typed_labels
 from .scaling import _check_finite
 
 def load_csv(path: PathLike, *, target: str | None = None, test_fraction: float = 0.25,

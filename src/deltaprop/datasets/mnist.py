@@ -16,7 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from . import idx
-from ._dataset import Dataset, FloatArray, PathLike
+from ._base import Dataset, FloatArray, PathLike
 from .scaling import Scaling
 
 #: Default mirror of the gzipped MNIST files (the one TensorFlow's loader uses).
@@ -134,7 +134,7 @@ def _quiet(logger: logging.Logger) -> Iterator[None]:
 
 def _download(name: str, base_url: str, cache_dir: PathLike | None) -> bytes:
     """Fetch ``name``.gz into the cache unless a verified copy is there; never keep a bad file."""
-    import pooch
+    import pooch  # optional dependency (the cli extra)
 
     directory = Path(cache_dir) if cache_dir is not None else Path(pooch.os_cache("deltaprop"))
     local = directory / f"{name}.gz"

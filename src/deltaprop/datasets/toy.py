@@ -1,8 +1,4 @@
-"""Data sets: the digits and MNIST images, Higham & Higham's toy points, CSV and NPZ files.
-
-Every loader returns a :class:`Dataset` whose inputs are already scaled, with the
-:class:`Scaling` that was applied, so a saved model can apply the same map to new rows
-(:func:`read_features` returns them raw).
+"""The small data sets that ship with the code: scikit-learn's 8x8 digits and Higham & Higham's points.
 
 Examples
 --------
@@ -15,20 +11,13 @@ Scaling(kind='divide', scale=16.0, mean=None, std=None)
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import numpy.typing as npt
 
-from ._dataset import Dataset, FloatArray, PathLike, _split
-from .mnist import MNIST_SHA256, MNIST_URL, load_mnist
+from ._base import Dataset, FloatArray, _split
 from .scaling import Scaling
-from .tabular import load_csv, load_npz, read_features, read_labelled
 
-__all__ = [
-    "MNIST_SHA256", "MNIST_URL", "Dataset", "Scaling", "higham_points", "load_csv", "load_dataset", "load_digits",
-    "load_mnist", "load_npz", "one_hot", "read_features", "read_labelled",
-]
+__all__ = ["higham_points", "load_digits", "one_hot"]
 
 
 def load_digits(*, test_fraction: float = 0.25, seed: int = 0) -> Dataset:
@@ -46,7 +35,7 @@ def load_digits(*, test_fraction: float = 0.25, seed: int = 0) -> Dataset:
     Dataset
         n_0 = 64 features in [0, 1], K = 10 classes (0, ..., 9).
     """
-    from sklearn.datasets import load_digits as sk_load_digits
+    from sklearn.datasets import load_digits as sk_load_digits  # optional dependency (the cli extra)
 
     bunch = sk_load_digits()
     scaling = Scaling.divide(16.0)
@@ -84,37 +73,6 @@ def higham_points(*, extra_point: bool = False) -> tuple[FloatArray, FloatArray]
         x1, x2, labels = x1 + [0.3], x2 + [0.7], labels + [1]
     X = np.column_stack([x1, x2]).astype(np.float64)  # (m, 2)
     return X, one_hot(np.asarray(labels), 2)
-
-
-def load_dataset(spec: PathLike, *, data_dir: PathLike | None = None, target: str | None = None,
-                 seed: int = 0, task: str = "auto", header: bool | None = None) -> Dataset:
-    """Load a data set by name or path: "digits", "mnist", "higham", "higham+1", or a ``.csv`` or ``.npz`` file.
-
-    ``data_dir`` is used for "mnist" only; ``target`` and ``header`` apply to CSV files only;
-    ``task`` (see :func:`load_csv`) to CSV and NPZ files (the named data sets are classifications).
-    """
-    if not isinstance(spec, (str, os.PathLike)):
-        raise TypeError(f"data set must be a name or a path, got {type(spec).__name__}")
-    text = os.fspath(spec)
-    if target is not None and not text.lower().endswith(".csv"):
-        raise ValueError(f"target={target!r} applies to CSV files only, got data set {text!r}")
-    if task == "regression" and not text.lower().endswith((".csv", ".npz")):
-        raise ValueError(f"data set {text!r} is a classification; task='regression' needs a CSV or NPZ file")
-    if text == "digits":
-        return load_digits(seed=seed)
-    if text == "mnist":
-        return load_mnist(data_dir)
-    if text in ("higham", "higham+1"):
-        # Higham & Higham's ten points (eleven with the extra class-B point); there is no
-        # held-out data, so the test split is the training set itself.
-        X, Y = higham_points(extra_point=text == "higham+1")
-        y = Y.argmax(axis=1).astype(np.int64)
-        return Dataset(text, X, y, X.copy(), y.copy(), ("A", "B"), Scaling.identity(), ("x1", "x2"))
-    if text.lower().endswith(".csv"):
-        return load_csv(spec, target=target, seed=seed, task=task, header=header)
-    if text.lower().endswith(".npz"):
-        return load_npz(spec, seed=seed, task=task)
-    raise ValueError(f"unknown data set {text!r}; expected 'digits', 'mnist', 'higham', 'higham+1', or a path ending in .csv or .npz")
 
 
 def one_hot(y: npt.ArrayLike, n_classes: int) -> FloatArray:

@@ -1,6 +1,6 @@
 """The base of the data modules: :class:`Dataset`, the train/test split and the labels' indexing.
 
-Every loader (datasets, tabular, mnist) imports from here, and this module imports only
+Every loader (toy, tabular, mnist) imports from here, and this module imports only
 ``scaling``, so the loaders never import each other.
 """
 
