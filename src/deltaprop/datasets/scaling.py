@@ -17,6 +17,8 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.floating]
 
+__all__ = ["Scaling"]
+
 _SCALING_KINDS = ("none", "divide", "standardize")
 
 
