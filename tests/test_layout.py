@@ -8,11 +8,12 @@ import sys
 import pytest
 
 # Old top-level paths named in the README or the API docs, and where each moved.
-MOVED = {"deltaprop.idx": "deltaprop.datasets.idx", "deltaprop.scaling": "deltaprop.datasets.scaling"}
+MOVED = {"deltaprop.idx": "deltaprop.datasets.idx", "deltaprop.scaling": "deltaprop.datasets.scaling",
+         **{f"deltaprop.{m}": f"deltaprop.teach.{m}" for m in ("notation", "explain", "check", "slips", "render")}}
 
 
 @pytest.mark.parametrize("old", sorted(MOVED))
-def test_old_data_path_reexports_the_same_objects_with_a_deprecation_warning(old):
+def test_old_path_reexports_the_same_objects_with_a_deprecation_warning(old):
     new = MOVED[old]
     code = (f"import warnings, importlib\n"
             f"with warnings.catch_warnings(record=True) as w:\n"

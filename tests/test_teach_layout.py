@@ -1,31 +1,12 @@
-"""The teach package: its place in the layers, and the old import paths that still work (deprecated)."""
+"""The teach package: its place in the layers (the old import paths: tests/test_layout.py)."""
 
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "deltaprop"
 MOVED = ("notation", "explain", "check", "slips", "render")
-
-
-@pytest.mark.parametrize("name", MOVED)
-def test_old_path_reexports_the_same_objects_with_a_deprecation_warning(name):
-    code = (f"import warnings, importlib\n"
-            f"with warnings.catch_warnings(record=True) as w:\n"
-            f"    warnings.simplefilter('always')\n"
-            f"    old = importlib.import_module('deltaprop.{name}')\n"
-            f"new = importlib.import_module('deltaprop.teach.{name}')\n"
-            f"assert any(issubclass(x.category, DeprecationWarning) and 'deltaprop.teach.{name}' in str(x.message)"
-            f" for x in w), [str(x.message) for x in w]\n"
-            f"assert old.__all__ == new.__all__ and old.__all__\n"
-            f"assert all(getattr(old, n) is getattr(new, n) for n in new.__all__)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
 
 
 def _imports(path: Path) -> set[str]:
