@@ -2,7 +2,7 @@
 
 Every generator is seeded, so a data set is the same on every run. ``make_data(name)`` returns a
 :class:`Points` with a training and a test split; an uploaded CSV file goes through the project's
-strict reader (:func:`deltaprop.tabular.read_labelled`) on a temporary file the server names.
+strict reader (:func:`deltaprop.datasets.read_labelled`) on a temporary file the server names.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..datasets import higham_points
-from ..tabular import read_labelled
+from ..datasets import higham_points, read_labelled
 
 __all__ = ["DATASETS", "MAX_UPLOAD_BYTES", "Points", "from_csv_bytes", "make_data", "targets"]
 
@@ -139,7 +138,7 @@ def from_csv_bytes(body: bytes) -> Points:
     """A data set from an uploaded CSV file: a header row, two feature columns, then the label column.
 
     The bytes are written to a temporary file that the server names and removes, and read by
-    :func:`deltaprop.tabular.read_labelled`, the reader of ``deltaprop train --dataset FILE.csv``.
+    :func:`deltaprop.datasets.read_labelled`, the reader of ``deltaprop train --dataset FILE.csv``.
     Every fourth row is held out for testing.
 
     Raises
