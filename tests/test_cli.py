@@ -5,6 +5,7 @@ of an epoch followed by --resume, which must end bit-identical to an uninterrupt
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
@@ -268,6 +269,35 @@ def test_a_batch_larger_than_the_data_is_full_batch_with_a_note(capsys, tmp_path
     assert len(json.loads((tmp_path / "m.json").read_text())["train_cost"]) == 2
 
 
+# ----- the progress display ------------------------------------------------------------------------
+HIGHAM_SGD = ["--dataset", "higham", "--batch-size", "1", "--optimizer", "sgd", "--lr", "0.05", "--hidden", "4",
+              "--schedule", "constant"]
+
+
+def test_quiet_per_sample_training_runs_in_compiled_runs_not_step_by_step(capsys, monkeypatch):
+    from deltaprop import fast
+
+    runs = []
+    real = fast.SampleLoop.run
+
+    def counted(self, X, Y, order, eta):
+        runs.append(len(order))
+        return real(self, X, Y, order, eta)
+
+    monkeypatch.setattr(fast.SampleLoop, "run", counted)
+    assert cli(capsys, "train", *HIGHAM_SGD, "--epochs", "3", "--quiet")[0] == 0
+    # 10 rows a epoch: the run's first step alone (the callbacks learn the Trainer), then whole epochs
+    assert runs == [1, 9, 10, 10]
+
+
+def test_the_display_is_one_bar_for_the_whole_run_and_a_line_for_the_last_epoch(capsys):
+    rc, _out, err = cli(capsys, "train", *HIGHAM_SGD, "--epochs", "30")
+    assert rc == 0
+    bars = [line for line in err.splitlines() if "10/10" in line]  # the bar's "batches done/of the epoch"
+    assert len(bars) == 1 and "epoch 30/30" in bars[0] and "cost" in bars[0]
+    assert re.search(r"^epoch 30/30  cost \d\.\d{4}  acc \d\.\d{4}  \d+\.\d\d s$", err, re.M)
+
+
 # ----- divergence ---------------------------------------------------------------------------------
 def test_divergence_saves_the_last_good_weights_and_exits_1(capsys, tmp_path):
     out, ck = tmp_path / "m.safetensors", tmp_path / "ck"
@@ -312,25 +342,27 @@ def test_a_checkpoint_is_never_overwritten_by_a_new_run(capsys, tmp_path):
 
 
 def test_ctrl_c_without_a_checkpoint_dir_saves_one_in_the_working_folder(capsys, tmp_path, monkeypatch):
-    from deltaprop.commands import train as train_command
+    training = importlib.import_module("deltaprop.train")  # the module (deltaprop.train is the function)
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "deltaprop-checkpoint").mkdir()
     (tmp_path / "deltaprop-checkpoint" / "checkpoint.safetensors").write_bytes(b"someone else's")
-    real = train_command.Progress.__call__
+    real = training.train
 
-    def press_ctrl_c(self, event):  # SIGINT arrives during the 5th batch
-        real(self, event)
+    def press_ctrl_c(event):  # SIGINT arrives during the 5th batch
         if event.kind == "batch" and event.epoch == 0 and event.batch == 5:
             signal.raise_signal(signal.SIGINT)
 
-    monkeypatch.setattr(train_command.Progress, "__call__", press_ctrl_c)
+    def train_with_ctrl_c(*args, callbacks, **kwargs):  # the command's own callbacks, and one that presses Ctrl-C
+        return real(*args, callbacks=[*callbacks, press_ctrl_c], **kwargs)
+
+    monkeypatch.setattr(training, "train", train_with_ctrl_c)
     rc, out, err = cli(capsys, "train", "--hidden", "8", "--epochs", "2", "--quiet", "--out", "m.safetensors")
     assert rc == 130 and out == ""
     assert err.strip() == ("deltaprop: interrupted at epoch 1, batch 5; checkpoint saved to deltaprop-checkpoint-2; "
                            "continue with: deltaprop train --resume deltaprop-checkpoint-2")
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler was removed
-    monkeypatch.setattr(train_command.Progress, "__call__", real)
+    monkeypatch.setattr(training, "train", real)
     assert cli(capsys, "train", "--resume", "deltaprop-checkpoint-2")[0] == 0
     assert cli(capsys, "train", "--hidden", "8", "--epochs", "2", "--quiet", "--out", "whole.safetensors")[0] == 0
     assert same_weights(tmp_path / "m.safetensors", tmp_path / "whole.safetensors")

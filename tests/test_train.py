@@ -168,6 +168,53 @@ def test_callbacks_see_every_batch_and_every_epoch():
         assert [b for k, b in events if k == "epoch"] == [per_epoch, per_epoch]
 
 
+class Every:
+    """A callback that records (epoch, batch) of its batch events and asks for every k-th batch only."""
+
+    def __init__(self, k):
+        self.batch_every, self.seen = k, []
+
+    def __call__(self, event):
+        if event.kind == "batch":
+            self.seen.append((event.epoch, event.batch))
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])  # 1: the compiled per-sample loop (plain SGD)
+def test_a_callback_with_batch_every_sees_the_first_batch_and_every_kth_and_changes_no_step(batch_size):
+    X, y = sparse_data(m=10)
+    per_epoch = -(-10 // batch_size)
+    nets = [Network([10, 4, 3], ["relu", "softmax"], "cross_entropy", seed=0) for _ in range(2)]
+    every4, never = Every(4), Every(0)
+    train(nets[0], X, y, epochs=3, batch_size=batch_size, seed=1, callbacks=[every4, never])
+    train(nets[1], X, y, epochs=3, batch_size=batch_size, seed=1)
+    counts = [1] + [c for c in range(1, 3 * per_epoch + 1) if c % 4 == 0]  # batches counted across epochs
+    assert every4.seen == [((c - 1) // per_epoch, (c - 1) % per_epoch + 1) for c in counts]
+    assert never.seen == [(0, 1)]  # the first batch only: it shows the callback the Trainer
+    assert_same(params(nets[0]), params(nets[1]))
+
+
+def test_a_callback_with_batch_seconds_is_called_by_the_clock():
+    X, y = sparse_data(m=10)
+    clocked = Every(1)
+    clocked.batch_seconds = 3600.0
+    train(Network([10, 4, 3], ["relu", "softmax"], "cross_entropy", seed=0), X, y, epochs=2, batch_size=1,
+          seed=1, callbacks=[clocked])
+    assert clocked.seen == [(0, 1)]  # the first batch; the next is due in an hour
+
+
+@pytest.mark.parametrize("attribute, value", [("batch_every", -1), ("batch_every", 1.5), ("batch_seconds", -1.0),
+                                              ("batch_seconds", float("nan")), ("batch_seconds", "1")])
+def test_a_bad_callback_schedule_is_refused(attribute, value):
+    X, y = sparse_data(m=10)
+    cb = Every(1)
+    setattr(cb, attribute, value)
+    net = Network([10, 4, 3], ["relu", "softmax"], "cross_entropy", seed=0)
+    before = params(net)
+    with pytest.raises(ValueError, match=f"a callback's {attribute} must be"):
+        train(net, X, y, epochs=1, callbacks=[cb])
+    assert_same(params(net), before)
+
+
 # ----- divergence --------------------------------------------------------------------------------
 @pytest.mark.parametrize("batch_size", [4, 1])
 def test_divergence_stops_with_finite_weights_naming_epoch_and_batch(batch_size):

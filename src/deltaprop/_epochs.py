@@ -16,7 +16,7 @@ from .network import Network
 from .optim import SGD, Momentum
 
 if TYPE_CHECKING:
-    from .train import Trainer
+    from .train import Callbacks, Trainer
 
 GOOD_EVERY = 16  # steps between copies of the last finite weights (for on_divergence)
 MAX_HALVINGS = 30  # on_divergence="halve-lr" gives up after this many halvings in one call (eta / 2^30 ~ 1e-9 eta)
@@ -24,14 +24,12 @@ STEPS_PER_RUN = 1024  # per-sample steps per call of the compiled loop
 
 
 def batch_epoch(tr: Trainer, kernel: Any, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, batch_size: int,
-                params: list[np.ndarray], good: list[np.ndarray], policy: str, callbacks: list[Any],
+                params: list[np.ndarray], good: list[np.ndarray], policy: str, callbacks: Callbacks,
                 draw_masks: Any) -> None:
     """The rest of the current epoch in mini-batches (from batch tr.batch on).
 
     ``draw_masks(net, rng, k)`` gives each batch's dropout masks (None without dropout).
     """
-    from .train import Event
-
     assert tr.perm is not None
     net, opt, m = tr.net, tr.optimizer, X.shape[0]
     grads = kernel.dW + kernel.db
@@ -56,8 +54,8 @@ def batch_epoch(tr: Trainer, kernel: Any, X: np.ndarray, Y: np.ndarray, w: np.nd
         tr._acc[1] += correct
         tr._acc[2] += weight
         tr.batch += 1
-        for cb in callbacks:
-            cb(Event("batch", tr.epoch, tr.batch, n_batches, min(tr.batch * batch_size, m), tr.history, tr))
+        if callbacks:
+            callbacks.batch(tr, n_batches, min(tr.batch * batch_size, m))
 
 
 def sample_loop(net: Network, opt: Any, batch_size: int, w: np.ndarray | None, kind: str) -> Any:
@@ -71,17 +69,16 @@ def sample_loop(net: Network, opt: Any, batch_size: int, w: np.ndarray | None, k
 
 
 def sample_epoch(tr: Trainer, loop: Any, X: np.ndarray, Y: np.ndarray, params: list[np.ndarray],
-                 good: list[np.ndarray], policy: str, callbacks: list[Any]) -> None:
+                 good: list[np.ndarray], policy: str, callbacks: Callbacks) -> None:
     """The rest of the current epoch, one sample per step, in compiled runs of up to STEPS_PER_RUN steps.
 
-    With callbacks each run is one step, so that every callback sees every step.
+    A run ends where a callback is due (``Callbacks.steps``): after every step for one that sees
+    every batch, never early for one that is only called by the clock.
     """
-    from .train import Event
-
     assert tr.perm is not None
     m, opt = X.shape[0], tr.optimizer
     while tr.batch < m and not tr.stop:
-        n = 1 if callbacks else min(STEPS_PER_RUN, m - tr.batch)
+        n = callbacks.steps(tr.epoch * m + tr.batch, min(STEPS_PER_RUN, m - tr.batch))
         cost_sum, correct, done = loop.run(X, Y, tr.perm[tr.batch:tr.batch + n], opt.eta)
         opt.t += done
         tr._acc[0] += cost_sum
@@ -96,8 +93,8 @@ def sample_epoch(tr: Trainer, loop: Any, X: np.ndarray, Y: np.ndarray, params: l
         if (tr._since_good >= GOOD_EVERY or tr.batch == m) and not _keep(tr, params, good):
             _diverged(tr, params, good, policy, tr.batch)  # a step of this run overflowed a weight
             continue
-        for cb in callbacks:
-            cb(Event("batch", tr.epoch, tr.batch, m, tr.batch, tr.history, tr))
+        if callbacks:
+            callbacks.batch(tr, m, tr.batch)
 
 
 def _keep(tr: Trainer, params: list[np.ndarray], good: list[np.ndarray]) -> bool:

@@ -262,6 +262,7 @@ class Checkpointer:
             for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):  # left by a killed write
                 stale.unlink(missing_ok=True)
         self.every, self.extra = every, dict(extra or {})
+        self.batch_every = every or 0  # train() calls it only at these batches (and the run's first)
         self.trainer: Any = None
         self.writes = 0
 

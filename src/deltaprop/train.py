@@ -75,6 +75,55 @@ class Event:
     trainer: Trainer
 
 
+class Callbacks:
+    """A run's callbacks and when each wants a "batch" event (the rest of ``train`` calls ``batch``).
+
+    A callback may say how often it needs the "batch" events, by two optional attributes:
+    ``batch_every`` (k: after every k-th batch, counted across epochs; 0: never; default 1) and
+    ``batch_seconds`` (s: at most once per s seconds of wall clock; default 0). A display sets
+    ``batch_seconds``, a checkpointer ``batch_every``; callbacks without them see every batch.
+    The run's first batch and every "epoch" event go to every callback, so each sees the Trainer.
+    """
+
+    def __init__(self, callbacks: Sequence[Callable[[Event], None]]) -> None:
+        self.callbacks = list(callbacks)
+        self.every = [int(getattr(cb, "batch_every", 1)) for cb in self.callbacks]
+        self.seconds = [float(getattr(cb, "batch_seconds", 0.0)) for cb in self.callbacks]
+        self.last = [-np.inf] * len(self.callbacks)  # when each was last given a "batch" event
+        self.timed = any(s > 0 for s in self.seconds)
+        self.counted = [k for k, s in zip(self.every, self.seconds) if k > 0 and s == 0]
+        self.first = True  # no batch event yet
+
+    def __bool__(self) -> bool:
+        return bool(self.callbacks)
+
+    def steps(self, done: int, limit: int) -> int:
+        """How many batches (at most ``limit``) a loop may run before a callback is due, after ``done``
+        batches counted across epochs: 1 when one wants every batch, ``limit`` when none counts."""
+        if self.first and self.callbacks:
+            return 1
+        return min([limit] + [k - done % k for k in self.counted])
+
+    def batch(self, tr: Trainer, n_batches: int, samples: int) -> None:
+        """After batch tr.batch of n_batches: a "batch" Event to each callback that is due."""
+        done = tr.epoch * n_batches + tr.batch
+        now = time.perf_counter() if self.timed else 0.0
+        event, first, self.first = None, self.first, False
+        for i, cb in enumerate(self.callbacks):
+            k, s = self.every[i], self.seconds[i]
+            if not first and (k == 0 or done % k or (s and now - self.last[i] < s)):
+                continue
+            self.last[i] = now
+            event = event or Event("batch", tr.epoch, tr.batch, n_batches, samples, tr.history, tr)
+            cb(event)
+
+    def epoch(self, tr: Trainer, n_batches: int, m: int) -> None:
+        """After epoch tr.epoch: an "epoch" Event to every callback."""
+        event = Event("epoch", tr.epoch - 1, n_batches, n_batches, m, tr.history, tr)
+        for cb in self.callbacks:
+            cb(event)
+
+
 @dataclass
 class Trainer:
     """The mutable state of one run: enough to checkpoint and resume it bit for bit."""
@@ -153,7 +202,10 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
         Evaluated after every epoch (cost and accuracy).
     callbacks : list of callables, optional
         Each called with an ``Event`` after every batch and every epoch; setting
-        ``event.trainer.stop = True`` ends training.
+        ``event.trainer.stop = True`` ends training. A callback with an attribute
+        ``batch_every`` (k) or ``batch_seconds`` (s) sees only every k-th batch, or at most one
+        batch per s seconds (see ``Callbacks``): a display or a checkpointer then costs nothing
+        between its points, and the per-sample compiled loop runs on in between.
     sample_weight : array of shape (m,), optional
         C = sum_i w_i c_i / sum_i w_i over each batch. A batch whose weights sum to 0 carries no
         weight: it makes no update (and no optimizer step), and training goes on.
@@ -194,6 +246,12 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
     callbacks = list(callbacks or [])
     if not all(callable(cb) for cb in callbacks):
         raise TypeError("callbacks must be a list of callables, each taking an Event")
+    for cb in callbacks:
+        every, seconds = getattr(cb, "batch_every", 1), getattr(cb, "batch_seconds", 0.0)
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 0:
+            raise ValueError(f"a callback's batch_every must be an integer >= 0, got {every!r}")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
+            raise ValueError(f"a callback's batch_seconds must be a number >= 0, got {seconds!r}")
     Xv = net._X(X)
     m = Xv.shape[0]
     Yv = net._Y(Y, m)
@@ -216,7 +274,8 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
     tr.kernel = "compiled per-sample loop" if loop is not None else kern.name  # type: ignore[union-attr]
     try:
         with blas_limit(kern), np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked instead
-            _epochs(tr, loop, kern, Xv, Yv, w, batch_size, epochs, val, early_stopping, on_divergence, callbacks)
+            _epochs(tr, loop, kern, Xv, Yv, w, batch_size, epochs, val, early_stopping, on_divergence,
+                    Callbacks(callbacks))
     finally:
         if kern is not None:
             kern.close()
@@ -227,7 +286,7 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
 
 def _epochs(tr: Trainer, loop: Any, kern: Any, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
             batch_size: int, epochs: int, val: tuple[np.ndarray, np.ndarray] | None, patience: int | None,
-            policy: str, callbacks: list[Any]) -> None:
+            policy: str, callbacks: Callbacks) -> None:
     """Epochs until ``epochs`` are done or a callback or early stopping sets ``tr.stop``."""
     net, opt, m = tr.net, tr.optimizer, X.shape[0]
     params = net.weights + net.biases
@@ -247,8 +306,7 @@ def _epochs(tr: Trainer, loop: Any, kern: Any, X: np.ndarray, Y: np.ndarray, w: 
         if tr.batch < n_batches:
             return  # stopped by a callback in the middle of an epoch
         _end_epoch(tr, val, patience, time.perf_counter() - start, m, opt)
-        for cb in callbacks:
-            cb(Event("epoch", tr.epoch - 1, n_batches, n_batches, m, tr.history, tr))
+        callbacks.epoch(tr, n_batches, m)
 
 
 def _dropout_masks(net: Network, rng: np.random.Generator, m: int) -> dict[int, np.ndarray] | None:

@@ -119,10 +119,15 @@ def free_dir(name: str) -> Path:
 
 
 class Interrupt:
-    """A callback that turns Ctrl-C (SIGINT) into ``trainer.stop = True`` after the current batch.
+    """A callback that turns Ctrl-C (SIGINT) into ``trainer.stop = True``: training ends after the current batch.
 
-    A second Ctrl-C raises KeyboardInterrupt at once. ``trainer`` is the run last seen.
+    The handler sets the flag that the training loop reads between batches, so nothing runs per
+    batch: ``train`` calls this only with the run's first batch (to learn the Trainer) and after
+    each epoch (``batch_every = 0``). A second Ctrl-C raises KeyboardInterrupt at once.
+    ``trainer`` is the run last seen.
     """
+
+    batch_every = 0
 
     def __init__(self) -> None:
         self.fired = False
@@ -137,6 +142,8 @@ class Interrupt:
         if self.fired:
             raise KeyboardInterrupt
         self.fired = True
+        if self.trainer is not None:
+            self.trainer.stop = True
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:

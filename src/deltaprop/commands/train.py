@@ -12,6 +12,7 @@ cost or gradients become NaN or Inf saves its last good weights and exits with 1
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import sys
 import time
@@ -71,7 +72,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         p.add_argument(flag, **kw)
     p.add_argument("--out", metavar="MODEL", help="save the trained model (safetensors) to this path")
     p.add_argument("--metrics-json", metavar="PATH", help="write metrics, history and configuration as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
 
 
 def config_from(args: argparse.Namespace) -> TrainConfig:
@@ -107,35 +108,63 @@ def optimizer_options(cfg: TrainConfig) -> dict[str, Any]:
 
 
 class Progress:
-    """A rich progress bar per epoch on stderr: cost, accuracy, samples per second."""
+    """One live progress line on stderr for the whole run, and a line per finished epoch.
 
-    def __init__(self, epochs: int, quiet: bool) -> None:
+    The live line shows epoch n/N, the epoch's batches, cost, accuracy and samples per second;
+    ``train`` calls it at most every ``batch_seconds`` (``deltaprop.train.Callbacks``) and it
+    redraws only then (no refresh thread). Finished epochs print a line each, at most one per
+    ``line_seconds``, and the last always: a fast run is not slowed by its own log.
+    """
+
+    batch_seconds = 0.2  # display work at most five times a second
+    line_seconds = 0.5
+
+    def __init__(self, epochs: int) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
         from rich.progress import Progress as RichProgress
 
         self.bar = RichProgress(TextColumn("epoch {task.fields[epoch]}/" + str(epochs)), BarColumn(),
                                 MofNCompleteColumn(), TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
-                                console=stderr_console(quiet), transient=False)
-        self.task: Any = None
-        self.start = time.perf_counter()
+                                console=stderr_console(), transient=False, auto_refresh=False)
+        self.task = self.bar.add_task("", total=None, epoch=1, stats="")
+        self.epochs = epochs
+        self.epoch_start = self.drawn = time.perf_counter()
+        self.line_at = -np.inf
+        self.pending: str | None = None  # the last epoch's line, if not printed yet
+
+    def __enter__(self) -> Progress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.pending is not None:
+            self.bar.console.print(self.pending, highlight=False)
+        self.bar.refresh()
+        self.bar.stop()
 
     def __call__(self, event: Any) -> None:
+        now = time.perf_counter()
         if event.kind == "batch":
-            if self.task is None:
-                self.start = time.perf_counter()
-                self.task = self.bar.add_task("", total=event.n_batches, epoch=event.epoch + 1, stats="")
             acc = event.trainer._acc
-            if event.batch % max(1, event.n_batches // 50) == 0 or event.batch == event.n_batches:
-                rate = event.samples / max(time.perf_counter() - self.start, 1e-9)
-                stats = f"cost {acc[0] / max(acc[2], 1):.4f}  acc {acc[1] / max(event.samples, 1):.4f}  {rate:,.0f} samples/s"
-                self.bar.update(self.task, completed=event.batch, stats=stats)
-        elif event.kind == "epoch":
-            h = event.history
-            val = "" if h.val_accuracy[-1] is None else f"  val acc {h.val_accuracy[-1]:.4f}"
-            stats = f"cost {h.train_cost[-1]:.4f}  acc {h.train_accuracy[-1] or 0:.4f}{val}  {h.seconds[-1]:.2f} s"
-            if self.task is not None:
-                self.bar.update(self.task, completed=event.n_batches, stats=stats)
-            self.task = None
+            rate = event.samples / max(now - self.epoch_start, 1e-9)
+            stats = f"cost {acc[0] / max(acc[2], 1):.4f}  acc {acc[1] / max(event.samples, 1):.4f}  {rate:,.0f} samples/s"
+            self._draw(now, event, event.batch, stats)
+            return
+        self.epoch_start = now
+        h = event.history
+        val = "" if h.val_accuracy[-1] is None else f"  val acc {h.val_accuracy[-1]:.4f}"
+        stats = f"cost {h.train_cost[-1]:.4f}  acc {h.train_accuracy[-1] or 0:.4f}{val}  {h.seconds[-1]:.2f} s"
+        self.pending = f"epoch {event.epoch + 1}/{self.epochs}  {stats}"
+        if now - self.line_at >= self.line_seconds:
+            self.bar.console.print(self.pending, highlight=False)
+            self.pending, self.line_at = None, now
+        if now - self.drawn >= self.batch_seconds or event.epoch + 1 == self.epochs:
+            self._draw(now, event, event.n_batches, stats)
+
+    def _draw(self, now: float, event: Any, batch: int, stats: str) -> None:
+        self.bar.update(self.task, total=event.n_batches, completed=batch, epoch=event.epoch + 1, stats=stats)
+        self.bar.refresh()
+        self.drawn = now
 
 
 def run(args: argparse.Namespace) -> int:
@@ -198,9 +227,9 @@ def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
     if ck is not None and ck.state["history"].get("stopped_early"):
         epochs = int(ck.state["epoch"])  # finished by early stopping: only restore the best weights
     interrupt = Interrupt()
-    progress = Progress(int(cfg.epochs or 0), args.quiet)
+    progress = None if args.quiet else Progress(int(cfg.epochs or 0))  # --quiet: no display, nothing per batch
     start = time.perf_counter()
-    with interrupt.installed(), np.errstate(all="ignore"), progress.bar:  # NaN/Inf are caught as divergence
+    with interrupt.installed(), np.errstate(all="ignore"), progress or contextlib.nullcontext():  # NaN/Inf: divergence
         try:
             history = train(net, X, y, epochs=epochs, batch_size=cfg.batch_size, optimizer=cfg.optimizer,
                             lr=cfg.lr, optimizer_options=optimizer_options(cfg), validation=validation,
