@@ -19,7 +19,7 @@ import pytest
 
 from deltaprop.bench import Options, plan
 from deltaprop.bench.configs import Target, Task
-from deltaprop.bench.contenders import Deltaprop, Floor, NumpyLoop, draw, initial_network, one_hot
+from deltaprop.bench.contenders import Cli, Deltaprop, Floor, NumpyLoop, draw, initial_network, one_hot
 from deltaprop.bench.harness import summary, synthetic_rows
 from deltaprop.bench.process import Worker, WorkerError, unavailable
 from deltaprop.bench.report import _finite
@@ -115,6 +115,23 @@ def test_sklearn_contender_takes_the_same_steps():
     for l, (W, V) in enumerate(zip(ours, peer.clf.coefs_), start=1):
         assert V.shape == W.shape and V.dtype == np.float32
         np.testing.assert_allclose(V, W, rtol=1e-4, atol=2e-6, err_msg=f"W[{l}] after 3 steps")
+
+
+def test_cli_contender_trains_what_train_trains_in_its_own_process():
+    from deltaprop.train import train
+
+    data = tiny_data(m=300)
+    task = Task(kind="epoch", sizes=(784, 16, 10), batch_size=32)
+    cli = Cli(data)
+    cli.reset(task, seed=3)
+    out = cli.run()  # deltaprop train --epochs 2 in a subprocess
+    assert out["steps"] == 300 and out["seconds"] > 0
+    net = initial_network(task, 3)
+    train(net, data.X_train, one_hot(data.y_train, 10, "float32"), epochs=2, batch_size=32, optimizer="momentum",
+          lr=0.1, optimizer_options={"momentum": 0.9}, seed=3)
+    want = np.mean(net.forward(data.X_test).argmax(axis=1) == data.y_test)
+    assert cli.evaluate() == pytest.approx(want, abs=1e-12)
+    assert cli.memory()["peak_rss"] > 20 * 2**20  # the child's interpreter and NumPy, at least
 
 
 def test_floor_computes_the_five_products_of_each_batch():
@@ -316,6 +333,8 @@ def test_numpy_only_run_has_every_configuration(numpy_only_run):
     per_sample = by_name["per-sample"]["points"][0]["contenders"]["deltaprop"]
     assert per_sample["timed_steps"] == 40 and per_sample["extrapolated"] and "x7.5" in per_sample["note"]
     assert by_name["minibatch"]["targets"][0]["status"] == "n/a"  # no PyTorch to compare with
+    cli = by_name["minibatch"]["points"][0]["contenders"]["cli"]  # the command line's row
+    assert cli["status"] == "ok" and cli["median"] > 0 and 0 <= cli["accuracy"] <= 1
     memory = by_name["memory"]["points"][0]["contenders"]["deltaprop"]
     assert memory["peak_rss"] > memory["data_bytes"] == (300 + 100) * (784 * 4 + 8)
     assert set(by_name["scaling"]["slopes"]) == {"width", "depth"}
@@ -358,7 +377,7 @@ def test_run_with_the_real_peers(tmp_path):
     doc = run_benchmark(opts)
     minibatch, ttt = doc["configurations"]
     rows = minibatch["points"][0]["contenders"]
-    assert set(rows) == {"deltaprop", "pytorch", "sklearn", "floor"}
+    assert set(rows) == {"deltaprop", "pytorch", "sklearn", "floor", "cli"}
     for c, row in rows.items():
         assert row["status"] == "ok", (c, row)
         assert row["peak_rss"] > row["data_bytes"] == (256 + 64) * (784 * 4 + 8)

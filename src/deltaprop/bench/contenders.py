@@ -1,4 +1,5 @@
-r"""The contenders that need only NumPy: deltaprop itself, the matmul floor, and a plain NumPy loop.
+r"""The contenders that need only NumPy: deltaprop itself (its library and its command line), the matmul floor,
+and a plain NumPy loop.
 
 Each contender runs inside a worker process and has ``reset(task, seed)`` (a fresh network),
 ``run()`` (one unit of work: an epoch, or ``task.steps`` single-sample steps; returns the
@@ -11,8 +12,14 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -251,6 +258,56 @@ class NumpyLoop:
         return accuracy(predict, self.d.X_test, self.d.y_test)
 
 
+class Cli:
+    """``deltaprop train`` as a command-line user runs it: a fresh process per unit of work, ``--quiet``.
+
+    The rows are written once to an .npz file (``--dataset PATH.npz``); each ``run()`` trains two
+    epochs and returns the second one's ``seconds`` from ``--metrics-json`` (the first epoch of a
+    process also loads the compiled code, as a first ``train()`` call does).
+    """
+
+    def __init__(self, data: Data | None) -> None:
+        from .. import __version__
+
+        self.mnist = data
+        self.versions = {"deltaprop": __version__, "numpy": np.__version__}
+        self.folder = tempfile.TemporaryDirectory(prefix="deltaprop-bench-cli-")
+
+    def reset(self, task: Task, seed: int) -> dict[str, Any]:
+        output = "softmax" if task.cost == "cross_entropy" else "sigmoid"  # the output deltaprop train builds
+        if task.kind != "epoch" or task.output != output or task.optimizer not in ("sgd", "momentum"):
+            raise ValueError(f"the CLI contender trains epochs with deltaprop train's output layer, got {task}")
+        self.task, self.d, self.seed = task, task_data(task, self.mnist), seed
+        self.data = Path(self.folder.name) / "rows.npz"
+        np.savez(self.data, X=self.d.X_train, y=self.d.y_train, X_test=self.d.X_test, y_test=self.d.y_test)
+        self.accuracy: float | None = None
+        return {"path": "deltaprop train --quiet, a new process per round; its 2nd epoch (--metrics-json)"}
+
+    def run(self) -> dict[str, Any]:
+        task, metrics = self.task, Path(self.folder.name) / "metrics.json"
+        optimizer = ["--optimizer", "momentum", "--momentum", str(task.momentum)] if task.optimizer == "momentum" \
+            else ["--optimizer", "sgd"]
+        argv = ["train", "--dataset", str(self.data), "--hidden", *map(str, task.sizes[1:-1]),
+                "--activation", task.hidden, "--cost", task.cost, *optimizer, "--lr", str(task.lr),
+                "--batch-size", str(task.batch_size), "--schedule", "constant", "--dtype", task.dtype,
+                "--epochs", "2", "--seed", str(self.seed), "--quiet", "--metrics-json", str(metrics)]
+        done = subprocess.run([sys.executable, "-m", "deltaprop", *argv], capture_output=True, text=True,
+                              check=False, cwd=self.folder.name)
+        if done.returncode != 0:
+            raise RuntimeError(f"deltaprop train exited with {done.returncode}: {done.stderr.strip()[-300:]}")
+        result = json.loads(metrics.read_text())
+        self.accuracy = float(result["test_accuracy"])
+        return {"seconds": float(result["seconds"][-1]), "steps": self.d.X_train.shape[0]}
+
+    def evaluate(self) -> float | None:
+        return self.accuracy
+
+    def memory(self) -> dict[str, int]:
+        """The peak resident memory of the largest ``deltaprop train`` process (not of this worker)."""
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        return {"peak_rss": int(peak if sys.platform == "darwin" else peak * 1024), "rss": 0}
+
+
 def make_contender(name: str, data: Data | None, threads: int) -> Any:
     """The contender object for ``name`` (PyTorch and scikit-learn are imported only here)."""
     if name == "deltaprop":
@@ -259,6 +316,8 @@ def make_contender(name: str, data: Data | None, threads: int) -> Any:
         return Floor(data)
     if name == "numpy-loop":
         return NumpyLoop(data)
+    if name == "cli":
+        return Cli(data)
     from . import peers
 
     if name == "pytorch":
