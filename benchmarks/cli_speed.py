@@ -7,7 +7,7 @@ rate, float32. Every round runs, in shuffled order, each in a fresh process:
 - ``CLI display``: the same without ``--quiet``, stderr on a pseudo-terminal, so the progress bar is drawn.
 - ``train()``: the library on the same rows and network, ``History.seconds``.
 - ``PyTorch``: ``deltaprop.bench``'s PyTorch contender (its own loop over batches taken by index from a
-  preloaded tensor, the same initial weights, 2 threads), one ``run()`` per epoch.
+  preloaded tensor, the same initial weights, ``--torch-threads``), one ``run()`` per epoch.
 
 Each process pays its first calls (loading compiled code, PyTorch's dispatch) in its first epoch, so
 the table shows epoch 1 and the later epochs apart. Ratios are paired: the median over rounds of the
@@ -56,10 +56,10 @@ from deltaprop.bench.configs import Task
 from deltaprop.bench.peers import Torch
 from deltaprop.bench.worker import Data, limit_threads
 from deltaprop.datasets import load_dataset
-data_dir, epochs, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-limits = limit_threads(2)
+data_dir, epochs, seed, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+limits = limit_threads(threads)
 ds = load_dataset("mnist", data_dir=data_dir, seed=0)
-peer = Torch(Data(ds.X_train, ds.y_train, ds.X_test, ds.y_test), threads=2)
+peer = Torch(Data(ds.X_train, ds.y_train, ds.X_test, ds.y_test), threads=threads)
 peer.reset(Task(kind="epoch", sizes=(784, 256, 10)), seed)  # SGD momentum 0.9, lr 0.1, batch 128, float32
 print(json.dumps([peer.run()["seconds"] for _ in range(epochs)]))
 """
@@ -118,6 +118,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument("--torch-threads", type=int, default=2,
+                        help="PyTorch's threads (2 as in deltaprop bench; 1 is fairer to it on a loaded machine)")
     args = parser.parse_args()
     data = ["--dataset", "mnist", "--data-dir", args.data_dir, "--epochs", str(args.epochs)]
     runs = {
@@ -126,7 +128,7 @@ def main() -> None:
         "train()": lambda seed: script(LIBRARY, args.data_dir, str(args.epochs), str(seed)),
     }
     if not args.skip_torch:
-        runs["PyTorch"] = lambda seed: script(TORCH, args.data_dir, str(args.epochs), str(seed))
+        runs["PyTorch"] = lambda seed: script(TORCH, args.data_dir, str(args.epochs), str(seed), str(args.torch_threads))
     rng = random.Random(0)
     seconds: dict[str, list[list[float]]] = {name: [] for name in runs}
     loads = []
@@ -147,7 +149,7 @@ def report(seconds: dict[str, list[list[float]]], loads: list[tuple[float, float
         return statistics.mean(run[1:] or run)
 
     print(f"\nMNIST 784-256-10, momentum 0.9, lr 0.1, batch 128, float32; {args.rounds} paired rounds of "
-          f"{args.epochs} epochs; load average {min(min(p) for p in loads):.1f}-{max(max(p) for p in loads):.1f} "
+          f"{args.epochs} epochs; PyTorch {args.torch_threads} thread(s); load average {min(min(p) for p in loads):.1f}-{max(max(p) for p in loads):.1f} "
           f"on {os.cpu_count()} CPUs\n")
     print(f"{'s/epoch':<14}{'epoch 1 median':>16}{'later median':>14}{'later min':>11}{'later max':>11}")
     for name, runs in seconds.items():
