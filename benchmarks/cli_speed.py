@@ -65,6 +65,44 @@ print(json.dumps([peer.run()["seconds"] for _ in range(epochs)]))
 """
 
 
+IN_PROCESS = """
+import json, sys, tempfile
+import numpy as np
+from deltaprop import Network
+from deltaprop.checkpoint import Checkpointer
+from deltaprop.commands._common import Interrupt
+from deltaprop.datasets import load_dataset
+from deltaprop.train import train
+data_dir, rounds = sys.argv[1], int(sys.argv[2])
+ds = load_dataset("mnist", data_dir=data_dir, seed=0)
+Y = np.eye(10, dtype=np.float32)[ds.y_train]
+net = Network([784, 256, 10], ["relu", "softmax"], "cross_entropy", dtype="float32", seed=0)
+options = dict(batch_size=128, optimizer="momentum", lr=0.1, optimizer_options={"momentum": 0.9}, seed=0)
+train(net.copy(), ds.X_train[:1280], Y[:1280], epochs=1, **options)  # load the compiled code
+out = {"plain": [], "callbacks": []}
+with tempfile.TemporaryDirectory() as tmp:
+    for r in range(rounds):
+        for kind in (("plain", "callbacks") if r % 2 else ("callbacks", "plain")):
+            interrupt = Interrupt()
+            callbacks = [interrupt, Checkpointer(f"{tmp}/{r}{kind}", every=10**9)] if kind == "callbacks" else []
+            with interrupt.installed():
+                h = train(net.copy(), ds.X_train, Y, epochs=1, callbacks=callbacks, **options)
+            out[kind].append(h.seconds[0])
+print(json.dumps(out))
+"""
+
+
+def in_process(data_dir: str, rounds: int) -> None:
+    """The CLI's --quiet callbacks (Ctrl-C handler, a checkpointer's schedule) against none, one process, paired."""
+    got = json.loads(subprocess.run([sys.executable, "-c", IN_PROCESS, data_dir, str(rounds)], check=True,
+                                    capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    ratio = [a / b for a, b in zip(got["callbacks"], got["plain"])]
+    print(f"\nIn one process, {rounds} paired epochs (warm): train() with the CLI's Interrupt and a Checkpointer "
+          f"(scheduled, no write within the epoch) against train() alone, s/epoch (History.seconds)")
+    print(f"  with callbacks {statistics.median(got['callbacks']):.3f}, alone {statistics.median(got['plain']):.3f}; "
+          f"paired ratio median {statistics.median(ratio):.3f} (range {min(ratio):.2f}-{max(ratio):.2f})")
+
+
 def load() -> float:
     return os.getloadavg()[0]
 
@@ -118,9 +156,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument("--in-process", type=int, default=0, metavar="ROUNDS",
+                        help="only the in-process check of the CLI's callbacks, with this many paired epochs")
     parser.add_argument("--torch-threads", type=int, default=2,
                         help="PyTorch's threads (2 as in deltaprop bench; 1 is fairer to it on a loaded machine)")
     args = parser.parse_args()
+    if args.in_process:
+        in_process(args.data_dir, args.in_process)
+        return
     data = ["--dataset", "mnist", "--data-dir", args.data_dir, "--epochs", str(args.epochs)]
     runs = {
         "CLI --quiet": lambda seed: cli(["train", *data, *FLAGS, "--seed", str(seed), "--quiet"], terminal=False),

@@ -54,7 +54,7 @@ def batch_epoch(tr: Trainer, kernel: Any, X: np.ndarray, Y: np.ndarray, w: np.nd
         tr._acc[1] += correct
         tr._acc[2] += weight
         tr.batch += 1
-        if callbacks:
+        if callbacks.active:
             callbacks.batch(tr, n_batches, min(tr.batch * batch_size, m))
 
 
@@ -93,7 +93,7 @@ def sample_epoch(tr: Trainer, loop: Any, X: np.ndarray, Y: np.ndarray, params: l
         if (tr._since_good >= GOOD_EVERY or tr.batch == m) and not _keep(tr, params, good):
             _diverged(tr, params, good, policy, tr.batch)  # a step of this run overflowed a weight
             continue
-        if callbacks:
+        if callbacks.active:
             callbacks.batch(tr, m, tr.batch)
 
 

@@ -93,9 +93,7 @@ class Callbacks:
         self.timed = any(s > 0 for s in self.seconds)
         self.counted = [k for k, s in zip(self.every, self.seconds) if k > 0 and s == 0]
         self.first = True  # no batch event yet
-
-    def __bool__(self) -> bool:
-        return bool(self.callbacks)
+        self.active = bool(self.callbacks)  # False when no batch event can be due: the loops skip batch()
 
     def steps(self, done: int, limit: int) -> int:
         """How many batches (at most ``limit``) a loop may run before a callback is due, after ``done``
@@ -109,6 +107,7 @@ class Callbacks:
         done = tr.epoch * n_batches + tr.batch
         now = time.perf_counter() if self.timed else 0.0
         event, first, self.first = None, self.first, False
+        self.active = any(k > 0 for k in self.every)
         for i, cb in enumerate(self.callbacks):
             k, s = self.every[i], self.seconds[i]
             if not first and (k == 0 or done % k or (s and now - self.last[i] < s)):
