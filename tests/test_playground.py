@@ -24,7 +24,7 @@ from deltaprop.teach.explain import explain  # noqa: E402
 from deltaprop.io import load  # noqa: E402
 from deltaprop.playground.data import MAX_UPLOAD_BYTES  # noqa: E402
 from deltaprop.playground.server import create_app  # noqa: E402
-from deltaprop.playground.session import Session  # noqa: E402
+from deltaprop.playground.session import Session, config_from  # noqa: E402
 from deltaprop.teach.render import render  # noqa: E402
 
 TOKEN = "test-token-0123456789"
@@ -199,13 +199,16 @@ def test_build_changes_the_network_and_the_data(client):
 
 
 def test_regions_are_the_networks_classes_on_the_grid(session):
+    session.tune({"eta": 0.5})
+    session.step(8000)  # trained far enough that both classes have a region
     r = session.regions(G=20)
     x1lo, x1hi, x2lo, x2hi = r["extent"]
     cls = np.frombuffer(base64.b64decode(r["cls"]), np.uint8).reshape(20, 20)
     g1, g2 = np.linspace(x1lo, x1hi, 20), np.linspace(x2hi, x2lo, 20)
-    for row, col in [(0, 0), (19, 19), (5, 13), (10, 2)]:
-        a = session.net.forward([[g1[col], g2[row]]])[0]
-        assert cls[row, col] == a.argmax(), (row, col)
+    P = np.array([[x1, x2] for x2 in g2 for x1 in g1])  # (400, 2), row-major image order
+    expected = session.net.forward(P).argmax(axis=1).reshape(20, 20)
+    assert 0 < expected.sum() < 400
+    np.testing.assert_array_equal(cls, expected)
     hidden = r["hidden"][0]
     v = np.frombuffer(base64.b64decode(hidden["value"]), np.uint8).reshape(20, 20)
     a1 = session.net.trace([[g1[7], g2[4]]], [[0.0, 0.0]]).a[1][0, 0]
@@ -332,3 +335,33 @@ def test_a_taken_port_is_one_line_and_exit_2(capsys):
         code = main(["playground", "--no-browser", "--port", str(s.getsockname()[1])])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "choose another --port" in err
+
+
+def test_a_single_output_that_is_not_a_probability_is_drawn_as_a_surface(client, session):
+    (answer,) = ask(client, {"op": "build", "config": {"sizes": [2, 3, 1], "activations": ["tanh", "identity"],
+                                                       "dataset": "blobs", "init": 0.0}})
+    r = answer["regions"]
+    assert r["mode"] == "surface" and r["lo"] < r["hi"]
+    v = np.frombuffer(base64.b64decode(r["value"]), np.uint8).reshape(100, 100)
+    x1lo, x1hi, x2lo, x2hi = r["extent"]
+    for row, col in [(0, 0), (99, 99), (40, 70)]:
+        x = [[np.linspace(x1lo, x1hi, 100)[col], np.linspace(x2hi, x2lo, 100)[row]]]
+        a = session.net.forward(x)[0, 0]
+        assert v[row, col] == round(255 * (a - r["lo"]) / (r["hi"] - r["lo"])), (row, col)
+
+
+def test_one_sigmoid_output_classifies_at_one_half(session):
+    session.build(config_from({"sizes": [2, 1], "activations": ["sigmoid"], "cost": "binary_cross_entropy",
+                               "dataset": "circles"}, session.config))
+    session.set_parameter("W", 1, 0, 0, 5.0)  # p = sigmoid(5 x1 - 2 x2 + 0.3): a slanted boundary
+    session.set_parameter("W", 1, 1, 0, -2.0)
+    session.set_parameter("b", 1, 0, 0, 0.3)
+    r = session.regions(G=10)
+    cls = np.frombuffer(base64.b64decode(r["cls"]), np.uint8).reshape(10, 10)
+    x1lo, x1hi, x2lo, x2hi = r["extent"]
+    P = np.array([[x1, x2] for x2 in np.linspace(x2hi, x2lo, 10) for x1 in np.linspace(x1lo, x1hi, 10)])
+    expected = (5 * P[:, 0] - 2 * P[:, 1] + 0.3 >= 0).astype(np.uint8)  # sigmoid(z) >= 1/2 where z >= 0
+    assert 20 < expected.sum() < 80
+    np.testing.assert_array_equal(cls.ravel(), expected)
+    X, y = session.data.X, session.data.y
+    assert session.accuracy(X, y) == np.mean((session.net.forward(X)[:, 0] >= 0.5) == y)

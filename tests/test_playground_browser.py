@@ -135,3 +135,31 @@ def test_the_page_shows_trace_steps_sets_plays_and_rewinds(page, tmp_path_factor
     with capsys.disabled():
         print(f"\nplayground screenshot: {trained}")
     assert trained.stat().st_size > 10_000
+
+
+def test_the_page_uploads_a_csv_shows_formulas_and_exports_the_regions(page, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    driver = page
+    rows = ["x1,x2,label"] + [f"{i / 10},{(i * 3 % 10) / 10},{'cat' if i % 2 else 'dog'}" for i in range(16)]
+    csv = tmp_path / "mine.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    before = updates(driver)
+    driver.find_element(By.ID, "upload").send_keys(str(csv))
+    WebDriverWait(driver, 60).until(lambda d: updates(d) > before and "12 training" in d.find_element(By.ID, "status").text)
+    assert [o.text for o in driver.find_elements(By.CSS_SELECTOR, "#clickclass option")] == ["cat", "dog"]
+
+    fill(driver, "notation", "nielsen")
+    before = updates(driver)
+    driver.execute_script("document.getElementById('notation').dispatchEvent(new Event('change'))")
+    WebDriverWait(driver, 30).until(lambda d: updates(d) > before)
+    node = driver.find_element(By.CSS_SELECTOR, '#graph g.node[data-l="1"][data-j="0"]')
+    ActionChains(driver).move_to_element(node).perform()
+    tip = driver.find_element(By.ID, "tooltip")
+    WebDriverWait(driver, 30).until(lambda d: tip.is_displayed() and tip.text)
+    assert tip.text.splitlines()[0] == "z^2 = w^2 a^1 + b^2", tip.text  # Nielsen's layers: the input is layer 1
+
+    link = driver.find_element(By.ID, "dl-png")
+    driver.execute_script("arguments[0].addEventListener('click', (e) => e.preventDefault());", link)
+    link.click()
+    assert link.get_attribute("href").startswith("data:image/png;base64,")

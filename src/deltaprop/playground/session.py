@@ -326,10 +326,15 @@ class Session:
 
 
 def warm_up() -> threading.Thread:
-    """Compile the per-sample SGD loop in the background (numba compiles on the first call)."""
+    """Compile the per-sample SGD loop in the background for L = 3, 2, 4 layers.
+
+    numba compiles the loop once per number of layers (the weights are a tuple) and caches it on
+    disk; without this the first play of a new depth would wait for the compiler.
+    """
     def work() -> None:
-        net = Network([2, 2, 2], ["sigmoid", "sigmoid"], "quadratic", dtype="float64", seed=0)
-        sgd_steps(net, np.zeros((1, 2)), np.zeros((1, 2)), 1, 0.1, 0)
+        for L in (3, 2, 4):
+            net = Network([2] * (L + 1), ["sigmoid"] * L, "quadratic", dtype="float64", seed=0)
+            sgd_steps(net, np.zeros((1, 2)), np.zeros((1, 2)), 1, 0.1, 0)
 
     thread = threading.Thread(target=work, name="deltaprop-playground-warm-up", daemon=True)
     thread.start()

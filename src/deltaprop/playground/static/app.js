@@ -37,7 +37,10 @@ function connect() {
   });
 }
 
-function request(msg) {
+let slowTimer = null;
+function request(msg) { // while an answer takes long (a first compile of the fast loop), the status says so
+  clearTimeout(slowTimer);
+  slowTimer = setTimeout(() => { if (pending.length) setStatus("computing… (a new depth compiles the fast SGD loop once: a few seconds)"); }, 800);
   return new Promise((resolve) => { pending.push(resolve); socket.send(JSON.stringify(msg)); });
 }
 
@@ -116,9 +119,11 @@ function drawCounters() {
   $("test-acc").textContent = acc.test === null ? "–" : `${(100 * acc.test).toFixed(1)}%`;
 }
 
-function layout() {
-  const sizes = state.config.sizes, W = 640, H = 430, L = sizes.length - 1;
+function layout() { // the graph grows taller for wide layers, so that every node keeps its four lines
+  const sizes = state.config.sizes, W = 640, L = sizes.length - 1;
+  const H = Math.max(430, 60 + 64 * Math.max(...sizes));
   const nodeW = 94, nodeH = 58;
+  $("graph").setAttribute("height", H);
   const xs = sizes.map((_, l) => 10 + (l * (W - 20 - nodeW)) / Math.max(L, 1));
   const pos = sizes.map((n, l) => {
     const gap = Math.min(96, (H - 40) / n);
@@ -161,6 +166,7 @@ function buildGraph() {
         el("line", { x1, y1, x2, y2, class: "edge-hit" }, grp);
         const t = 0.2 + 0.45 * (sizes[l] > 1 ? j / (sizes[l] - 1) : 0.5), u = t + 0.12;
         const label = el("text", { x: x1 + t * (x2 - x1), y: y1 + t * (y2 - y1) - 3, class: "wlabel", "text-anchor": "middle" }, grp);
+        if (sizes[l - 1] * sizes[l] > 12) label.setAttribute("visibility", "hidden"); // too many to read: hover or the table
         const dot = el("circle", { cx: x1 + u * (x2 - x1), cy: y1 + u * (y2 - y1), r: 0, stroke: "#000", "stroke-width": 0.6 }, grp);
         for (const e of grp.children) e.addEventListener("mouseenter", (ev) => hover(ev, { edge: [l, i, j] }));
         grp.addEventListener("mouseleave", unhover);
@@ -438,7 +444,7 @@ async function upload(file) {
   const res = await fetch(`/upload?token=${encodeURIComponent(TOKEN)}`, { method: "POST", body: file });
   const text = await res.text();
   if (!res.ok) { setStatus(text, true); return; }
-  await send({ op: "rewind" });
+  await send({ op: "hello" }); // the new data and network
   setStatus(text);
 }
 
