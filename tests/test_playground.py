@@ -365,3 +365,13 @@ def test_one_sigmoid_output_classifies_at_one_half(session):
     np.testing.assert_array_equal(cls.ravel(), expected)
     X, y = session.data.X, session.data.y
     assert session.accuracy(X, y) == np.mean((session.net.forward(X)[:, 0] >= 0.5) == y)
+
+
+def test_the_server_binds_the_loopback_interface_only():
+    from deltaprop.playground.server import bind
+
+    sock = bind(0)
+    try:
+        assert sock.getsockname()[0] == "127.0.0.1"
+    finally:
+        sock.close()
