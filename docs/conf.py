@@ -34,7 +34,6 @@ release = version = deltaprop.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "myst_parser",
     "numpydoc",

@@ -137,4 +137,4 @@ def test_the_doctests_in_the_docs_pages_pass(page):
 
 def test_the_docs_pages_have_doctests():
     with_examples = [p.name for p in PAGES if ">>> " in p.read_text(encoding="utf-8")]
-    assert {"model.md", "library.md"} <= set(with_examples), with_examples
+    assert {"index.rst", "model.md", "library.md"} <= set(with_examples), with_examples

@@ -7,22 +7,16 @@ derivation down for a 2-3-2 network, computes every delta by hand with NumPy, co
 :meth:`deltaprop.Network.trace`, and then lets :func:`deltaprop.teach.explain` and
 :func:`deltaprop.teach.check` do the same work, the second one on a hand computation with a slip.
 
-The model, row-major with one sample per row (see :doc:`/guide/model`):
+The model, row-major with one sample per row (see :doc:`/guide/model`)::
 
-.. math::
+    z^(l) = a^(l-1) W^(l) + b^(l),    a^(l) = g_l(z^(l)),    C = (1/m) sum_x c(x)
 
-   z^{(l)} = a^{(l-1)} W^{(l)} + b^{(l)}, \qquad a^{(l)} = g_l(z^{(l)}), \qquad
-   C = \frac{1}{m} \sum_x c(x).
+The chain rule through a^(l), and then through every z^(l+1) it feeds, gives the recursion
+(``*`` is the elementwise product)::
 
-The chain rule through a^(l) and then through every z^(l+1) it feeds gives the recursion
-
-.. math::
-
-   \delta^{(L)} = \frac{\partial c}{\partial a^{(L)}} \odot g_L'(z^{(L)}), \qquad
-   \delta^{(l)} = \left(\delta^{(l+1)} W^{(l+1)T}\right) \odot g_l'(z^{(l)}),
-
-   \frac{\partial C}{\partial W^{(l)}} = \frac{1}{m} a^{(l-1)T} \delta^{(l)}, \qquad
-   \frac{\partial C}{\partial b^{(l)}} = \frac{1}{m} \sum_{\text{rows}} \delta^{(l)}.
+    delta^(L) = dc/da^(L) * g_L'(z^(L))
+    delta^(l) = (delta^(l+1) W^(l+1)T) * g_l'(z^(l))                  l = L-1, ..., 1
+    dC/dW^(l) = a^(l-1)T delta^(l) / m,    dC/db^(l) = the mean of the rows of delta^(l)
 """
 
 # %%

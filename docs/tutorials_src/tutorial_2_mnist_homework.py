@@ -15,15 +15,11 @@ shows that the two are the same model, step for step, and then trains it with
    below says which data set it used. The code is the same either way.
 
 The bias-unit form puts a 1 in front of every input, x^(l-1) = (1, a^(l-1)), and keeps the bias as
-row 0 of a (n_{l-1} + 1, n_l) matrix:
+row 0 of a (n_{l-1} + 1, n_l) matrix::
 
-.. math::
-
-   s^{(l)} = W_{\text{cs189}}^{(l)T} x^{(l-1)}, \qquad
-   \delta^{(2)} = x^{(2)} - y, \qquad
-   \delta^{(1)}_i = g'(s^{(1)}_i) \sum_j w^{(2)}_{ij} \delta^{(2)}_j \quad (i \ge 1),
-
-   W^{(l)} \leftarrow W^{(l)} - \eta\, x^{(l-1)} \delta^{(l)T}.
+    s^(l) = W^(l)T x^(l-1)
+    delta^(2) = x^(2) - y,    delta_i^(1) = g'(s_i^(1)) sum_j w_ij^(2) delta_j^(2)    (i >= 1)
+    W^(l) <- W^(l) - eta x^(l-1) delta^(l)T
 
 The row form splits that matrix into W^(l) (its rows 1..n_{l-1}) and b^(l) (its row 0), and
 stacks samples as rows: z^(l) = a^(l-1) W^(l) + b^(l). The softmax + cross-entropy output delta
