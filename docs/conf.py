@@ -50,6 +50,7 @@ myst_heading_anchors = 3  # [text](#a-heading) links inside the Markdown pages
 default_role = "code"
 nitpicky = True  # every cross-reference must resolve; tests/test_docs.py also checks the built relative links
 suppress_warnings: list[str] = []
+highlight_language = "none"  # literal blocks hold formulas and usage lines; code says its language
 smartquotes = False  # keep "--flag" and quotes as written (the CLI help texts say --hidden, not an en dash)
 
 # API reference: the docstrings, in numpydoc form, with the signature as written.

@@ -9,19 +9,23 @@ derivation down for a 2-3-2 network, computes every delta by hand with NumPy, co
 
 The model, row-major with one sample per row (see :doc:`/guide/model`)::
 
-    z^(l) = a^(l-1) W^(l) + b^(l),    a^(l) = g_l(z^(l)),    C = (1/m) sum_x c(x)
+    z^(l) = a^(l-1) W^(l) + b^(l)
+    a^(l) = g_l(z^(l))
+    C = (1/m) sum_x c(x)
 
 The chain rule through a^(l), and then through every z^(l+1) it feeds, gives the recursion
 (``*`` is the elementwise product)::
 
     delta^(L) = dc/da^(L) * g_L'(z^(L))
-    delta^(l) = (delta^(l+1) W^(l+1)T) * g_l'(z^(l))                  l = L-1, ..., 1
-    dC/dW^(l) = a^(l-1)T delta^(l) / m,    dC/db^(l) = the mean of the rows of delta^(l)
+    delta^(l) = (delta^(l+1) W^(l+1)T) * g_l'(z^(l))      l = L-1, ..., 1
+    dC/dW^(l) = a^(l-1)T delta^(l) / m
+    dC/db^(l) = the mean of the rows of delta^(l)
 """
 
 # %%
-# A small network, in float64 so that finite differences are exact to about 1e-10
-# ---------------------------------------------------------------------------------
+# A small network
+# ---------------
+# In float64, so that central differences agree with backpropagation to about 1e-10.
 import json
 
 import matplotlib.pyplot as plt

@@ -18,7 +18,8 @@ The bias-unit form puts a 1 in front of every input, x^(l-1) = (1, a^(l-1)), and
 row 0 of a (n_{l-1} + 1, n_l) matrix::
 
     s^(l) = W^(l)T x^(l-1)
-    delta^(2) = x^(2) - y,    delta_i^(1) = g'(s_i^(1)) sum_j w_ij^(2) delta_j^(2)    (i >= 1)
+    delta^(2) = x^(2) - y
+    delta_i^(1) = g'(s_i^(1)) sum_j w_ij^(2) delta_j^(2)      (i >= 1)
     W^(l) <- W^(l) - eta x^(l-1) delta^(l)T
 
 The row form splits that matrix into W^(l) (its rows 1..n_{l-1}) and b^(l) (its row 0), and

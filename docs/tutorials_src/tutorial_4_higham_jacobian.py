@@ -7,7 +7,8 @@ mathematicians": ten points in the unit square, two classes, a 2-2-3-2 network w
 every layer and the quadratic cost, trained by 10^6 single-sample SGD steps with eta = 0.05. The
 seed then asks for the derivative of the output with respect to the input::
 
-    da^[L]/dx = D^[L] W^[L] D^[L-1] W^[L-1] ... D^[2] W^[2],    D^[l] = diag(sigma'(z^[l]))
+    da^[L]/dx = D^[L] W^[L] D^[L-1] W^[L-1] ... D^[2] W^[2]
+    D^[l] = diag(sigma'(z^[l]))
 
 in the paper's notation, where the input is layer 1 and W^[l] is (n_l, n_{l-1}): deltaprop's
 W^(l) is their W^[l+1] transposed. :meth:`deltaprop.Network.input_jacobian` computes it by
