@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import oracle
@@ -81,6 +81,7 @@ def architectures(draw):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(architectures())
+@example(([8, 4, 8, 1], ["relu", "relu", "identity"], "quadratic", 7, 4))  # a z^(2) of 3.4e-7: a kink within eps
 def test_gradients_match_autograd_and_finite_differences(arch):
     sizes, acts, cost, m, seed = arch
     rng = np.random.default_rng(seed)
@@ -96,7 +97,12 @@ def test_gradients_match_autograd_and_finite_differences(arch):
         # relative error <= 1e-10 measured against the largest gradient entry
         assert_close(f"dW[{l + 1}]", dW[l], oW[l], 1e-10, 1e-10 * scale)
         assert_close(f"db[{l + 1}]", db[l], ob[l], 1e-10, 1e-10 * scale)
-    assert gradcheck(net, X, Y) <= 1e-6
+    # Central differences step eps = 1e-6 on each parameter; a ReLU-family z within reach of that step crosses the
+    # kink, where the difference quotient is no derivative at all. Autograd (above) is checked on every draw.
+    t = net.trace(X, Y)
+    kinked = [l for l in range(1, net.L + 1) if acts[l - 1] in ("relu", "leaky_relu")]
+    if min((np.abs(t.z[l]).min() for l in kinked), default=np.inf) > 1e-4:
+        assert gradcheck(net, X, Y) <= 1e-6
 
 
 @pytest.mark.parametrize("out,cost", OUTPUTS)
