@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from deltaprop.optim import make_optimizer
 from deltaprop.schedules import SCHEDULES, Constant, Cosine, StepDecay, make_schedule
 
 
@@ -35,3 +36,11 @@ def test_every_schedule_starts_at_one_and_rebuilds_from_its_config(name):
     again = make_schedule(**schedule.config())
     assert [again(e) for e in range(8)] == [schedule(e) for e in range(8)]
     assert all(0.0 <= schedule(e) <= 1.0 and math.isfinite(schedule(e)) for e in range(20))
+
+
+def test_a_missing_required_option_is_named():
+    # Cosine needs total_epochs; the error names it and the form to write, not Python's "missing argument"
+    with pytest.raises(TypeError, match=r"schedule 'cosine' needs the option total_epochs"):
+        make_schedule("cosine")
+    with pytest.raises(TypeError, match=r"schedule 'step' needs the option step_size"):
+        make_optimizer("sgd", lr=0.1, schedule="step")

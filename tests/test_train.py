@@ -317,3 +317,16 @@ def test_halve_lr_gives_up_on_runaway_weights_after_a_bounded_number_of_halvings
               on_divergence="halve-lr")
     assert all(np.isfinite(p).all() for p in net.weights + net.biases)
     assert np.isfinite(net.forward(ds.X_test)).all()
+
+
+def test_cosine_by_name_spans_the_epochs_of_the_call():
+    # "cosine" alone in optimizer_options means a cosine over this call's epochs: the same weights as total_epochs=4
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 3)), rng.integers(0, 2, 40)
+    nets = [Network([3, 5, 2], ["tanh", "softmax"], "cross_entropy", seed=1, dtype="float64") for _ in range(2)]
+    h0 = train(nets[0], X, y, epochs=4, batch_size=8, optimizer_options={"schedule": "cosine"}, seed=0)
+    h1 = train(nets[1], X, y, epochs=4, batch_size=8, seed=0,
+               optimizer_options={"schedule": {"name": "cosine", "total_epochs": 4}})
+    assert h0.lr == h1.lr and h0.lr[0] > h0.lr[-1] > 0
+    for W0, W1 in zip(nets[0].weights, nets[1].weights):
+        np.testing.assert_array_equal(W0, W1)

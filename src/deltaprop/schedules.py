@@ -43,11 +43,16 @@ def _make(family: str, registry: Mapping[str, type], name: Any, options: dict[st
     """registry[name](**options); errors list the known names, or the options of that class."""
     if not isinstance(name, str) or name not in registry:
         raise ValueError(f"unknown {family} {name!r}; known names: {', '.join(registry)}.")
-    accepted = list(inspect.signature(registry[name]).parameters)
+    parameters = inspect.signature(registry[name]).parameters
+    accepted = list(parameters)
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise TypeError(f"{family} {name!r} has no option {', '.join(unknown)}; "
                         f"its options are {', '.join(accepted)}.")
+    missing = [k for k, p in parameters.items() if p.default is p.empty and k not in options]
+    if missing:
+        raise TypeError(f"{family} {name!r} needs the option {', '.join(missing)}; give it as a config dict, "
+                        f"e.g. {{'name': {name!r}, {missing[0]!r}: ...}}.")
     return registry[name](**options)
 
 

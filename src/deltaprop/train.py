@@ -157,13 +157,15 @@ class Trainer:
         }
 
 
-def _optimizer(optimizer: Any, lr: float | None, options: Any) -> Any:
+def _optimizer(optimizer: Any, lr: float | None, options: Any, epochs: int) -> Any:
     if options is not None and not isinstance(options, dict):
         raise TypeError(f"optimizer_options must be a dict, got {type(options).__name__}")
     if isinstance(optimizer, str):
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {optimizer!r}; known: {', '.join(OPTIMIZERS)}")
         options = dict(options or {})
+        if options.get("schedule") == "cosine":  # by name alone: a cosine over this call's epochs
+            options["schedule"] = {"name": "cosine", "total_epochs": epochs}
         if lr is not None:
             options["lr"] = lr
         return make_optimizer(optimizer, **options)
@@ -196,7 +198,8 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
     lr : float, optional
         The learning rate eta (overrides the optimizer's default).
     optimizer_options : dict, optional
-        Further options of the optimizer (momentum, weight_decay, schedule, ...).
+        Further options of the optimizer (momentum, weight_decay, schedule, ...). ``schedule="cosine"``
+        by name alone is a cosine over this call's ``epochs``.
     validation : (X_val, Y_val), optional
         Evaluated after every epoch (cost and accuracy).
     callbacks : list of callables, optional
@@ -260,7 +263,7 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
     if validation is not None:
         Xval = net._X(validation[0])
         val = (Xval, net._Y(validation[1], Xval.shape[0]))
-    opt = _optimizer(optimizer, lr, optimizer_options)
+    opt = _optimizer(optimizer, lr, optimizer_options, epochs)
     if resume is not None:
         _check_resume(resume, m, -(-m // batch_size))
     rng = np.random.default_rng(net.rng.integers(2**63) if seed is None and resume is None else seed)
