@@ -313,6 +313,14 @@ def test_divergence_saves_the_last_good_weights_and_exits_1(capsys, tmp_path):
     assert same_weights(out, ck / "last-good.safetensors")
 
 
+def test_divergence_without_an_output_says_nothing_was_saved(capsys, tmp_path):
+    # no --out and no --checkpoint-dir: the line must not suggest the weights were kept anywhere
+    rc, _out, err = cli(capsys, "train", "--optimizer", "sgd", "--lr", "1e30", "--hidden", "8", "--epochs", "2",
+                        "--quiet")
+    assert rc == 1 and len(err.strip().splitlines()) == 1
+    assert "were kept" not in err and "nothing was saved (no --out or --checkpoint-dir given)" in err
+
+
 def test_halve_lr_goes_on_and_reports_the_halvings(capsys, tmp_path):
     rc, _out, err = cli(capsys, "train", "--optimizer", "sgd", "--lr", "1e20", "--hidden", "16", "--epochs", "2",
                        "--quiet", "--on-divergence", "halve-lr", "--metrics-json", tmp_path / "m.json")

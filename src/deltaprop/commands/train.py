@@ -282,6 +282,9 @@ def _diverged(exc: Exception, net: Any, out: str | None, keeper: Any, policy: st
     text = f"deltaprop: {exc}"
     if saved:
         text += f"; saved them to {' and '.join(saved)}"
+    else:  # the library's "kept" means kept in the network, which this process is about to drop
+        text = text.removesuffix("; the last good weights were kept")
+        text += "; nothing was saved (no --out or --checkpoint-dir given)"
     if keeper is not None and keeper.path.exists() and policy == "stop":
         text += (f"; the last checkpoint is untouched: deltaprop train --resume {keeper.path.parent} "
                  "--on-divergence halve-lr goes on from it")
