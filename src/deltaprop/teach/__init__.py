@@ -7,6 +7,8 @@ module                    what it holds
 ``explain``, ``render``   every quantity of one forward and backward pass; text/Markdown/LaTeX
 ``check``, ``slips``      a student's numbers against the right ones; the catalogue of slips
 ``report``, ``written``   check's findings as text; the tolerance of the digits a student wrote
+``impl``, ``conventions`` ``check --impl``: a student's backprop code on random networks, in four
+``sandbox``               calling conventions, run in a child process with time and memory limits
 ========================  ==================================================================
 
 Built on the core (``network``, ``activations``, ``costs``, ``gradcheck``); nothing below the

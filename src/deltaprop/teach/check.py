@@ -59,7 +59,7 @@ from .report import CONVENTIONS, CheckReport, Finding
 from .slips import Context, disambiguate, matching_slips
 from .written import Written, half_units, rounded
 
-__all__ = ["MAX_PARAMS", "CheckReport", "Finding", "check", "declared_size", "load_answers",
+__all__ = ["MAX_PARAMS", "CheckReport", "Finding", "check", "declared_size", "load_answers", "quantity",
            "read_network"]  # read_network: from notation
 
 KINDS = ("z", "a", "cost", "delta", "dW", "db", "dx")
@@ -187,26 +187,9 @@ def check(data: dict[str, Any], *, notation: str | None = None, delta: str | Non
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: y: {exc}") from None
     given, tols = _read_given(data["answers"], nt, net, m, where)
-    W = dict(enumerate(net.weights, start=1))
-    g, c = net.g, net.c
 
     def compute(kind: str, l: int, V: dict[tuple[str, int], Any], per_sample: bool) -> Any:
-        """A quantity computed right from the values V before it, in the student's form."""
-        if kind == "z":
-            return V["a", l - 1] @ W[l] + net.biases[l - 1]
-        if kind == "a":
-            return g[l].value(V["z", l])
-        if kind == "cost":
-            return float(np.mean(c.value(V["a", L], Y)))
-        if kind == "delta":
-            if l == L:
-                return output_delta(g[L], c, V["z", L], V["a", L], Y)
-            return g[l].backward(V["z", l], V["a", l], V["delta", l + 1] @ W[l + 1].T)
-        if kind == "dW":
-            return nt.weight_gradient(V["a", l - 1], V["delta", l], per_sample=per_sample)
-        if kind == "db":
-            return V["delta", l] if per_sample else V["delta", l].mean(axis=0)
-        return V["delta", 1] @ W[1].T  # dx
+        return quantity(net, nt, Y, kind, l, V, per_sample=per_sample)
 
     def close(u: Any, v: Any, tol: Any = 0.0) -> bool:
         """Equal shapes, and each entry within rtol/atol or within the half-unit of its digits."""
@@ -260,6 +243,34 @@ def check(data: dict[str, Any], *, notation: str | None = None, delta: str | Non
     summary = (f"{nt.name} notation, network {'-'.join(map(str, n))} ({', '.join(net.activations)}; "
                f"{net.cost_name}), {m} sample{'s' if m > 1 else ''}")
     return CheckReport(nt, summary, tuple(findings), float(rtol), float(atol), convention or "per-sample")
+
+
+def quantity(net: Network, nt: Notation, Y: np.ndarray, kind: str, l: int, V: dict[tuple[str, int], Any], *,
+             per_sample: bool = False) -> Any:
+    r"""One quantity computed right from the values V before it (our layout), dW in the notation's.
+
+    ``V`` maps ("a", 0) to X (m, n_0) and ("z", l), ("a", l), ("delta", l) to (m, n_l) arrays
+    (per-sample deltas); ``kind`` is one of ``KINDS``. The rule of each quantity, written once:
+    z^(l) = a^(l-1) W^(l) + b^(l), a^(l) = g_l(z^(l)), C = mean_i c(a_i^(L), y_i), delta^(L)
+    from ``costs.output_delta``, delta^(l) = (delta^(l+1) W^(l+1)T) * g_l'(z^(l)), dW and db the
+    means over the samples (or, with ``per_sample``, one per sample), dc/dx = delta^(1) W^(1)T.
+    """
+    W, g, L = net.weights, net.g, net.L
+    if kind == "z":
+        return V["a", l - 1] @ W[l - 1] + net.biases[l - 1]
+    if kind == "a":
+        return g[l].value(V["z", l])
+    if kind == "cost":
+        return float(np.mean(net.c.value(V["a", L], Y)))
+    if kind == "delta":
+        if l == L:
+            return output_delta(g[L], net.c, V["z", L], V["a", L], Y)
+        return g[l].backward(V["z", l], V["a", l], V["delta", l + 1] @ W[l].T)  # W[l] is W^(l+1)
+    if kind == "dW":
+        return nt.weight_gradient(V["a", l - 1], V["delta", l], per_sample=per_sample)
+    if kind == "db":
+        return V["delta", l] if per_sample else V["delta", l].mean(axis=0)
+    return V["delta", 1] @ W[0].T  # dx: dc/dx per sample, (m, n_0)
 
 
 def _convention(flag: str | None, stated: Any, where: str) -> str | None:
