@@ -37,7 +37,9 @@ COMMANDS = {
     "predict": ("deltaprop.commands.predict", "one prediction per input row"),
     "export": ("deltaprop.commands.export", "export a model to ONNX or PyTorch"),
     "explain": ("deltaprop.commands.explain", "print every number of one backward pass"),
-    "check": ("deltaprop.commands.check", "check a hand computation of backpropagation"),
+    "check": ("deltaprop.commands.check", "check a hand computation (or a student's code) of backpropagation"),
+    "assignment": ("deltaprop.commands.assignment", "one backpropagation problem per student, and the answer key"),
+    "grade": ("deltaprop.commands.grade", "grade the students' answers against the key: gradebook and feedback"),
     "bench": ("deltaprop.commands.bench", "benchmark against PyTorch and scikit-learn"),
     "playground": ("deltaprop.commands.playground", "the backward pass, live, in the browser (127.0.0.1)"),
 }

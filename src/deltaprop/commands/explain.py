@@ -6,6 +6,7 @@ Usage::
         --x 0.1,0.1 --y 1,0 --notation higham
     deltaprop explain --weights examples/answers/seed_003_correct.json --notation seeds --format latex
     deltaprop explain --model mnist.safetensors --x "$(head -1 row.csv)" --y 7 --precision 3
+    deltaprop explain --weights examples/answers/seed_003_correct.json --format json > key.json  # answer key
 
 Several samples: repeat ``--x``/``--y``, or separate rows with ``;`` (``--x "0.1,0.1;0.3,0.4"``).
 For a classifier, ``--y 3`` may give the class label instead of the one-hot row.
@@ -57,8 +58,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="its target row, e.g. 1,0 (or a class label for a classifier)")
     p.add_argument("--notation", choices=list(NOTATIONS), default="seeds", metavar="NOTATION",
                    help="seeds (default), cs189, nielsen or higham")
-    p.add_argument("--format", choices=list(FORMATS), default="text", dest="fmt", metavar="FORMAT",
-                   help="text (default), markdown or latex")
+    p.add_argument("--format", choices=[*FORMATS, "json"], default="text", dest="fmt", metavar="FORMAT",
+                   help="text (default), markdown, latex, or json: the exact answer key in the format "
+                        "`deltaprop check` reads")
     p.add_argument("--precision", type=positive_int, default=4, help="digits after the point (default 4)")
     p.add_argument("--full", action="store_true", help="print wide matrices whole instead of abbreviating them")
     p.add_argument("--width", type=positive_int, default=None, help="text width (default: the terminal's)")
@@ -123,6 +125,13 @@ def run(args: argparse.Namespace) -> int:
     if getattr(net, "scaling", None) is not None and net.scaling.kind != "none":
         X = net.scaling.apply(X)
         print(f"deltaprop explain: inputs scaled as the model was trained ({net.scaling.kind})", file=sys.stderr)
+    if args.fmt == "json":
+        import json
+
+        from ..teach.key import answer_key
+
+        sys.stdout.write(json.dumps(answer_key(net, X, Y, args.notation), indent=2) + "\n")
+        return 0
     e = explain(net, X, Y, notation=args.notation)
     width = args.width or max(40, shutil.get_terminal_size((100, 24)).columns)
     sys.stdout.write(render(e, args.fmt, precision=args.precision, full=args.full, width=width))

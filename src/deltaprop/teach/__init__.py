@@ -9,6 +9,8 @@ module                    what it holds
 ``report``, ``written``   check's findings as text; the tolerance of the digits a student wrote
 ``impl``, ``conventions`` ``check --impl``: a student's backprop code on random networks, in four
 ``sandbox``               calling conventions, run in a child process with time and memory limits
+``key``, ``assignment``,  the exact answer key of a pass; one problem per student seeded by the id;
+``grade``                 a folder of answers graded, with partial credit for errors carried forward
 ========================  ==================================================================
 
 Built on the core (``network``, ``activations``, ``costs``, ``gradcheck``); nothing below the
