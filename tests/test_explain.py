@@ -135,7 +135,7 @@ def test_formulas_per_notation():
     assert by_key(e, "a", 1).value.shape == (3, 1)  # x^(1) with x_0 = 1 on top
     assert by_key(e, "a", 1).value[0, 0] == 1.0
     net = Network([2, 2], ["softmax"], "cross_entropy", dtype="float64", seed=0)
-    assert by_key(explain(net, [[1.0, 2.0]], [1]), "delta", 1).formula["text"] == "δ^(1) = a^(1) - y"
+    assert by_key(explain(net, [[1.0, 2.0]], [1]), "delta", 1).formula["text"] == "δ^(1) = ∂c/∂a^(1) J = a^(1) - y"
 
 
 def test_several_samples_and_mean_formulas():
@@ -280,3 +280,110 @@ def test_fortran_ordered_parameters_are_checked_correctly():
     net = higham_net()
     net.weights = [np.asfortranarray(W) for W in net.weights]
     assert explain(net, [[0.1, 0.1]], [[1.0, 0.0]]).worst_error < 1e-6
+
+
+# ----- the whole derivation (issue 17, section 4) ------------------------------------------------------------
+def _softmax_net(cost):
+    net = Network([2, 3], ["softmax"], cost, dtype="float64")
+    net.weights, net.biases = [[[0.5, -0.2, 0.1], [0.3, 0.8, -0.4]]], [[0.1, 0.0, -0.1]]
+    return net
+
+
+def test_softmax_cross_entropy_shows_dc_da_the_jacobian_and_how_they_cancel():
+    net = _softmax_net("cross_entropy")
+    x, y = np.array([[1.0, 2.0]]), np.array([[0.0, 1.0, 0.0]])
+    z = x @ net.weights[0] + net.biases[0]
+    a = np.exp(z) / np.exp(z).sum()  # softmax by hand
+    e = explain(net, x, y)
+    np.testing.assert_allclose(by_key(e, "dc/da", 1).value, -y / a, rtol=1e-12)  # d(-sum y ln a)/da
+    J = np.diag(a[0]) - np.outer(a[0], a[0])
+    np.testing.assert_allclose(by_key(e, "J", 1).value, J, rtol=1e-12)
+    delta = by_key(e, "delta", 1)
+    np.testing.assert_allclose((-y / a) @ J, a - y, rtol=1e-12)  # the cancellation, by hand
+    np.testing.assert_allclose(delta.value, a - y, rtol=1e-12)
+    assert delta.op == "@" and len(delta.terms) == 2
+    text = render(e)
+    assert "∂c/∂a^(1) = -y / a^(1)" in text and "J = ∂a^(1)/∂z^(1) = diag(a^(1)) - a^(1) a^(1)ᵀ" in text
+    assert "δ^(1) = ∂c/∂a^(1) J = a^(1) - y" in text
+
+
+def test_softmax_with_the_quadratic_cost_prints_the_jacobian_values():
+    net = _softmax_net("quadratic")
+    x, y = np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    e = explain(net, x, y, notation="nielsen")
+    t = net.trace(x, y)
+    for i in range(2):
+        a = t.a[1][i]
+        np.testing.assert_allclose(by_key_all(e, "J")[i].value, np.diag(a) - np.outer(a, a), rtol=1e-12)
+    assert "J_2 = ∂a^2/∂z^2" in render(e)
+
+
+def by_key_all(e, kind):
+    return [s for s in e.steps() if s.kind == kind]
+
+
+def test_higham_shows_D_as_a_diagonal_matrix_and_the_product_as_written():
+    net = higham_net()
+    x, y = [[0.1, 0.1]], [[1.0, 0.0]]
+    e = explain(net, x, y, notation="higham")
+    t = net.trace(np.array(x), np.array(y))
+    s = 1 / (1 + np.exp(-t.z[2][0]))
+    D = by_key(e, "D", 2)
+    np.testing.assert_allclose(D.value, np.diag(s * (1 - s)), rtol=1e-12)  # D^[3] = diag(sigma'(z^[3]))
+    delta = by_key(e, "delta", 2)
+    assert delta.op == "@" and len(delta.terms) == 3
+    product = delta.terms[0] @ delta.terms[1] @ delta.terms[2]
+    np.testing.assert_allclose(product, delta.value, rtol=1e-12)
+    np.testing.assert_allclose(delta.value, t.delta[2].T, rtol=1e-12)
+    text = render(e)
+    assert "D^[3] = diag(sigmoid'(z^[3]))" in text and "δ^[3] = D^[3] (W^[4])ᵀ δ^[4]" in text
+    assert "⊙" not in text.split("Backward pass")[1].split("Input gradient")[0]
+
+
+def test_gradient_descent_step_with_lr():
+    net = higham_net()
+    x, y = np.array([[0.1, 0.1], [0.4, 0.2]]), np.array([[1.0, 0.0], [0.0, 1.0]])
+    dW, db = oracle.gradients(net, x, y)  # autograd
+    e = explain(net, x, y, lr=0.5)
+    for l in (1, 2, 3):
+        np.testing.assert_allclose(by_key(e, "W_new", l).value, net.weights[l - 1] - 0.5 * np.asarray(dW[l - 1]),
+                                   rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(by_key(e, "b_new", l).value[0], net.biases[l - 1] - 0.5 * np.asarray(db[l - 1]),
+                                   rtol=1e-10, atol=1e-13)
+    assert "W^(1) ← W^(1) - η ∂C/∂W^(1)  (η = 0.5)" in render(e)
+    with pytest.raises(ValueError, match="lr must be a positive number, got -1"):
+        explain(net, x, y, lr=-1)
+
+
+def test_per_sample_gradients_before_the_mean():
+    net = higham_net()
+    x, y = np.array([[0.1, 0.1], [0.4, 0.2], [0.9, -0.3]]), np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    e = explain(net, x, y, notation="nielsen", per_sample=True)
+    for l in (1, 2, 3):
+        each = by_key_all(e, "dW_i")[3 * (3 - l):3 * (3 - l) + 3]
+        assert all(s.l == l for s in each)
+        for i, s in enumerate(each):  # each sample alone, explained on its own
+            alone = by_key(explain(net, x[i:i + 1], y[i:i + 1], notation="nielsen"), "dW", l).value
+            np.testing.assert_allclose(s.value, alone, rtol=1e-12, err_msg=f"dc_{i + 1}/dw^{l + 1}")
+        np.testing.assert_allclose(np.mean([s.value for s in each], axis=0), by_key(e, "dW", l).value, rtol=1e-12)
+    assert "∂c_2/∂w^3 = δ^3 (a^2)ᵀ  (sample 2)" in render(e)
+    assert not by_key_all(explain(net, x, y), "dW_i")  # only on request
+
+
+@pytest.mark.parametrize("notation", list(NOTATIONS))
+def test_latex_header_is_mathematics_not_escaped_text(notation):
+    doc = render(explain(higham_net(), [[0.1, 0.1]], [[1.0, 0.0]], notation=notation), "latex")
+    header = doc.split(r"\section*{Backpropagation, step by step}")[1].split(r"\subsection*")[0]
+    assert r"\^{}" not in header and header.count("$") % 2 == 0 and ("$z" in header or "$s" in header)
+    assert r"\delta_i = \partial c_i / \partial z_i" in header
+
+
+def test_explain_states_its_delta_convention():
+    assert "δ per sample: δ_i = ∂c_i/∂z_i" in render(explain(higham_net(), [[0.1, 0.1]], [[1.0, 0.0]]))
+
+
+def test_cli_lr_and_per_sample(capsys):
+    assert main(["explain", "--sizes", "2,2", "--x", "0.1,0.2;0.3,0.4", "--y", "1,0;0,1", "--lr", "0.1",
+                 "--per-sample"]) == 0
+    out = capsys.readouterr().out
+    assert "Gradient-descent step" in out and "∂c_2/∂W^(1)" in out

@@ -3,7 +3,9 @@
 Usage::
 
     deltaprop explain --sizes 2,2,3,2 --activations sigmoid,sigmoid,sigmoid --cost quadratic --seed 0 \\
-        --x 0.1,0.1 --y 1,0 --notation higham
+        --x 0.1,0.1 --y 1,0 --notation higham --lr 0.05
+    deltaprop explain --sizes 2,3,2 --activations tanh,softmax --cost cross_entropy --x "0.1,0.2;0.5,-0.3" \\
+        --y "1,0;0,1" --per-sample
     deltaprop explain --weights examples/answers/seed_003_correct.json --notation seeds --format latex
     deltaprop explain --model mnist.safetensors --x "$(head -1 row.csv)" --y 7 --precision 3
     deltaprop explain --weights examples/answers/seed_003_correct.json --format json > key.json  # answer key
@@ -61,6 +63,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=[*FORMATS, "json"], default="text", dest="fmt", metavar="FORMAT",
                    help="text (default), markdown, latex, or json: the exact answer key in the format "
                         "`deltaprop check` reads")
+    p.add_argument("--lr", type=positive_float, default=None, metavar="ETA",
+                   help="show one gradient-descent step W <- W - ETA dC/dW, b <- b - ETA dC/db with the new numbers")
+    p.add_argument("--per-sample", action="store_true",
+                   help="with several samples, show each sample's dc_i/dW before the mean")
     p.add_argument("--precision", type=positive_int, default=4, help="digits after the point (default 4)")
     p.add_argument("--full", action="store_true", help="print wide matrices whole instead of abbreviating them")
     p.add_argument("--width", type=positive_int, default=None, help="text width (default: the terminal's)")
@@ -132,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(json.dumps(answer_key(net, X, Y, args.notation), indent=2) + "\n")
         return 0
-    e = explain(net, X, Y, notation=args.notation)
+    e = explain(net, X, Y, notation=args.notation, lr=args.lr, per_sample=args.per_sample)
     width = args.width or max(40, shutil.get_terminal_size((100, 24)).columns)
     sys.stdout.write(render(e, args.fmt, precision=args.precision, full=args.full, width=width))
     return 0

@@ -2,8 +2,9 @@ r"""Every number of one backward pass, in the reader's notation, each gradient c
 
 ``explain(net, X, Y, notation="higham")`` runs ``net.trace`` in float64 and returns an
 :class:`Explanation`: the parameters, the forward pass (every z^(l), a^(l)), the cost, the
-backward pass (delta^(L) with its formula, then each delta^(l) = (delta^(l+1) W^(l+1)T) *
-g_l'(z^(l)) with the two factors written out), every dC/dW^(l) and dC/db^(l), and the input
+backward pass (dc/da^(L), the Jacobian da^(L)/dz^(L) and delta^(L) as their product, then
+each delta^(l) = (delta^(l+1) W^(l+1)T) * g_l'(z^(l)) with the factors written out, Higham's
+D^[l] = diag(sigma'(z^[l])) as a matrix), every dC/dW^(l) and dC/db^(l), and the input
 gradient dc/dx. Each gradient carries its relative error against central finite differences.
 ``render(explanation, "text" | "markdown" | "latex")`` writes it out (see ``deltaprop.teach.render``).
 
@@ -12,8 +13,8 @@ Examples
 >>> from deltaprop import Network
 >>> net = Network([2, 2, 1], ["sigmoid", "sigmoid"], "quadratic", seed=0)
 >>> e = explain(net, [[0.1, 0.1]], [[1.0]], notation="nielsen")
->>> [s.symbol["text"] for s in e.section("Backward pass")][:3]
-['δ^3', '∂C/∂w^3', '∂C/∂b^3']
+>>> [s.symbol["text"] for s in e.section("Backward pass")][:4]
+['∂c/∂a^3', 'δ^3', '∂C/∂w^3', '∂C/∂b^3']
 >>> e.worst_error < 1e-6
 True
 """
@@ -25,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from ..costs import is_fused, output_cost
+from ..costs import output_cost
 from ..gradcheck import numerical_gradients
 from ..network import Network
+from .derive import descent_steps, hidden_delta_steps, output_steps, per_sample_steps
 from .notation import Notation, get_notation
 
 __all__ = ["Explanation", "Step", "as_float64", "explain", "relative_error"]
@@ -61,6 +63,8 @@ class Step:
         The quantity in the notation's layout: (m, n_l) rows or (n_l, m) columns for vectors.
     error : float or None
         For gradients, the relative error against central finite differences.
+    op : str
+        How the terms combine: "*" elementwise (⊙), "@" as matrix products (juxtaposed).
     """
 
     kind: str
@@ -70,6 +74,7 @@ class Step:
     terms: tuple[np.ndarray, ...]
     value: Any
     error: float | None = None
+    op: str = "*"
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class Explanation:
     m: int
     sections: tuple[tuple[str, tuple[Step, ...]], ...]
     tolerance: float
+    summary_latex: str = ""
 
     def section(self, title: str) -> tuple[Step, ...]:
         """The steps of one section by its title."""
@@ -129,7 +135,7 @@ def _input_fd(net: Network, X: np.ndarray, Y: np.ndarray, eps: float) -> np.ndar
 
 
 def explain(net: Network, X: Any, Y: Any, *, notation: str | Notation = "seeds", eps: float = 1e-6,
-            tolerance: float = 1e-6) -> Explanation:
+            tolerance: float = 1e-6, lr: float | None = None, per_sample: bool = False) -> Explanation:
     r"""Every quantity of one forward and backward pass, in a notation, each gradient checked.
 
     Parameters
@@ -143,15 +149,24 @@ def explain(net: Network, X: Any, Y: Any, *, notation: str | Notation = "seeds",
         The step of the central differences (C(p + eps) - C(p - eps)) / (2 eps).
     tolerance : float, keyword-only
         A gradient whose relative error exceeds this is marked as disagreeing.
+    lr : float, keyword-only, optional
+        eta: add the section "Gradient-descent step" with W - eta dC/dW and b - eta dC/db.
+    per_sample : bool, keyword-only
+        With m > 1, show each sample's dc_i/dW^(l) before their mean.
 
     Returns
     -------
     Explanation
-        Sections "Network", "Forward pass", "Cost", "Backward pass", "Input gradient".
+        Sections "Network", "Forward pass", "Cost", "Backward pass", "Input gradient" (and
+        "Gradient-descent step" with ``lr``). The deltas are per sample, delta_i = dc_i/dz_i (the
+        batch-mean convention's delta = dC/dz is 1/m of it); the summary says so. See
+        ``deltaprop.teach.derive`` for the steps of delta^(L), Higham's D^[l] and the SGD step.
     """
     nt = get_notation(notation)
     if not (isinstance(eps, (int, float)) and eps > 0):
         raise ValueError(f"eps must be a positive number, got {eps!r}")
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf")):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
     net = as_float64(net)
     t = net.trace(X, Y)
     X, Y = t.a[0], net._Y(Y, t.a[0].shape[0])
@@ -164,12 +179,16 @@ def explain(net: Network, X: Any, Y: Any, *, notation: str | Notation = "seeds",
     def vec(kind: str, v: np.ndarray, l: int) -> np.ndarray:
         return nt.vectors(kind, v, l, L)
 
-    def step(kind: str, l: int, template: str | tuple[str, str], value: Any, terms: tuple[np.ndarray, ...] = (),
-             error: float | None = None, gname: str = "g", symbol: str | None = None) -> Step:
+    def expand(template: str | tuple[str, str] | dict[str, str], l: int, gname: str) -> dict[str, str]:
+        if isinstance(template, dict):  # already written out in both formats
+            return template
         texts = template if isinstance(template, tuple) else (template, template)
-        formula = {f: nt.expand(tpl, l, f, g=gname, m=m) for f, tpl in zip(FORMATS, texts)}
-        sym = {f: nt.expand(symbol or "{" + kind + "}", l, f, g=gname, m=m) for f in FORMATS}
-        return Step(kind, l, sym, formula, terms, value, error)
+        return {f: nt.expand(tpl, l, f, g=gname, m=m) for f, tpl in zip(FORMATS, texts)}
+
+    def step(kind: str, l: int, template: Any, value: Any, terms: tuple[np.ndarray, ...] = (),
+             error: float | None = None, gname: str = "g", symbol: Any = None, op: str = "*") -> Step:
+        return Step(kind, l, expand(symbol or "{" + kind + "}", l, gname), expand(template, l, gname), terms, value,
+                    error, op)
 
     params = []
     for l in range(1, L + 1):
@@ -189,18 +208,12 @@ def explain(net: Network, X: Any, Y: Any, *, notation: str | Notation = "seeds",
 
     backward = []
     for l in range(L, 0, -1):
-        name, gp = g[l].name, None
-        tpl: Any
-        terms: tuple[np.ndarray, ...]
-        if g[l].elementwise:
-            gp = vec("delta", g[l].derivative(t.z[l]), l)
         if l == L:
-            tpl, terms = _output_delta(net, t, Y, gp, vec)
+            backward += output_steps(step, net, nt, t, Y, vec)
         else:
-            assert gp is not None  # hidden layers are elementwise (checked by Network)
-            back = vec("delta", t.delta[l + 1] @ W[l + 1].T, l)  # (m, n_l): delta^(l+1) W^(l+1)T
-            tpl, terms = nt.formulas["delta"], ((gp, back) if nt.name in ("higham", "cs189") else (back, gp))
-        backward.append(step("delta", l, tpl, vec("delta", t.delta[l], l), terms, gname=name))
+            backward += hidden_delta_steps(step, net, nt, t, l, vec)
+        if per_sample and m > 1:
+            backward += per_sample_steps(step, nt, t, l)
         eW = relative_error(t.dW[l], fW[l - 1], floor)
         eb = relative_error(t.db[l], fb[l - 1], floor)
         if nt.bias_unit:
@@ -213,23 +226,20 @@ def explain(net: Network, X: Any, Y: Any, *, notation: str | Notation = "seeds",
     ex = relative_error(dx, _input_fd(net, X, Y, eps), floor)
     inputs = [step("dx", 1, nt.formulas["dx"], vec("dx", dx, 0), error=ex, symbol="{dx}")]
 
-    summary = (f"network {'-'.join(map(str, net.sizes))} ({', '.join(net.activations)}; {net.cost_name} cost), "
-               f"{m} sample{'s' if m > 1 else ''}, {nt.name} notation: {nt.source}")
-    sections = (("Network", tuple(params)), ("Forward pass", tuple(forward)), ("Cost", tuple(cost)),
-                ("Backward pass", tuple(backward)), ("Input gradient", tuple(inputs)))
-    return Explanation(nt, summary, m, sections, tolerance)
+    head = (f"network {'-'.join(map(str, net.sizes))} ({', '.join(net.activations)}; {net.cost_name} cost), "
+            f"{m} sample{'s' if m > 1 else ''}, {nt.name} notation")
+    convention = "δ per sample: δ_i = ∂c_i/∂z_i (the batch-mean convention's δ = ∂C/∂z is 1/m of it)"
+    summary = f"{head}: {nt.source}; {convention}"
+    summary_latex = (f"{_tex_words(head)}: ${nt.expand(nt.formulas['z'], 1, 'latex')}$; "
+                     r"$\delta$ per sample: $\delta_i = \partial c_i / \partial z_i$ (the batch-mean convention's "
+                     r"$\delta = \partial C / \partial z$ is $1/m$ of it)")
+    sections = [("Network", tuple(params)), ("Forward pass", tuple(forward)), ("Cost", tuple(cost)),
+                ("Backward pass", tuple(backward)), ("Input gradient", tuple(inputs))]
+    if lr is not None:
+        sections.append(("Gradient-descent step", tuple(descent_steps(step, net, nt, t, float(lr), vec))))
+    return Explanation(nt, summary, m, tuple(sections), tolerance, summary_latex)
 
 
-def _output_delta(net: Network, t: Any, Y: np.ndarray, gp: np.ndarray | None,
-                  vec: Any) -> tuple[Any, tuple[np.ndarray, ...]]:
-    """delta^(L)'s formula and factors: a - y (fused pairs), (a - y) * g'(z) (quadratic), else general."""
-    L, g, c = net.L, net.g[net.L], net.c
-    aL = t.a[L]
-    if is_fused(g, c):
-        return "{delta} = {a} - {y}", ()
-    grad_a = vec("delta", c.grad_a(aL, Y), L)
-    if gp is None:  # softmax without its cross-entropy: the Jacobian-vector product
-        return ("{delta} = {g'}({z})ᵀ {dc/da}", r"{delta} = {g'}({z})^\top {dc/da}"), (grad_a,)
-    if c.name == "quadratic":
-        return "{delta} = ({a} - {y}) {*} {g'}({z})", (grad_a, gp)
-    return "{delta} = {dc/da} {*} {g'}({z})", (grad_a, gp)
+def _tex_words(text: str) -> str:
+    """Plain words for LaTeX text mode (names like cross_entropy)."""
+    return text.replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")

@@ -125,7 +125,8 @@ def _text(e: Explanation, precision: int, width: int, full: bool) -> str:
                 out.append(head)
                 pad = " " * (len(s.symbol["text"]) + 3)
                 if blocks:
-                    out += [pad + line for line in _hcat([["= "]] + blocks, [""] + [" ⊙ "] * (len(blocks) - 1))]
+                    sep = " ⊙ " if s.op == "*" else "  "  # elementwise, or matrices multiplied
+                    out += [pad + line for line in _hcat([["= "]] + blocks, [""] + [sep] * (len(blocks) - 1))]
                 out += [pad + line for line in _hcat([["= "], value], [""])]
             if s.error is not None:
                 out.append("  " + " " * len(s.symbol["text"]) + "   " + _mark(s, e.tolerance, "text"))
@@ -156,7 +157,7 @@ def _tex_equation(s: Step, precision: int, full: bool) -> str:
     if s.kind == "cost":
         return f"{parts[0]} = {format_matrix([[s.value]], precision)[0][0]}"
     if s.terms:
-        parts.append(r" \odot ".join(_tex_matrix(t, precision, full) for t in s.terms))
+        parts.append((r" \odot " if s.op == "*" else " ").join(_tex_matrix(t, precision, full) for t in s.terms))
     parts.append(_tex_matrix(s.value, precision, full))
     return " = ".join(parts)
 
@@ -189,7 +190,7 @@ def _latex(e: Explanation, precision: int, full: bool) -> str:
                  default=1)
     out = [r"\documentclass{article}", r"\usepackage{amsmath,amssymb}",
            rf"\setcounter{{MaxMatrixCols}}{{{max(widest, _MAX_COLS) + 2}}}", r"\allowdisplaybreaks",
-           r"\begin{document}", r"\section*{Backpropagation, step by step}", _tex_text(e.summary)]
+           r"\begin{document}", r"\section*{Backpropagation, step by step}", e.summary_latex or _tex_text(e.summary)]
     for title, steps in e.sections:
         out += [rf"\subsection*{{{_tex_text(title)}}}"]
         for s in steps:
