@@ -174,3 +174,15 @@ def test_grade_bad_flags_exit_2(tmp_path, args, message):
     (tmp_path / "sub").mkdir()
     out = _cli("grade", str(tmp_path / "sub"), "--key", str(hw / "answer_key.json"), *args)
     assert out.returncode == 2 and message in out.stderr and out.stderr.count("\n") == 1, out.stderr
+
+
+def test_a_key_with_an_unsafe_student_id_is_refused(tmp_path):
+    hw = tmp_path / "hw"
+    assert _cli("assignment", "--students", str(ROSTER), "--out", str(hw)).returncode == 0
+    key = json.loads((hw / "answer_key.json").read_text())
+    key["students"]["../evil"] = key["students"].pop("s001")
+    (hw / "answer_key.json").write_text(json.dumps(key))
+    (tmp_path / "sub").mkdir()
+    out = _cli("grade", str(tmp_path / "sub"), "--key", str(hw / "answer_key.json"), "--out", str(tmp_path / "g"))
+    assert out.returncode == 2 and "student ids must be file-name safe" in out.stderr
+    assert not (tmp_path / "evil.md").exists() and not (tmp_path / "g").exists()

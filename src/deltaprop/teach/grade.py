@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .assignment import _ID
 from .check import check, load_answers
 from .key import KEY_KINDS
 from .report import CheckReport
@@ -142,6 +143,9 @@ def grade(answers_dir: str | Path, key_path: str | Path, *, weights: dict[str, f
         students = key["students"]
     except (ValueError, KeyError, TypeError):
         raise ValueError(f"{key_path}: not an answer key of `deltaprop assignment` (no 'students')") from None
+    bad = [sid for sid in students if not _ID.match(sid) or sid in (".", "..")]
+    if bad:
+        raise ValueError(f"{key_path}: student ids must be file-name safe (letters, digits, '_', '-', '.'), got {bad[0]!r}")
     w = weights or parse_weights(None)
     return [_grade_one(sid, entry, _student_file(folder, sid), w, follow_credit) for sid, entry in students.items()]
 
