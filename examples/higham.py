@@ -20,7 +20,7 @@ With the plain NumPy loop and seed 0 this gives 5.33 at the start and 6.8e-4 aft
 seed 2 reaches 7.1e-4 and 11/11, while seeds 0, 1 and 5 stop in a local minimum (cost 1.72,
 10/11): use ``--extra-point --seed 2``.
 
-The steps run through ``deltaprop.fast.sgd_steps`` when that compiled path is installed, and
+The steps run through ``deltaprop.sgd_steps`` (compiled when numba is installed), and
 otherwise as a plain per-sample loop over ``net.gradients`` (about 100 s for 10^6 steps).
 The same data set trains from the command line: ``deltaprop train --dataset higham``.
 """
@@ -45,12 +45,8 @@ def higham_cost(net: Network, X: np.ndarray, Y: np.ndarray) -> float:
 
 
 def fast_path():
-    """``deltaprop.fast.sgd_steps`` if it is installed, else None."""
-    try:
-        fast = importlib.import_module("deltaprop.fast")
-    except ImportError:
-        return None
-    return getattr(fast, "sgd_steps", None)
+    """``deltaprop.sgd_steps`` if this deltaprop has it, else None."""
+    return getattr(importlib.import_module("deltaprop"), "sgd_steps", None)
 
 
 def sgd_steps_numpy(net: Network, X: np.ndarray, Y: np.ndarray, steps: int, eta: float,
@@ -82,7 +78,7 @@ def run(steps: int, *, seed: int = 0, eta: float = 0.05, extra_point: bool = Fal
     correct = int(np.sum(net.forward(X).argmax(axis=1) == Y.argmax(axis=1)))
     return {"net": net, "X": X, "Y": Y, "iterations": np.array(iterations), "costs": np.array(costs),
             "correct": correct, "seconds": seconds,
-            "path": "NumPy loop" if step_fn is sgd_steps_numpy else "deltaprop.fast.sgd_steps"}
+            "path": "NumPy loop" if step_fn is sgd_steps_numpy else "deltaprop.sgd_steps"}
 
 
 def plot(result: dict, out_dir: Path) -> list[Path]:
@@ -134,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--record-every", type=int, default=1000, help="record the cost every N steps")
     p.add_argument("--out-dir", type=Path, default=Path("."), help="where the PNG files go")
     p.add_argument("--no-plot", action="store_true", help="print only")
-    p.add_argument("--numpy", action="store_true", help="use the plain NumPy loop even if deltaprop.fast exists")
+    p.add_argument("--numpy", action="store_true", help="use the plain NumPy loop even if deltaprop.sgd_steps exists")
     args = p.parse_args(argv)
     if args.steps < 1 or args.record_every < 1:
         print("higham.py: --steps and --record-every must be positive", file=sys.stderr)

@@ -98,7 +98,8 @@ def _helper_module() -> Any:
 
 
 def _fast_module() -> Any:
-    for name in ("deltaprop.engine.per_sample", "deltaprop.fast"):
+    """The module whose _LOOPS says whether numba is installed."""
+    for name in ("deltaprop.engine.support", "deltaprop.fast"):
         with contextlib.suppress(ModuleNotFoundError):
             return importlib.import_module(name)
     raise ModuleNotFoundError("the per-sample module")
@@ -137,7 +138,7 @@ def run(name: str, path: str) -> list[np.ndarray]:
     kernel, _, mode = path.partition("/")
     if case.steps:
         with without_numba() if kernel == "numpy" else contextlib.nullcontext():
-            sgd_steps = getattr(deltaprop, "sgd_steps", None) or _fast_module().sgd_steps
+            sgd_steps = getattr(deltaprop, "sgd_steps", None) or importlib.import_module("deltaprop.fast").sgd_steps
             sgd_steps(net, X, Y, case.steps, 0.05, np.random.default_rng(2))
     else:
         with helper_mode(mode) if mode else contextlib.nullcontext():

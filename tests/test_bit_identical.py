@@ -14,10 +14,10 @@ import bit_identical_cases as cases
 import numpy as np
 import pytest
 
-from deltaprop import fast
+from deltaprop.engine import support
 
 RECORD = json.loads((Path(__file__).parent / "data" / "bit_identical.json").read_text())
-needs_numba = pytest.mark.skipif(not fast.available(), reason="numba is not installed")
+needs_numba = pytest.mark.skipif(not support.available(), reason="numba is not installed")
 
 
 def marks(path):

@@ -47,7 +47,7 @@ def test_plateau_then_descent_numpy_loop():
 
 def test_full_run_reproduces_the_paper():
     if higham.fast_path() is None:
-        pytest.skip("deltaprop.fast.sgd_steps is not installed; 10^6 steps of the NumPy loop take about 100 s")
+        pytest.skip("deltaprop.sgd_steps is not there; 10^6 steps of the NumPy loop take about 100 s")
     r = higham.run(10**6, seed=0, record_every=10**5)
     assert r["costs"][-1] < 2e-3  # paper: 7.3e-4
     assert r["correct"] == 10
@@ -55,7 +55,7 @@ def test_full_run_reproduces_the_paper():
 
 def test_full_run_with_the_eleventh_point():
     if higham.fast_path() is None:
-        pytest.skip("deltaprop.fast.sgd_steps is not installed; 10^6 steps of the NumPy loop take about 100 s")
+        pytest.skip("deltaprop.sgd_steps is not there; 10^6 steps of the NumPy loop take about 100 s")
     # With (0.3, 0.7) added, some initialisations stop in a local minimum (cost 1.72, 10/11
     # right; with the NumPy loop, seeds 0, 1 and 5 do); the paper's Figure 9 shows one that does
     # not. Some seed among the first ten must reach it.

@@ -11,10 +11,11 @@ import numpy as np
 import oracle
 import pytest
 
-from deltaprop import DivergenceError, Network, fast, sparse
-from deltaprop.kernels import CHUNK, BatchKernel, DenseKernel, make_kernel
+from deltaprop import DivergenceError, Network
+from deltaprop.engine import BatchKernel, DenseKernel, make_kernel, per_sample, sparse, support
+from deltaprop.engine.reference import CHUNK
 
-needs_numba = pytest.mark.skipif(not fast.available(), reason="numba is not installed")
+needs_numba = pytest.mark.skipif(not support.available(), reason="numba is not installed")
 
 
 def kernel_with_helper(net, batch_size):
@@ -29,14 +30,14 @@ def kernel_with_helper(net, batch_size):
 def alternate(monkeypatch):
     """Each call site of the helper alone on odd calls and shared on even ones (normally it starts shared
     and tries alone now and then): both ways are then compared within a few calls."""
-    if fast.available():
-        from deltaprop import _helper
+    if support.available():
+        from deltaprop.engine import _helper
 
         monkeypatch.setattr(_helper._Site, "choose", lambda site: site.calls % 2 == 0)
 HIDDEN = ["identity", "relu", "sigmoid", "tanh"]
 OUTPUTS = [("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "quadratic"),
            ("sigmoid", "quadratic")]
-KERNELS = [DenseKernel] + ([sparse.SparseKernel] if fast.available() else [])
+KERNELS = [DenseKernel] + ([sparse.SparseKernel] if support.available() else [])
 
 
 def data(rng, m, n_0, n_L, cost, zeros=0.7):
@@ -153,7 +154,7 @@ def test_make_kernel_picks_by_layers_dropout_and_sparsity():
     dense = rng.standard_normal((50, 8))
     net = Network([8, 4, 3], ["relu", "softmax"], "cross_entropy")
     assert type(make_kernel(net, 10, dense)) is DenseKernel
-    assert type(make_kernel(net, 10, X)) is (sparse.SparseKernel if fast.available() else DenseKernel)
+    assert type(make_kernel(net, 10, X)) is (sparse.SparseKernel if support.available() else DenseKernel)
     assert type(make_kernel(net, 10, X, kind="numpy")) is DenseKernel
     assert type(make_kernel(net, 10, X, kind="reference")) is BatchKernel
     assert type(make_kernel(net, 10, X, dropout=True)) is BatchKernel
@@ -163,7 +164,10 @@ def test_make_kernel_picks_by_layers_dropout_and_sparsity():
         make_kernel(odd, 10, X, kind="numpy")
     with pytest.raises(ValueError, match="kernel must be one of auto, reference, numpy, compiled, got 'fastest'"):
         make_kernel(net, 10, X, kind="fastest")
-    assert fast.SparseKernel is sparse.SparseKernel  # its old home still resolves
+    from deltaprop import fast
+
+    with pytest.warns(DeprecationWarning, match="deltaprop.fast.SparseKernel moved: use deltaprop.engine"):
+        assert fast.SparseKernel is sparse.SparseKernel  # its old home still resolves, for one release
     with pytest.raises(AttributeError, match="no attribute 'SparseKernal'"):
         fast.SparseKernal  # noqa: B018
 
@@ -199,7 +203,7 @@ def test_one_compiled_step_is_seed_002s_rule_by_hand():
     net.weights = [np.array([[1.0, -1.0], [0.0, 2.0]]), np.array([[1.0], [-1.0]])]
     net.biases = [np.array([0.0, 0.0]), np.array([0.5])]
     X, Y = np.array([[0.0, 0.0]]), np.array([[1.0]])
-    c, _, done = fast.SampleLoop(net).run(X, Y, np.array([0]), 0.1)
+    c, _, done = per_sample.SampleLoop(net).run(X, Y, np.array([0]), 0.1)
     # z1 = 0 -> a1 = (0.5, 0.5); z2 = a2 = 0.5; c = (0.5 - 1)^2 / 2 = 0.125; delta2 = -0.5;
     # delta1 = (delta2 W2^T) * a1 (1 - a1) = (-0.5, 0.5) * 0.25 = (-0.125, 0.125).
     # W2 <- W2 - 0.1 a1^T delta2 = (1.025, -0.975); b2 <- 0.5 + 0.05 = 0.55;
@@ -221,7 +225,7 @@ def test_compiled_steps_equal_numpy_steps(hidden, out, cost):
     order = rng.integers(0, 20, 60)
     ref = net.copy()
     numpy_sgd(ref, X, Y, order, 0.05)
-    _, _, done = fast.SampleLoop(net).run(X, Y, order, 0.05)
+    _, _, done = per_sample.SampleLoop(net).run(X, Y, order, 0.05)
     assert done == 60
     for l in range(3):
         assert_close(f"W[{l + 1}]", net.weights[l], ref.weights[l], 1e-10, 1e-13)
@@ -234,7 +238,7 @@ def test_compiled_loop_stops_before_a_non_finite_step():
     X = np.array([[1.0, 0.0], [np.inf, 0.0]])  # row 1 cannot pass validation; the loop is internal
     Y = np.eye(2)
     before = [W.copy() for W in net.weights]
-    c, _, done = fast.SampleLoop(net).run(X, Y, np.array([1, 0]), 0.1)
+    c, _, done = per_sample.SampleLoop(net).run(X, Y, np.array([1, 0]), 0.1)
     assert done == 0 and c == 0.0
     assert_close("W[1]", net.weights[0], before[0], 0, 0)
 
@@ -250,7 +254,7 @@ def test_sgd_steps_draws_from_rng_and_applies_the_rule(replacement):
     order = draws.integers(0, 7, 25) if replacement else np.concatenate(
         [draws.permutation(7) for _ in range(4)])[:25]
     numpy_sgd(ref, X, Y, order, 0.3)
-    mean = fast.sgd_steps(net, X, Y, 25, 0.3, np.random.default_rng(10), replacement=replacement)
+    mean = per_sample.sgd_steps(net, X, Y, 25, 0.3, np.random.default_rng(10), replacement=replacement)
     assert np.isfinite(mean)
     for l in range(2):
         assert_close(f"W[{l + 1}]", net.weights[l], ref.weights[l], 1e-10, 1e-13)
@@ -261,10 +265,10 @@ def test_sgd_steps_without_numba_takes_the_same_steps(monkeypatch):
     net = Network([5, 4, 3], ["relu", "softmax"], "cross_entropy", dtype="float64", seed=12)
     X, Y = data(rng, 10, 5, 3, "cross_entropy")
     other = net.copy()
-    fast.sgd_steps(net, X, Y, 30, 0.1, 13)
-    monkeypatch.setattr(fast, "_LOOPS", False)  # as if numba were absent
-    assert not fast.available()
-    fast.sgd_steps(other, X, Y, 30, 0.1, 13)
+    per_sample.sgd_steps(net, X, Y, 30, 0.1, 13)
+    monkeypatch.setattr(support, "_LOOPS", False)  # as if numba were absent
+    assert not support.available()
+    per_sample.sgd_steps(other, X, Y, 30, 0.1, 13)
     for l in range(2):
         assert_close(f"W[{l + 1}]", other.weights[l], net.weights[l], 1e-10, 1e-13)
 
@@ -275,7 +279,7 @@ def test_sgd_steps_learns_highams_points():
     X, Y = higham_points()
     net = Network([2, 2, 3, 2], ["sigmoid"] * 3, "quadratic", dtype="float64", seed=1, init=0.5)
     before = net.cost(X, Y)
-    fast.sgd_steps(net, X, Y, 200_000 if fast.available() else 2_000, 0.05, np.random.default_rng(0))
+    per_sample.sgd_steps(net, X, Y, 200_000 if support.available() else 2_000, 0.05, np.random.default_rng(0))
     assert net.cost(X, Y) < before
 
 
@@ -291,7 +295,7 @@ def test_sgd_steps_refuses_bad_arguments_and_changes_nothing(args, error, messag
     net = Network([2, 2], ["softmax"], "cross_entropy", seed=0)
     before = [W.copy() for W in net.weights + net.biases]
     with pytest.raises(error, match=re.escape(message)):
-        fast.sgd_steps(net, np.eye(2), np.array([0, 1]), *args)
+        per_sample.sgd_steps(net, np.eye(2), np.array([0, 1]), *args)
     for p, q in zip(net.weights + net.biases, before):
         assert np.array_equal(p, q)
 
@@ -301,7 +305,7 @@ def test_sgd_steps_divergence_restores_the_weights():
     X, Y = np.array([[1.0, 2.0], [3.0, -1.0]]), np.array([[1e3], [-1e3]])
     before = [W.copy() for W in net.weights + net.biases]
     with pytest.raises(DivergenceError, match=r"sgd_steps diverged at step \d+: .* eta = 1e\+10 too high"):
-        fast.sgd_steps(net, X, Y, 50, 1e10, 0)
+        per_sample.sgd_steps(net, X, Y, 50, 1e10, 0)
     for p, q in zip(net.weights + net.biases, before):
         assert np.array_equal(p, q)
 
@@ -345,7 +349,7 @@ def test_finite_flags_an_overflowing_last_layer_gradient(Kernel):
 def test_compiled_sgd_update_is_bit_identical_to_numpy(monkeypatch, name, options, dtype):
     from deltaprop import optim
 
-    fast.require()  # loads deltaprop._fastloops, which optim.SGD then uses
+    support.require()  # loads deltaprop._fastloops, which optim.SGD then uses
     rng = np.random.default_rng(14)
     start = [rng.normal(size=(5, 3)).astype(dtype), rng.normal(size=3).astype(dtype)]
     grads = [[rng.normal(size=p.shape).astype(dtype) for p in start] for _ in range(3)]
@@ -519,7 +523,7 @@ def test_many_shared_batches_race_nothing(monkeypatch, late):
     # when the helper is late (asleep) and has not claimed the regrouping yet.
     import time
 
-    from deltaprop import _helper
+    from deltaprop.engine import _helper
 
     monkeypatch.setattr(sparse, "PAIR_PRODUCT", 1)
     if late:
@@ -573,7 +577,7 @@ def test_each_call_site_starts_shared_and_tries_alone_on_a_schedule():
     # Hand-worked: shared for calls 1..31, alone for the try at calls 32 and 33. Alone is faster from call
     # 33 on (0.5 s against 1.0 s shared; 2.0 s before): alone from then on, trying sharing at calls 65 and
     # 66 (the interval back to 32 after the switch), then at 98 and 99 (twice as far: the try lost).
-    from deltaprop._helper import _Site
+    from deltaprop.engine._helper import _Site
 
     site, ways = _Site(), []
     for call in range(1, 101):
@@ -599,3 +603,15 @@ def test_a_shared_layers_delta_computed_alone_equals_the_chain_rule(monkeypatch)
     G = kernel._backprop(3, kernel.delta[3], kernel.a[2])
     kernel.close()
     np.testing.assert_allclose(G, (D3 @ net.weights[2].T) * (1 - A2 ** 2), rtol=1e-12, atol=1e-15)  # tanh' = 1 - a^2
+
+
+@pytest.mark.parametrize("old,name", [("fast", "sgd_steps"), ("fast", "SampleLoop"), ("kernels", "make_kernel"),
+                                      ("kernels", "DenseKernel"), ("sparse", "SparseKernel")])
+def test_old_import_paths_warn_and_give_the_engines_objects(old, name):
+    import importlib
+
+    from deltaprop import engine
+
+    module = importlib.import_module(f"deltaprop.{old}")
+    with pytest.warns(DeprecationWarning, match=re.escape(f"deltaprop.{old}.{name} moved: use deltaprop")):
+        assert getattr(module, name) is getattr(engine, name)

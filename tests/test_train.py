@@ -6,10 +6,11 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from deltaprop import DivergenceError, Network, fast, train
+from deltaprop import DivergenceError, Network, train
+from deltaprop.engine import support
 from deltaprop.optim import make_optimizer
 
-KERNELS = ["reference", "numpy"] + (["compiled"] if fast.available() else [])
+KERNELS = ["reference", "numpy"] + (["compiled"] if support.available() else [])
 
 
 def sparse_data(seed=0, m=60, n_0=10, K=3):
@@ -109,10 +110,10 @@ def test_the_chosen_kernel_is_reported_to_callbacks():
     seen = set()
     net = Network([10, 4, 3], ["relu", "softmax"], "cross_entropy", seed=0)
     train(net, X, y, epochs=1, batch_size=4, callbacks=[lambda e: seen.add(e.trainer.kernel)])
-    assert seen == {"compiled" if fast.available() else "numpy"}
+    assert seen == {"compiled" if support.available() else "numpy"}
     seen.clear()
     train(net, X, y, epochs=1, batch_size=1, callbacks=[lambda e: seen.add(e.trainer.kernel)])
-    assert seen == {"compiled per-sample loop" if fast.available() else "numpy"}
+    assert seen == {"compiled per-sample loop" if support.available() else "numpy"}
 
 
 # ----- early stopping, resuming, callbacks ----------------------------------------------------------

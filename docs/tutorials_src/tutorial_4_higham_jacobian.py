@@ -19,14 +19,14 @@ backpropagation, one row of the Jacobian per output.
 # Training as the paper does
 # --------------------------
 # :func:`deltaprop.datasets.higham_points` gives the ten points; ``init=0.5`` draws every weight and
-# bias as 0.5 N(0, 1); :func:`deltaprop.fast.sgd_steps` takes the steps, each on one point drawn with
+# bias as 0.5 N(0, 1); :func:`deltaprop.sgd_steps` takes the steps, each on one point drawn with
 # replacement (compiled when numba is installed, a NumPy loop otherwise).
 import matplotlib.pyplot as plt
 import numpy as np
 
 import deltaprop as dp
 from deltaprop.datasets import higham_points
-from deltaprop.fast import sgd_steps
+from deltaprop import sgd_steps
 
 X, Y = higham_points()  # (10, 2), (10, 2) one-hot
 net = dp.Network([2, 2, 3, 2], ["sigmoid"] * 3, "quadratic", dtype="float64", seed=0, init=0.5)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .kernels import all_finite
+from .engine import DivergenceError, all_finite
+from .engine.per_sample import SampleLoop, sample_loop_supports
 from .network import Network
 from .optim import SGD, Momentum
 
@@ -63,9 +64,7 @@ def sample_loop(net: Network, opt: Any, batch_size: int, w: np.ndarray | None, k
     if (kind not in ("auto", "compiled") or batch_size != 1 or w is not None or type(opt) not in (SGD, Momentum)
             or opt.momentum or opt.weight_decay):
         return None
-    from . import fast
-
-    return fast.SampleLoop(net) if fast.sample_loop_supports(net) else None
+    return SampleLoop(net) if sample_loop_supports(net) else None
 
 
 def sample_epoch(tr: Trainer, loop: Any, X: np.ndarray, Y: np.ndarray, params: list[np.ndarray],
@@ -128,15 +127,11 @@ def _diverged(tr: Trainer, params: list[np.ndarray], good: list[np.ndarray], pol
     where = f"epoch {tr.epoch + 1}, batch {batch}"
     if policy == "stop":
         tr.history.events.append(f"diverged at {where}; stopped with the last good weights")
-        from .train import DivergenceError
-
         raise DivergenceError(
             f"training diverged at {where}: the cost, a gradient or a weight became NaN or Inf "
             f"(likely cause: learning rate {tr.optimizer.eta:g} too high); the last good weights were kept"
         )
     if tr.halvings >= MAX_HALVINGS or tr.optimizer.lr / 2 < 1e-12:
-        from .train import DivergenceError
-
         tr.history.events.append(f"diverged at {where}; gave up after {tr.halvings} halvings of the learning rate")
         raise DivergenceError(
             f"training diverged at {where} and did not recover after {tr.halvings} halvings of the learning rate "

@@ -266,12 +266,12 @@ class SGD(Optimizer):
 
 
 def _compiled_update(params: list[FloatArray], grads: list[FloatArray]) -> Callable[..., None] | None:
-    """``deltaprop._fastloops.sgd_update`` when that module is loaded and the arrays are contiguous.
+    """``deltaprop.engine._loops.sgd_update`` when that module is loaded and the arrays are contiguous.
 
     The compiled training kernels load it (numba); it makes SGD's update one pass over each
     array instead of four, with bit-identical results, and is never imported from here.
     """
-    loops = sys.modules.get("deltaprop._fastloops")
+    loops = sys.modules.get("deltaprop.engine._loops")
     if loops is None or not all(a.flags.c_contiguous for a in (*params, *grads)):
         return None
     return loops.sgd_update  # type: ignore[no-any-return]

@@ -3,9 +3,9 @@ r"""Training by (stochastic) gradient descent: seed 002's W <- W - eta x^(l-1) d
 ``train(net, X, Y, ...)`` (also ``net.fit``) shuffles every epoch from a seeded generator, steps
 an optimiser from ``deltaprop.optim``, and returns a ``History``. It never prints: progress goes
 to ``callbacks``, each called with an ``Event`` after every batch and every epoch. The gradients
-come from a kernel (``deltaprop.kernels``, ``deltaprop.fast``): the plain backward pass of
-``Network``, or a faster path that computes the same quantities, chosen with ``kernel=``. The
-loops over batches and samples are in ``deltaprop._epochs``.
+come from a kernel of ``deltaprop.engine``: the plain backward pass of ``Network``, or a faster
+path that computes the same quantities, chosen with ``kernel=``. The loops over batches and
+samples are in ``deltaprop._epochs``.
 """
 
 from __future__ import annotations
@@ -19,13 +19,9 @@ import numpy as np
 
 from . import _checks
 from ._epochs import batch_epoch, sample_epoch, sample_loop
-from .kernels import blas_limit, check_kernel, count_correct, make_kernel
+from .engine import DivergenceError, blas_limit, check_kernel, count_correct, make_kernel
 from .network import Network
 from .optim import OPTIMIZERS, make_optimizer
-
-
-class DivergenceError(RuntimeError):
-    """The cost or a gradient became NaN or Inf; the network holds the last good weights."""
 
 
 @dataclass
@@ -137,7 +133,7 @@ class Trainer:
     stop: bool = False  # set by a callback to end training after the current batch
     best: tuple[float, list[np.ndarray], list[np.ndarray]] | None = None
     wait: int = 0
-    kernel: str = ""  # the kernel that computes the gradients (see deltaprop.kernels)
+    kernel: str = ""  # the kernel that computes the gradients (see deltaprop.engine)
     shuffle: bool = True  # a new permutation of the rows every epoch (else their order)
     halvings: int = 0  # learning-rate halvings so far in this call (on_divergence="halve-lr"; at most MAX_HALVINGS)
     _since_good: int = 0  # steps since the last copy of finite weights
@@ -223,9 +219,9 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
     resume : dict, optional
         A ``Trainer.state()`` from a checkpoint: training continues exactly where it stopped.
     kernel : {"auto", "reference", "numpy", "compiled"}
-        What computes the gradients (``deltaprop.kernels``): "reference" is the plain
+        What computes the gradients (``deltaprop.engine``): "reference" is the plain
         ``Network`` backward pass; "numpy" the same formulas in place; "compiled" the numba
-        loops of ``deltaprop.fast`` (sparse first layer; per-sample loop for batch_size = 1 with
+        loops (sparse first layer; per-sample loop for batch_size = 1 with
         plain SGD). "auto" takes the fastest that applies. All give the same result up to rounding.
 
     Returns

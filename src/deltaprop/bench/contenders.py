@@ -76,19 +76,15 @@ def accuracy(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, y: np.n
 
 
 def fast_path() -> tuple[Callable[..., Any] | None, str]:
-    """``deltaprop.fast.sgd_steps`` when it exists, with a note saying which path is used."""
-    try:
-        fast = importlib.import_module("deltaprop.fast")
-    except ImportError:
-        return None, "train(batch_size=1): no deltaprop.fast module"
-    steps = getattr(fast, "sgd_steps", None)
+    """``deltaprop.sgd_steps`` when it exists, with a note saying which path is used."""
+    steps = getattr(importlib.import_module("deltaprop"), "sgd_steps", None)
     if steps is None:
-        return None, "train(batch_size=1): deltaprop.fast has no sgd_steps"
-    return steps, "fast.sgd_steps"
+        return None, "train(batch_size=1): this deltaprop has no sgd_steps"
+    return steps, "sgd_steps"
 
 
 class Deltaprop:
-    """deltaprop through its public API: ``train`` per epoch, ``fast.sgd_steps`` per sample."""
+    """deltaprop through its public API: ``train`` per epoch, ``sgd_steps`` per sample."""
 
     def __init__(self, data: Data | None) -> None:
         from .. import __version__
@@ -124,7 +120,7 @@ class Deltaprop:
                           **self.fast_options)
                 path += " (warm-up call excluded)"
             except Exception as exc:  # noqa: BLE001 - any failure means: use the public path
-                self.fast, path = None, f"train(batch_size=1): fast.sgd_steps failed: {type(exc).__name__}: {exc}"
+                self.fast, path = None, f"train(batch_size=1): sgd_steps failed: {type(exc).__name__}: {exc}"
         return {"path": path}
 
     def run(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-r"""The loops that ``deltaprop.fast`` compiles with numba (this module imports numba; import it lazily).
+r"""The loops that the engine compiles with numba (this module imports numba; import it lazily).
 
 Layers are numbered as in the notes: Ws[l - 1] is W^(l) of shape (n_{l-1}, n_l), bs[l - 1] is b^(l).
 Per sample, a^(l) lives in A[off[l]:off[l + 1]] and delta^(l) in D[off[l]:off[l + 1]] (a^(0) = x

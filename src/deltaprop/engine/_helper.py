@@ -27,7 +27,7 @@ from llvmlite import ir  # type: ignore[import-untyped]
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from ._fastloops import (
+from ._loops import (
     column_gradient,
     group_by_column,
     jit,

@@ -10,7 +10,7 @@ same rows, whichever thread makes it: the numbers do not depend on how the work 
 Layers are numbered as in the notes: As[l - 1] holds the output of layer l (a^(l), or z^(L) for
 l = L), Ds[l - 1] holds delta^(l), Ws[l - 1] and bs[l - 1] are W^(l) and b^(l).
 
-numba compiles ``_fastloops.output_rows`` and ``_slope`` into these functions, and its disk cache
+numba compiles ``_loops.output_rows`` and ``_slope`` into these functions, and its disk cache
 looks only at this file's time stamp: a change to them must come with a change here, or a cached
 ``top_layer`` keeps the old code (last for the row sum in softmax + cross_entropy's delta^(L)).
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._fastloops import _slope, jit, output_rows
+from ._loops import _slope, jit, output_rows
 
 
 @jit

@@ -1,0 +1,346 @@
+r"""The mini-batch kernel for mostly-zero inputs (MNIST's pixels are about 81 % zeros), compiled by numba.
+
+``SparseKernel`` is ``DenseKernel`` with a compiled first layer that computes
+z_i^(1) = b^(1) + sum over x_ij != 0 of x_ij W^(1)[j, :] and dW^(1)[j, :] = sum_i x_ij delta_i^(1)
+over the nonzero x_ij only: the terms it skips are exactly 0. The batch's rows are read from X
+through their indices, never copied. A small last layer runs as one compiled call
+(``_uploops.top_layer``). On two cores or more a helper thread (``_helper``) takes half of each large
+loop: the rows of z^(1), half of the nonzeros of dW^(1), for the larger layers above the first
+(``_uploops``, BLAS at one thread in each thread) half the rows of z^(l), and all of dW^(l) while this
+thread computes delta^(l-1); and half of each large weight matrix in the SGD update. ``train`` picks
+this kernel by itself (``engine.make_kernel``); the helper is stopped when training ends.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+from typing import Any
+
+import numpy as np
+
+from ..costs import batch_scale
+from ..network import Network
+from ..optim import SGD, Momentum, Nesterov
+from . import support
+from .dense import DenseKernel
+from .reference import CHUNK, BatchKernel, all_finite
+
+SPARSE_FRACTION = 0.5  # the compiled first layer pays when at least this share of the inputs is 0
+PAIR_ROWS, PAIR_ENTRIES = 32, 1 << 14  # smaller chunks and weights are not worth sharing between two threads
+PAIR_PRODUCT = 1 << 20  # multiply-adds of a product above the first layer worth sharing
+
+
+def sparse_pays(X: np.ndarray) -> bool:
+    """Whether ``SparseKernel`` pays on X: numba installed and at least half of X's entries 0.
+
+    The share of zeros is estimated on about 256 evenly spaced rows; numba is imported only
+    when they are mostly zeros.
+    """
+    rows = X[:: max(1, X.shape[0] // 256)]
+    return bool(np.count_nonzero(rows) <= (1 - SPARSE_FRACTION) * rows.size) and support.available()
+
+
+class SparseKernel(DenseKernel):
+    """``DenseKernel`` whose first layer is compiled and skips the zero inputs (see the module notes).
+
+    On a machine with two cores or more, a helper thread (``_helper``) shares the work: the rows
+    of the batch for z^(1), the rows of dW^(1) (half of the nonzeros each), for the larger layers
+    above the first (``_uploops``, BLAS kept to one thread per thread) half the rows of z^(l) and all
+    of dW^(l) beside delta^(l-1), and half of each large weight matrix in the SGD update. The result
+    does not depend on how the work is shared.
+    """
+
+    name = "compiled"
+    first_blas_layer = 2
+
+    def __init__(self, net: Network, batch_size: int) -> None:
+        super().__init__(net, batch_size)
+        self.loops = support.loops()
+        rows, n_0 = min(batch_size, CHUNK), net.sizes[0]
+        self.cols = np.empty((rows, n_0), np.int32)  # row i's nonzero inputs: columns cols[i, :cnt[i]]
+        self.vals = np.empty((rows, n_0), net.dtype)  # and values vals[i, :cnt[i]]
+        self.cnt = np.empty(rows, np.int64)
+        self.ptr = np.empty(n_0 + 1, np.int64)  # the same nonzeros grouped by column (group_by_column)
+        self.rows = np.empty(rows * n_0, np.int32)
+        self.xs = np.empty(rows * n_0, net.dtype)
+        self.idx = np.empty(rows, np.int64)  # the chunk's row indices, where the helper thread reads them
+        self._grouping = False  # the helper was asked to regroup the nonzeros by column
+        self._grouped = False  # and has done so
+        self.rates = np.zeros(2, net.dtype)  # eta and mu of the SGD update, for the helper
+        # NaN where a gradient computed in parts is not finite: dW^(1) (column_gradient) and the shared
+        # dW^(l) of the layers above (weight_gradient); row 0 for this thread's part, row 1 for the helper's
+        self.check = np.zeros((2, max(net.sizes[1:])), net.dtype)
+        self._update_arrays: tuple[tuple[np.ndarray, ...], ...] = (tuple(self.dW), tuple(self.dW))  # (g, v)
+        self._bound: tuple[Any, ...] = ()  # what the helper works on now
+        self._contiguous: Any = None  # the params list last seen C-contiguous (update)
+        self.pair: Any = None
+        self.upper = np.zeros(net.L + 1, bool)  # upper[l]: layer l >= 2 shares its products
+        self._delta_done = 0  # l when _weight_gradient(l) computed delta^(l-1) here beside the helper's dW^(l)
+        if (os.cpu_count() or 1) > 1 and rows >= PAIR_ROWS:
+            from ._helper import Helper
+
+            self.pair = Helper()
+            if _one_blas_thread_possible():
+                n = net.sizes
+                self.upper[2:] = [rows * n[l - 1] * n[l] >= PAIR_PRODUCT for l in range(2, net.L + 1)]
+        # A small last layer runs as one compiled call (top_layer), with its gradients' check.
+        self.fuse_top = net.L > 1 and not self.upper[net.L] and batch_size <= CHUNK and _one_blas_thread_possible()
+        self._top_ok = True
+        last = net.L - 1 if self.fuse_top else net.L  # top_layer checks dW^(L), db^(L) and db^(L-1)
+        # the gradients that finite() checks itself: the rest are checked as they are computed (check)
+        self._rest = ([self.dW[l - 1] for l in range(2, last + 1) if not self.upper[l]]
+                      + (self.db[:net.L - 2] if self.fuse_top else list(self.db)))
+        self._src: tuple[np.ndarray, np.ndarray] = (np.empty((0, n_0), net.dtype), self.cnt)
+        self.out = support.output_code(net)
+        self._no_weights = np.empty(0, net.dtype)
+
+    def close(self) -> None:
+        if self.pair is not None:
+            self.pair.close()
+            self._bound = ()
+
+    def small_products(self) -> bool:
+        # Layers that share their products run BLAS in both threads: one BLAS thread each.
+        return bool(self.upper.any()) or super().small_products()
+
+    def batch(self, X: np.ndarray, Y: np.ndarray, idx: np.ndarray, w: np.ndarray | None = None,
+              masks: dict[int, np.ndarray] | None = None) -> tuple[float, int]:
+        if masks:
+            return BatchKernel.batch(self, X, Y, idx, w, masks)
+        if len(idx) == X.shape[0]:  # all rows, in place, as BatchKernel reads them
+            return self._rows(X, np.arange(X.shape[0]), Y, w)
+        return self._rows(X, idx, self._gather("Y", Y, idx), None if w is None else w[idx])
+
+    def gradients(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None,
+                  masks: dict[int, np.ndarray] | None = None) -> tuple[float, int]:
+        if masks:
+            return BatchKernel.gradients(self, X, Y, w, masks)
+        return self._rows(X, np.arange(X.shape[0]), Y, w)
+
+    def _rows(self, X: np.ndarray, idx: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> tuple[float, int]:
+        """The gradients of rows idx of X (Y and w already gathered), in chunks of CHUNK rows."""
+        m = len(idx)
+        scale = batch_scale(m, w)
+        cost_sum, correct = 0.0, 0
+        self.check.fill(0)
+        for s in range(0, m, CHUNK):
+            rows = slice(s, s + CHUNK)
+            self._src = (X, idx[rows])  # read by the first layer, instead of a gathered batch
+            c, n = self._chunk(None, Y[rows], None if w is None else w[rows], scale, s > 0)
+            cost_sum += c
+            correct += n
+        return cost_sum, correct
+
+    def finite(self, cost_sum: float) -> bool:
+        # dW^(1) was checked as it was computed (column_gradient), dW^(L) and db^(L) by top_layer
+        # when it ran; one chunk only: no partial sums
+        if self.batch_size > CHUNK:
+            return super().finite(cost_sum)
+        # check holds 0 and NaN only (x * 0): its sum is NaN exactly when one entry is
+        return self._top_ok and not np.isnan(self.check.sum()) and all_finite(self._rest, cost_sum)
+
+    def _chunk(self, X: Any, Y: np.ndarray, w: np.ndarray | None, scale: float,
+               accumulate: bool) -> tuple[float, int]:
+        if not self.fuse_top:
+            return super()._chunk(X, Y, w, scale, accumulate)
+        net, L, k = self.net, self.net.L, Y.shape[0]
+        self._logits(X, k, last=L - 1)  # a^(L-1) into a[L - 1][:k]
+        c, correct, self._top_ok = _UP.top_layer(
+            self.a[L - 1], net.weights[L - 1], net.biases[L - 1], self.zL, self.a[L], Y,
+            self._no_weights if w is None else w, scale, self.out, self.delta[L], self.dW[L - 1], self.db[L - 1],
+            self.delta[L - 1], support.hidden_code(net, L - 1), self.db[L - 2])
+        self._backward(L - 1, X, self.delta[L - 1][:k], accumulate, db_top=False)
+        return c, correct
+
+    def _head(self, zL: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
+              scale: float) -> tuple[float, int, np.ndarray]:
+        k, L = Y.shape[0], self.net.L
+        delta = self.delta[L][:k]
+        c, correct = self.loops.output_rows(zL, Y, self._no_weights if w is None else w, scale, self.a[L][:k],
+                                            delta, self.out)
+        return c, correct, delta
+
+    def _bind(self, X: np.ndarray) -> None:
+        """Give the helper thread the arrays of this X and of the network (again only when they change)."""
+        net = self.net
+        if self.pair is None or (self._bound and X is self._bound[0] and self._update_arrays is self._bound[-2]
+                                 and _same(net.weights, self._bound[-4]) and _same(net.biases, self._bound[-3])):
+            return  # the kernel's own buffers never change; X, the parameters and the update's arrays may
+        L = net.L
+        outputs = tuple(self.a[l] for l in range(1, L)) + (self.zL,)
+        deltas = tuple(self.delta[l] for l in range(1, L + 1))
+        arrays = (X, self.idx, self.cols, self.vals, self.cnt, self.ptr, self.rows, self.xs, self.check,
+                  tuple(net.weights), tuple(net.biases), outputs, deltas, tuple(self.dW),
+                  tuple(self.dW) if self.part is None else tuple(self.part), *self._update_arrays, self.rates)
+        self._settle()  # the rebinding command would overwrite a pending regrouping
+        self.pair.bind(arrays)
+        self._bound = (X, tuple(net.weights), tuple(net.biases), self._update_arrays, self.rates)
+
+    def _shares(self, k: int) -> bool:
+        """Whether the first layer's loops of a k-row chunk are worth sharing with the helper."""
+        return self.pair is not None and k >= PAIR_ROWS
+
+    def update(self, opt: Any, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """``opt.step(params, grads)``; for the SGD family, large weight matrices are updated by two threads,
+        and this thread updates the small arrays while the helper works on its half of the last one."""
+        if (self.pair is None or type(opt) not in (SGD, Momentum, Nesterov)
+                or not (self._contiguous is params or all(a.flags.c_contiguous for a in (*params, *grads)))):
+            opt.step(params, grads)
+            return
+        self._contiguous = params  # the same list of arrays next time: no need to look again
+        L, loops = self.net.L, self.loops
+        g = opt.begin_step(params, grads)
+        dt, mu, nesterov = params[0].dtype.type, opt.momentum, opt.nesterov
+        eta_t, mu_t = dt(opt.eta), dt(mu)
+        self.rates[:] = opt.eta, mu
+        v = opt.velocity if mu else params
+        if not (_same(g[:L], self._update_arrays[0]) and _same(v[:L], self._update_arrays[1])):
+            self._update_arrays = (tuple(g[:L]), tuple(v[:L]))  # the helper is rebound once, on the first step
+        self._bind(self._src[0])
+        self._settle()  # no regrouping left pending (the gradient normally took it): a post would overwrite it
+        shared = [l for l in range(1, L + 1) if params[l - 1].size >= PAIR_ENTRIES]
+        small = [i for i in range(2 * L) if i + 1 not in shared]
+        for l in shared:
+            W, gW, vW = params[l - 1], g[l - 1], v[l - 1]
+            last = l == shared[-1]
+
+            def entries(lo: int, hi: int, W: np.ndarray = W, gW: np.ndarray = gW, vW: np.ndarray = vW,
+                        last: bool = last) -> None:
+                if last and small:  # while the helper does its half of the last large one
+                    for i in small:
+                        loops.sgd_update(params[i], g[i], v[i], eta_t, mu_t, nesterov)
+                    small.clear()
+                loops.sgd_update_part(W, gW, vW, eta_t, mu_t, nesterov, lo, hi)
+
+            self.pair.run(f"update{l}", entries, self.pair.UPDATE, 0, W.size // 2, W.size, int(nesterov), 0, l)
+        for i in small:  # no large array
+            loops.sgd_update(params[i], g[i], v[i], eta_t, mu_t, nesterov)
+
+    def _affine(self, l: int, a_prev: Any, out: np.ndarray, relu: bool) -> np.ndarray:
+        k = out.shape[0]
+        if l > 1:
+            if not self.upper[l]:
+                return super()._affine(l, a_prev, out, relu)
+            A, W, b, Z = self.a[l - 1], self.net.weights[l - 1], self.net.biases[l - 1], self._output_of(l)
+            self._bind(self._src[0])
+            self._halves(f"affine{l}", lambda i0, i1: _UP.affine_rows(A, W, b, Z, relu, i0, i1),
+                         self.pair.AFFINE, k, int(relu), k, l)
+            return out
+        X, idx = self._src
+        W, b, loops = self.net.weights[0], self.net.biases[0], self.loops
+        self.idx[:k] = idx
+
+        def rows(i0: int, i1: int) -> None:
+            loops.sparse_forward(X, self.idx, self.cols, self.vals, self.cnt, W, b, out, relu, i0, i1)
+
+        self._grouping = self._grouped = False
+        if not self._shares(k):
+            rows(0, k)
+            return out
+        self._bind(X)
+        self.pair.run("forward", rows, self.pair.FORWARD, 0, k // 2, k, int(relu), k)
+        # The helper regroups the nonzeros by column (for dW^(1)) while this thread goes on.
+        self._grouping = self.pair.start(self.pair.GROUP, k)
+        return out
+
+    def _output_of(self, l: int) -> np.ndarray:
+        """The full buffer that holds layer l's output (a^(l), or z^(L))."""
+        return self.a[l] if l < self.net.L else self.zL
+
+    def _halves(self, site: str, block: Any, cmd: int, n: int, flag: int, rows: int, l: int) -> None:
+        """block(0, n // 2) and block(n // 2, n): one here and one in the helper, or both here.
+
+        The two blocks are the same calls whichever thread makes them, so the numbers are too.
+        """
+        middle = n // 2
+        self._settle()
+
+        def mine(i0: int, i1: int) -> None:
+            if i0 < middle < i1:
+                block(i0, middle)
+                block(middle, i1)
+            else:
+                block(i0, i1)
+
+        self.pair.run(site, mine, cmd, 0, middle, n, flag, rows, l)
+
+    def _settle(self) -> None:
+        """Before another command to the helper: its regrouping of the nonzeros, posted by the first
+        layer's forward pass, is taken back (to be done here later) or waited for."""
+        if self._grouping:
+            self._grouping = False
+            if not self.pair.take_back(self.pair.GROUP):
+                self.pair.finish()
+                self._grouped = True
+
+    def _backprop(self, l: int, delta: np.ndarray, a_prev: np.ndarray) -> np.ndarray:
+        if not self.upper[l]:
+            return super()._backprop(l, delta, a_prev)
+        k = delta.shape[0]
+        if self._delta_done != l:  # not computed beside dW^(l) (_weight_gradient runs first in _backward)
+            act = support.hidden_code(self.net, l - 1)
+            _UP.backprop_rows(self.delta[l], self.net.weights[l - 1], self.a[l - 1], self.delta[l - 1], act, 0, k)
+        self._delta_done = 0
+        return self.delta[l - 1][:k]
+
+    def _weight_gradient(self, l: int, a_prev: Any, delta: np.ndarray, out: np.ndarray) -> np.ndarray:
+        k = delta.shape[0]
+        if l > 1:
+            if not self.upper[l]:
+                return super()._weight_gradient(l, a_prev, delta, out)
+            A, D, G, W = self.a[l - 1], self.delta[l], self.delta[l - 1], self.net.weights[l - 1]
+            act = support.hidden_code(self.net, l - 1)
+
+            def both(i0: int, i1: int) -> None:  # part 0..1: delta^(l-1) (for _backprop); part 1..2: dW^(l)
+                if i0 == 0:
+                    _UP.backprop_rows(D, W, A, G, act, 0, k)
+                if i1 == 2:
+                    _UP.weight_gradient(A, D, out, k, self.check[0])
+
+            self._settle()
+            self.pair.run(f"backward{l}", both, self.pair.BACKWARD, 0, 1, 2, int(out is not self.dW[l - 1]), k, l)
+            self._delta_done = l
+            return out
+        ptr, loops = self.ptr, self.loops
+        self._settle()
+        if not self._grouped:  # the helper did not regroup the nonzeros: do it here
+            loops.group_by_column(self.cols[:k], self.vals[:k], self.cnt[:k], ptr, self.rows, self.xs)
+        self._grouped = False
+
+        def columns(j0: int, j1: int) -> None:
+            loops.column_gradient(ptr, self.rows, self.xs, self.delta[1], out, self.check[0], j0, j1)
+
+        n_0 = len(ptr) - 1
+        if not self._shares(k):
+            columns(0, n_0)
+        else:
+            middle = int(np.searchsorted(ptr, ptr[-1] // 2))  # half of the nonzeros on each side
+            self.pair.run("gradient", columns, self.pair.GRADIENT, 0, middle, n_0, int(out is not self.dW[0]), k)
+        return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """a and b hold the same arrays (sequences compared item by item, arrays by identity)."""
+    return len(a) == len(b) and all(map(operator.is_, a, b))
+
+
+_UP: Any = None
+_ONE_BLAS: bool | None = None
+
+
+def _one_blas_thread_possible() -> bool:
+    """Whether both threads can run BLAS products with one BLAS thread each (numba's BLAS is SciPy's,
+    loaded here so that ``engine.blas_limit`` limits it too, and threadpoolctl is installed)."""
+    global _UP, _ONE_BLAS
+    if _ONE_BLAS is None:
+        try:
+            import scipy.linalg.cython_blas  # type: ignore[import-untyped]  # noqa: F401
+            import threadpoolctl  # type: ignore[import-untyped]  # noqa: F401
+
+            from . import _uploops
+        except ImportError:
+            _ONE_BLAS = False
+        else:
+            _UP, _ONE_BLAS = _uploops, True
+    return _ONE_BLAS
