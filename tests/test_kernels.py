@@ -346,23 +346,49 @@ def test_finite_flags_an_overflowing_last_layer_gradient(Kernel):
 @pytest.mark.parametrize("name,options", [("sgd", {}), ("momentum", {"momentum": 0.7}),
                                           ("nesterov", {"momentum": 0.6}), ("sgd", {"weight_decay": 0.1})])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_compiled_sgd_update_is_bit_identical_to_numpy(monkeypatch, name, options, dtype):
+def test_compiled_sgd_update_is_bit_identical_to_numpy(name, options, dtype):
+    # The engine's compiled SGD rule (SparseKernel._sgd, handed to SGD.step as apply=) against optim's ufuncs.
     from deltaprop import optim
 
-    support.require()  # loads deltaprop._fastloops, which optim.SGD then uses
     rng = np.random.default_rng(14)
+    net = Network([5, 3], ["softmax"], "cross_entropy", dtype=dtype)
+    kernel = sparse.SparseKernel(net, 1)  # one row: no helper thread, the compiled rule alone
+    assert kernel.pair is None
     start = [rng.normal(size=(5, 3)).astype(dtype), rng.normal(size=3).astype(dtype)]
     grads = [[rng.normal(size=p.shape).astype(dtype) for p in start] for _ in range(3)]
     results = []
     for compiled in (True, False):
-        if not compiled:
-            monkeypatch.setattr(optim, "_compiled_update", lambda params, grads: None)
         params, opt = [p.copy() for p in start], optim.make_optimizer(name, lr=0.3, **options)
+        assert opt.rule == "sgd"
         for g in grads:
-            opt.step(params, g)
+            opt.step(params, g, apply=kernel._sgd if compiled else None)
         results.append(params)
     for i, (a, b) in enumerate(zip(*results)):
         assert a.dtype == dtype and np.array_equal(a, b), f"params[{i}]"
+
+
+@needs_numba
+def test_the_sparse_kernel_hands_sgds_rule_compiled_and_leaves_other_rules_to_the_optimiser():
+    from deltaprop import optim
+
+    class Recorder(optim.SGD):
+        def step(self, params, grads, *, apply=None):
+            self.applied = apply
+            super().step(params, grads, apply=apply)
+
+    class Changed(optim.SGD):  # another rule under SGD's name: the engine must not replace it
+        def _update(self, params, grads):
+            super()._update(params, grads)
+
+    net = Network([4, 3], ["softmax"], "cross_entropy")
+    kernel = sparse.SparseKernel(net, 1)
+    params, grads = net.weights + net.biases, [np.ones_like(p) for p in net.weights + net.biases]
+    for opt in (optim.SGD(0.1), optim.Nesterov(0.1), optim.Adam(0.1), Changed(0.1)):
+        calls = []
+        opt.step = lambda p, g, apply=None, opt=opt, calls=calls: calls.append(apply)  # noqa: B023
+        kernel.update(opt, params, grads)
+        assert calls == [kernel._sgd if type(opt) in (optim.SGD, optim.Nesterov) else None], type(opt).__name__
+    assert Recorder(0.1).rule is None and Changed(0.1).rule is None and optim.Momentum().rule == "sgd"
 
 
 def assert_shared_update_is_the_optimizers_step(net, name, options, rng):

@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .engine import DivergenceError, all_finite
-from .engine.per_sample import SampleLoop, sample_loop_supports
 from .network import Network
-from .optim import SGD, Momentum
 
 if TYPE_CHECKING:
     from .train import Callbacks, Trainer
@@ -57,14 +55,6 @@ def batch_epoch(tr: Trainer, kernel: Any, X: np.ndarray, Y: np.ndarray, w: np.nd
         tr.batch += 1
         if callbacks.active:
             callbacks.batch(tr, n_batches, min(tr.batch * batch_size, m))
-
-
-def sample_loop(net: Network, opt: Any, batch_size: int, w: np.ndarray | None, kind: str) -> Any:
-    """The compiled per-sample loop when it applies: batch_size 1, plain SGD, known layers, numba."""
-    if (kind not in ("auto", "compiled") or batch_size != 1 or w is not None or type(opt) not in (SGD, Momentum)
-            or opt.momentum or opt.weight_decay):
-        return None
-    return SampleLoop(net) if sample_loop_supports(net) else None
 
 
 def sample_epoch(tr: Trainer, loop: Any, X: np.ndarray, Y: np.ndarray, params: list[np.ndarray],

@@ -10,12 +10,13 @@ Notes
 With ``weight_decay`` = lambda > 0, each 2-D array (a weight W^(l)) is updated with
 g = dW + lambda * W (L2 decay, Adam included); 1-D arrays (biases b^(l)) are never decayed.
 The caller's gradient arrays are never modified. After the first step, a step allocates no arrays.
+This module is NumPy only; ``deltaprop.engine`` may hand ``SGD.step`` a compiled form of SGD's
+rule (``apply=``), tested bit for bit against the ufuncs here.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -80,14 +81,13 @@ class Optimizer(ABC):
         ValueError
             On the first call only, if the lengths, shapes or dtypes of params and grads differ.
         """
-        self._update(params, self.begin_step(params, grads))
+        self._update(params, self._gradients(params, grads))
 
-    def begin_step(self, params: list[FloatArray], grads: list[FloatArray]) -> list[FloatArray]:
+    def _gradients(self, params: list[FloatArray], grads: list[FloatArray]) -> list[FloatArray]:
         """All of ``step`` but the update: checks and state (first call), weight decay, ``t += 1``.
 
         Returns the gradients the update uses: ``grads``, or g + lambda * W for the weights when
-        weight_decay > 0 (in arrays of the optimiser). ``deltaprop.fast`` calls it and then
-        applies SGD's update itself, sharing a large array between two threads.
+        weight_decay > 0 (in arrays of the optimiser).
         """
         if self._scratch is None:
             self._prepare(params, grads)
@@ -99,7 +99,7 @@ class Optimizer(ABC):
 
     @abstractmethod
     def _update(self, params: list[FloatArray], grads: list[FloatArray]) -> None:
-        """Apply this rule's update to params in place, from the gradients begin_step returned."""
+        """Apply this rule's update to params in place, from the gradients _gradients returned."""
 
     def _uses_state(self) -> bool:
         return True
@@ -243,14 +243,36 @@ class SGD(Optimizer):
     def _uses_state(self) -> bool:
         return self.momentum > 0
 
+    @property
+    def rule(self) -> str | None:
+        """The name "sgd" while ``step`` is exactly SGD's rule (None for a subclass that changes it): the engine may
+        then pass ``step`` a compiled form of the rule (``apply``)."""
+        same = type(self).step is SGD.step and type(self)._update is SGD._update
+        return "sgd" if same else None
+
+    def step(self, params: list[FloatArray], grads: list[FloatArray], *,
+             apply: Callable[..., None] | None = None) -> None:
+        """One update of every ``params[i]`` in place; ``grads`` are left untouched (see ``Optimizer.step``).
+
+        Parameters
+        ----------
+        params, grads : lists of ndarrays
+            As for ``Optimizer.step``.
+        apply : callable, optional, keyword-only
+            ``apply(params, g, v, eta, mu, nesterov)`` applies the rule of the class notes in place, with g
+            the gradients (weight decay added), v the velocities (``params`` itself when mu = 0), eta, mu
+            as Python floats. Default: the NumPy ufuncs of ``_update``. ``deltaprop.engine`` passes a
+            compiled form, tested bit for bit against them.
+        """
+        g = self._gradients(params, grads)
+        if apply is None:
+            self._update(params, g)
+        else:
+            apply(params, g, self.velocity if self.momentum else params, self.eta, self.momentum, self.nesterov)
+
     def _update(self, params: list[FloatArray], grads: list[FloatArray]) -> None:
         eta, mu, scratch = self.eta, self.momentum, self._scratch
         assert scratch is not None
-        fused = _compiled_update(params, grads)
-        if fused is not None:  # one pass per array, rounded exactly as the ufuncs below
-            for i, (W, g) in enumerate(zip(params, grads)):
-                fused(W, g, self.velocity[i] if mu else W, W.dtype.type(eta), W.dtype.type(mu), self.nesterov)
-            return
         # The third argument of each ufunc is its out= array (passed by position: less overhead).
         if not mu:
             for W, g, s in zip(params, grads, scratch):
@@ -263,18 +285,6 @@ class SGD(Optimizer):
                 np.add(np.subtract(W, s, W), np.multiply(v, mu, s), W)  # W = W - eta * g + mu * v
             else:
                 np.add(W, v, W)  # W = W + v
-
-
-def _compiled_update(params: list[FloatArray], grads: list[FloatArray]) -> Callable[..., None] | None:
-    """``deltaprop.engine._loops.sgd_update`` when that module is loaded and the arrays are contiguous.
-
-    The compiled training kernels load it (numba); it makes SGD's update one pass over each
-    array instead of four, with bit-identical results, and is never imported from here.
-    """
-    loops = sys.modules.get("deltaprop.engine._loops")
-    if loops is None or not all(a.flags.c_contiguous for a in (*params, *grads)):
-        return None
-    return loops.sgd_update  # type: ignore[no-any-return]
 
 
 class Momentum(SGD):

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from . import _checks
-from ._epochs import batch_epoch, sample_epoch, sample_loop
-from .engine import DivergenceError, blas_limit, check_kernel, count_correct, make_kernel
+from ._epochs import batch_epoch, sample_epoch
+from .engine import DivergenceError, blas_limit, check_kernel, count_correct, make_kernel, sample_loop
 from .network import Network
 from .optim import OPTIMIZERS, make_optimizer
 

@@ -23,13 +23,13 @@ import numpy as np
 from ..network import Network
 from . import support
 from .dense import DenseKernel
-from .per_sample import SampleLoop, sgd_steps
+from .per_sample import SampleLoop, sample_loop_supports, sgd_steps
 from .reference import BatchKernel, DivergenceError, all_finite, count_correct
 from .sparse import SparseKernel, sparse_pays
 from .support import available, require
 
 __all__ = ["KERNELS", "BatchKernel", "DenseKernel", "DivergenceError", "SampleLoop", "SparseKernel", "all_finite",
-           "available", "blas_limit", "check_kernel", "count_correct", "make_kernel", "require", "sgd_steps"]
+           "available", "blas_limit", "check_kernel", "count_correct", "make_kernel", "require", "sample_loop", "sgd_steps"]
 
 KERNELS = ("auto", "reference", "numpy", "compiled")
 
@@ -64,6 +64,15 @@ def make_kernel(net: Network, batch_size: int, X: np.ndarray | None = None, *, k
     elif X is None or not sparse_pays(X):
         return DenseKernel(net, batch_size)
     return SparseKernel(net, batch_size)
+
+
+def sample_loop(net: Network, opt: Any, batch_size: int, w: np.ndarray | None, kind: str) -> SampleLoop | None:
+    """The compiled per-sample loop when it applies: batch_size 1, plain SGD (``opt.rule == "sgd"``, no momentum
+    or weight decay), no sample weights, known layers, numba; else None (the caller asks ``make_kernel``)."""
+    plain = getattr(opt, "rule", None) == "sgd" and not opt.momentum and not opt.weight_decay
+    if kind not in ("auto", "compiled") or batch_size != 1 or w is not None or not plain:
+        return None
+    return SampleLoop(net) if sample_loop_supports(net) else None
 
 
 _CONTROLLER: Any = None

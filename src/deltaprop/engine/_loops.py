@@ -24,7 +24,7 @@ from numba.extending import intrinsic
 jit = numba.njit(cache=True, nogil=True)
 
 
-# ----- the SGD family's update in one pass (deltaprop.optim.SGD uses it once this module is loaded)
+# ----- the SGD family's update in one pass (engine.sparse hands it to optim.SGD.step as apply=)
 @jit
 def sgd_update(W, g, v, eta, mu, nesterov):  # pragma: no cover - compiled
     """SGD's rule in place, rounded exactly as its NumPy ufuncs round (see optim.SGD._update).

@@ -21,7 +21,6 @@ import numpy as np
 
 from ..costs import batch_scale
 from ..network import Network
-from ..optim import SGD, Momentum, Nesterov
 from . import support
 from .dense import DenseKernel
 from .reference import CHUNK, BatchKernel, all_finite
@@ -182,19 +181,27 @@ class SparseKernel(DenseKernel):
         return self.pair is not None and k >= PAIR_ROWS
 
     def update(self, opt: Any, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """``opt.step(params, grads)``; for the SGD family, large weight matrices are updated by two threads,
-        and this thread updates the small arrays while the helper works on its half of the last one."""
-        if (self.pair is None or type(opt) not in (SGD, Momentum, Nesterov)
-                or not (self._contiguous is params or all(a.flags.c_contiguous for a in (*params, *grads)))):
+        """``opt.step(params, grads)``; for SGD's rule (``opt.rule == "sgd"``) in its compiled form
+        (``_loops.sgd_update``, bit for bit the optimiser's), with large weight matrices updated by two threads."""
+        if getattr(opt, "rule", None) != "sgd" or not (
+                self._contiguous is params or all(a.flags.c_contiguous for a in (*params, *grads))):
             opt.step(params, grads)
             return
         self._contiguous = params  # the same list of arrays next time: no need to look again
+        opt.step(params, grads, apply=self._sgd)
+
+    def _sgd(self, params: list[np.ndarray], g: list[np.ndarray], v: list[np.ndarray], eta: float, mu: float,
+             nesterov: bool) -> None:
+        """SGD's rule on every array (``optim.SGD.step``'s ``apply``): this thread updates the small arrays
+        while the helper works on its half of the last large weight matrix."""
         L, loops = self.net.L, self.loops
-        g = opt.begin_step(params, grads)
-        dt, mu, nesterov = params[0].dtype.type, opt.momentum, opt.nesterov
-        eta_t, mu_t = dt(opt.eta), dt(mu)
-        self.rates[:] = opt.eta, mu
-        v = opt.velocity if mu else params
+        dt = params[0].dtype.type
+        eta_t, mu_t = dt(eta), dt(mu)
+        if self.pair is None:
+            for i in range(2 * L):
+                loops.sgd_update(params[i], g[i], v[i], eta_t, mu_t, nesterov)
+            return
+        self.rates[:] = eta, mu
         if not (_same(g[:L], self._update_arrays[0]) and _same(v[:L], self._update_arrays[1])):
             self._update_arrays = (tuple(g[:L]), tuple(v[:L]))  # the helper is rebound once, on the first step
         self._bind(self._src[0])
