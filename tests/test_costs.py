@@ -209,18 +209,17 @@ def test_gradcheck_is_exact_on_rows_not_summing_to_one(out, cost):
 
 
 def kernel_paths():
-    from deltaprop import fast
+    from deltaprop.engine import support
 
     paths = ["reference", "numpy"]
-    return paths + (["compiled", "per-sample"] if fast.available() else [])
+    return paths + (["compiled", "per-sample"] if support.available() else [])
 
 
 @pytest.mark.parametrize("path", kernel_paths())
 @pytest.mark.parametrize("sizes", [[5, 4, 3], [5, 3]], ids=["L2", "L1"])
 @pytest.mark.parametrize("out,cost", FUSED)
 def test_every_kernel_gives_autograds_gradient_on_accepted_targets(path, sizes, out, cost):
-    from deltaprop import fast, sparse
-    from deltaprop.kernels import BatchKernel, DenseKernel
+    from deltaprop.engine import BatchKernel, DenseKernel, SampleLoop, SparseKernel
 
     rng = np.random.default_rng(14)
     L = len(sizes) - 1
@@ -231,13 +230,13 @@ def test_every_kernel_gives_autograds_gradient_on_accepted_targets(path, sizes, 
     if path == "per-sample":  # one step of the compiled loop on row 4: W <- W - eta dc/dW of that row
         before = net.copy()
         dW, db = oracle.gradients(before, X[4:5], Y[4:5])
-        _, _, done = fast.SampleLoop(net).run(X, Y, np.array([4]), 0.5)
+        _, _, done = SampleLoop(net).run(X, Y, np.array([4]), 0.5)
         assert done == 1
         for name, p, p0, g in zip(["W"] * L + ["b"] * L, net.weights + net.biases, before.weights + before.biases,
                                   list(dW) + list(db)):
             np.testing.assert_allclose((p0 - p) / 0.5, g, rtol=1e-9, atol=1e-12, err_msg=f"{name} step")
         return
-    Kernel = {"reference": BatchKernel, "numpy": DenseKernel}.get(path) or sparse.SparseKernel
+    Kernel = {"reference": BatchKernel, "numpy": DenseKernel}.get(path) or SparseKernel
     idx = np.array([7, 0, 3, 5, 1, 8])
     for weights, call in [(None, "gradients"), (w, "gradients"), (None, "batch"), (w, "batch")]:
         kernel = Kernel(net, 9)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from autograd import grad
 
-from deltaprop import Network, fast, load, train
+from deltaprop import Network, load, train
+from deltaprop.engine import support
 
 training = importlib.import_module("deltaprop.train")  # the module (deltaprop.train is the function)
 
@@ -235,7 +236,7 @@ def test_full_batch_training_with_weights_equals_training_on_repeated_rows(optim
     assert not np.allclose(weighted.weights[0], zeroed.weights[0])  # the weights did change the run
 
 
-WEIGHT_KERNELS = ["reference", "numpy"] + (["compiled"] if fast.available() else [])
+WEIGHT_KERNELS = ["reference", "numpy"] + (["compiled"] if support.available() else [])
 
 
 @pytest.mark.parametrize("kernel", WEIGHT_KERNELS)

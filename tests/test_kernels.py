@@ -164,12 +164,6 @@ def test_make_kernel_picks_by_layers_dropout_and_sparsity():
         make_kernel(odd, 10, X, kind="numpy")
     with pytest.raises(ValueError, match="kernel must be one of auto, reference, numpy, compiled, got 'fastest'"):
         make_kernel(net, 10, X, kind="fastest")
-    from deltaprop import fast
-
-    with pytest.warns(DeprecationWarning, match="deltaprop.fast.SparseKernel moved: use deltaprop.engine"):
-        assert fast.SparseKernel is sparse.SparseKernel  # its old home still resolves, for one release
-    with pytest.raises(AttributeError, match="no attribute 'SparseKernal'"):
-        fast.SparseKernal  # noqa: B018
 
 
 def test_a_replaced_builtin_is_not_taken_for_the_builtin():
@@ -630,14 +624,3 @@ def test_a_shared_layers_delta_computed_alone_equals_the_chain_rule(monkeypatch)
     kernel.close()
     np.testing.assert_allclose(G, (D3 @ net.weights[2].T) * (1 - A2 ** 2), rtol=1e-12, atol=1e-15)  # tanh' = 1 - a^2
 
-
-@pytest.mark.parametrize("old,name", [("fast", "sgd_steps"), ("fast", "SampleLoop"), ("kernels", "make_kernel"),
-                                      ("kernels", "DenseKernel"), ("sparse", "SparseKernel")])
-def test_old_import_paths_warn_and_give_the_engines_objects(old, name):
-    import importlib
-
-    from deltaprop import engine
-
-    module = importlib.import_module(f"deltaprop.{old}")
-    with pytest.warns(DeprecationWarning, match=re.escape(f"deltaprop.{old}.{name} moved: use deltaprop")):
-        assert getattr(module, name) is getattr(engine, name)

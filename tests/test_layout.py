@@ -9,7 +9,8 @@ import pytest
 
 # Old top-level paths named in the README or the API docs, and where each moved.
 MOVED = {"deltaprop.idx": "deltaprop.datasets.idx", "deltaprop.scaling": "deltaprop.datasets.scaling",
-         **{f"deltaprop.{m}": f"deltaprop.teach.{m}" for m in ("notation", "explain", "check", "slips", "render")}}
+         **{f"deltaprop.{m}": f"deltaprop.teach.{m}" for m in ("notation", "explain", "check", "slips", "render")},
+         **{f"deltaprop.{m}": "deltaprop.engine" for m in ("fast", "kernels", "sparse")}}
 
 
 @pytest.mark.parametrize("old", sorted(MOVED))

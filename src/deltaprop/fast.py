@@ -1,11 +1,9 @@
-"""Deprecated: ``deltaprop.fast`` moved into ``deltaprop.engine`` (``deltaprop.sgd_steps`` for users)."""
+"""Deprecated path: ``deltaprop.fast`` moved into ``deltaprop.engine``; this re-export goes in the next release."""
 
-from typing import Any
+import warnings
 
-from ._deprecated import forward
+from .engine import *  # noqa: F403  (the same public names)
+from .engine import __all__  # noqa: F401
 
-_NAMES = ("SampleLoop", "SparseKernel", "available", "require", "sgd_steps", "sparse_pays")
-
-
-def __getattr__(name: str) -> Any:
-    return forward(__name__, "deltaprop" if name == "sgd_steps" else "deltaprop.engine", _NAMES, name)
+warnings.warn("deltaprop.fast moved into deltaprop.engine (sgd_steps: deltaprop.sgd_steps); import from there "
+              "(the old path goes in the next release)", DeprecationWarning, stacklevel=2)

@@ -1,12 +1,9 @@
-"""Deprecated: ``deltaprop.kernels`` moved into ``deltaprop.engine``."""
+"""Deprecated path: ``deltaprop.kernels`` moved into ``deltaprop.engine``; this re-export goes in the next release."""
 
-from typing import Any
+import warnings
 
-from ._deprecated import forward
+from .engine import *  # noqa: F403  (the same public names)
+from .engine import __all__  # noqa: F401
 
-_NAMES = ("BatchKernel", "DenseKernel", "KERNELS", "all_finite", "blas_limit", "check_kernel", "count_correct",
-          "make_kernel")
-
-
-def __getattr__(name: str) -> Any:
-    return forward(__name__, "deltaprop.engine", _NAMES, name)
+warnings.warn("deltaprop.kernels moved into deltaprop.engine; import it from there "
+              "(the old path goes in the next release)", DeprecationWarning, stacklevel=2)

@@ -1,11 +1,9 @@
-"""Deprecated: ``deltaprop.sparse`` moved into ``deltaprop.engine``."""
+"""Deprecated path: ``deltaprop.sparse`` moved into ``deltaprop.engine``; this re-export goes in the next release."""
 
-from typing import Any
+import warnings
 
-from ._deprecated import forward
+from .engine import *  # noqa: F403  (the same public names)
+from .engine import __all__  # noqa: F401
 
-_NAMES = ("SparseKernel", "sparse_pays")
-
-
-def __getattr__(name: str) -> Any:
-    return forward(__name__, "deltaprop.engine", _NAMES, name)
+warnings.warn("deltaprop.sparse moved into deltaprop.engine; import it from there "
+              "(the old path goes in the next release)", DeprecationWarning, stacklevel=2)

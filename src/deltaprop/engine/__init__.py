@@ -29,7 +29,8 @@ from .sparse import SparseKernel, sparse_pays
 from .support import available, require
 
 __all__ = ["KERNELS", "BatchKernel", "DenseKernel", "DivergenceError", "SampleLoop", "SparseKernel", "all_finite",
-           "available", "blas_limit", "check_kernel", "count_correct", "make_kernel", "require", "sample_loop", "sgd_steps"]
+           "available", "blas_limit", "check_kernel", "count_correct", "make_kernel", "require", "sample_loop",
+           "sgd_steps", "sparse_pays"]
 
 KERNELS = ("auto", "reference", "numpy", "compiled")
 

@@ -1,4 +1,4 @@
-r"""A helper thread for ``deltaprop.sparse.SparseKernel``: half of each large loop or product, without waits.
+r"""A helper thread for ``engine.sparse.SparseKernel``: half of each large loop or product, without waits.
 
 Waking a sleeping thread takes 0.1-0.2 ms on some virtual machines, as long as half of the work it
 would take over, so the helper waits for work spinning inside compiled code (``serve``), without the

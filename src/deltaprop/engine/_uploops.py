@@ -1,4 +1,4 @@
-r"""The layers above the first, shared by two threads (``deltaprop.sparse``; imports numba).
+r"""The layers above the first, shared by two threads (``engine.sparse``; imports numba).
 
 For l >= 2, a mini-batch's products are dense: z^(l) = a^(l-1) W^(l) + b^(l), the backward
 product delta^(l) W^(l)T and dW^(l) = a^(l-1)T delta^(l). The functions below run them through

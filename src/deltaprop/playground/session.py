@@ -10,7 +10,7 @@ generator and the cost history. The browser only draws what :meth:`Session.state
 * ``history``: the train and test cost C and the training accuracy after each update.
 
 Training is single-sample SGD with replacement, as in Higham & Higham (2019):
-W^(l) <- W^(l) - eta a^(l-1)T delta^(l), b^(l) <- b^(l) - eta delta^(l) (``deltaprop.fast.sgd_steps``).
+W^(l) <- W^(l) - eta a^(l-1)T delta^(l), b^(l) <- b^(l) - eta delta^(l) (``deltaprop.sgd_steps``).
 """
 
 from __future__ import annotations
