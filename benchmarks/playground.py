@@ -8,7 +8,7 @@ Usage (from the repository root, with the test extras and Debian's chromium + ch
 
 Target (issue 18): Higham & Higham's 2-2-3-2 sigmoid network, a 100 x 100 region grid, 500 SGD
 steps between display updates: at least 20 display updates per second. An update is one answer
-of the server (500 steps of ``deltaprop.fast.sgd_steps``, the trace of the selected sample, the
+of the server (500 steps of ``deltaprop.sgd_steps``, the trace of the selected sample, the
 regions and hidden-unit maps on the grid, the cost history) drawn by the page, counted by the
 page itself (``window.pgStats``). The server-side share is timed alone too, in this process.
 Exits with code 1 when the target is missed.

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .engine import DivergenceError, all_finite
-from .network import Network
 
 if TYPE_CHECKING:
     from .train import Callbacks, Trainer

@@ -2,7 +2,7 @@ r"""The layers above the first, shared by two threads (``engine.sparse``; import
 
 For l >= 2, a mini-batch's products are dense: z^(l) = a^(l-1) W^(l) + b^(l), the backward
 product delta^(l) W^(l)T and dW^(l) = a^(l-1)T delta^(l). The functions below run them through
-BLAS with one thread, so that the caller and ``deltaprop._helper``'s thread can work at once:
+BLAS with one thread, so that the caller and ``_helper``'s thread can work at once:
 z^(l) in two blocks of rows, one per thread; delta^(l-1) in one thread while dW^(l) is computed
 in the other (two products of the same size, each packed once). A call is always the same on the
 same rows, whichever thread makes it: the numbers do not depend on how the work was shared.

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..activations import ACTIVATIONS
 from ..costs import COSTS
-from ..fast import sgd_steps
+from ..engine import sgd_steps
 from ..network import Network
 from ..teach.notation import NOTATIONS
 from .data import DATASETS, Points, add_point, make_data, targets
