@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from .activations import Activation, FloatArray, _sigmoid
+from ._activation_base import Activation, FloatArray, _sigmoid
 
 
 class ELU(Activation):
