@@ -18,11 +18,11 @@ import numpy as np
 from sklearn.base import BaseEstimator  # type: ignore[import-untyped]
 from sklearn.utils.validation import check_is_fitted, check_random_state  # type: ignore[import-untyped]
 
-from . import _checks
-from .activations import ACTIVATIONS
-from .network import Network
-from .optim import OPTIMIZERS, make_optimizer
-from .train import train
+from .. import _checks
+from ..activations import ACTIVATIONS
+from ..network import Network
+from ..optim import OPTIMIZERS, make_optimizer
+from ..train import train
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data  # type: ignore[import-untyped]

@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin  # type: ignore[import-untyped]
 from sklearn.utils.multiclass import check_classification_targets  # type: ignore[import-untyped]
 
-from ._sklearn_base import _Estimator
+from ._base import _Estimator
 
 __all__ = ["DeltapropClassifier", "DeltapropRegressor"]
 
