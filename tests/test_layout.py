@@ -1,9 +1,12 @@
-"""The package's layout: the layers as an import-linter contract, and the old paths that still work (deprecated)."""
+"""The package's layout: the layers as an import-linter contract (pyproject.toml), and the old paths that still work."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,3 +43,48 @@ def test_a_scaling_pickled_under_the_old_path_loads():
             "assert pickle.loads(old) == s\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT = ("import sys\n"
+        "from importlinter.cli import lint_imports\n"
+        "sys.exit(lint_imports(config_filename='pyproject.toml', no_cache=True, no_logo=True))\n")
+
+
+def _lint(root: Path) -> subprocess.CompletedProcess:
+    """import-linter on the package under root/src with root/pyproject.toml's contracts."""
+    pytest.importorskip("importlinter")
+    return subprocess.run([sys.executable, "-c", LINT], cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root / "src")}, timeout=300)
+
+
+def test_the_layers_contract_holds():
+    done = _lint(ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
+
+
+@pytest.mark.parametrize("module, planted, message", [
+    ("costs.py", "from . import train", "deltaprop.costs is not allowed to import deltaprop.train"),
+    ("activations_extra.py", "from . import activations", "deltaprop.activations_extra is not allowed to import"),
+    ("datasets/toy.py", "from ..network import Network", "deltaprop.datasets.toy -> deltaprop.network"),
+    ("teach/written.py", "from ..io import load", "deltaprop.teach.written -> deltaprop.io"),
+    ("export.py", "from . import plots", "deltaprop.export is not allowed to import deltaprop.plots"),
+])
+def test_the_contract_catches_an_import_against_the_layers(tmp_path, module, planted, message):
+    shutil.copytree(ROOT / "src" / "deltaprop", tmp_path / "src" / "deltaprop",
+                    ignore=shutil.ignore_patterns("__pycache__", "static"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    path = tmp_path / "src" / "deltaprop" / module
+    path.write_text(path.read_text() + f"\n{planted}  # planted by the test\n")
+    done = _lint(tmp_path)
+    assert done.returncode != 0 and message in done.stdout, done.stdout + done.stderr
+
+
+def test_a_new_module_must_find_its_layer(tmp_path):
+    shutil.copytree(ROOT / "src" / "deltaprop", tmp_path / "src" / "deltaprop",
+                    ignore=shutil.ignore_patterns("__pycache__", "static"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    (tmp_path / "src" / "deltaprop" / "newcomer.py").write_text('"""Not yet placed in a layer."""\n')
+    done = _lint(tmp_path)
+    assert done.returncode != 0 and "deltaprop.newcomer" in done.stdout, done.stdout + done.stderr
