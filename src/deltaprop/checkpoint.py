@@ -36,6 +36,8 @@ import numpy as np
 
 from . import io
 from .network import Network
+from .optim import optimizer_from_config
+from .train import History
 
 __all__ = ["FILENAME", "FORMAT", "Checkpoint", "Checkpointer", "checkpoint_path", "load_checkpoint", "position",
            "save_checkpoint"]
@@ -205,9 +207,6 @@ def _count(value: Any, name: str) -> int:
 
 def _check_state(state: dict[str, Any], net: Network) -> None:
     """Check that ``train(..., resume=state)`` can use state; ValueError naming the first problem."""
-    from .optim import optimizer_from_config
-    from .train import History
-
     _count(state["epoch"], "epoch")
     _count(state["batch"], "batch")
     perm = state.get("perm")

@@ -30,7 +30,17 @@ import importlib.util
 import sys
 from typing import NoReturn
 
+import numpy as np
+
+from . import __version__
+
 # name -> (module, one-line help). Each module has add_arguments(parser) and run(args) -> int.
+#
+# Deferred imports: the command modules import the library inside run(), not at their top, on purpose.
+# build_parser imports every command module, and the modules their commands use (plots and matplotlib,
+# datasets, teach, export, bench, the playground) cost about 2 s together; a command pays only for
+# its own. This is the one place besides the forwarders Network.fit/Network.save where a deferred
+# import is allowed; import-linter's contract (pyproject.toml) sees these imports all the same.
 COMMANDS = {
     "train": ("deltaprop.commands.train", "train a network (default: the embedded digits)"),
     "evaluate": ("deltaprop.commands.evaluate", "accuracy, cost and confusion matrix of a saved model"),
@@ -57,8 +67,6 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every subcommand whose module is installed."""
     parser = _Parser(prog="deltaprop", description="Feedforward networks trained by backpropagation.")
-    from . import __version__
-
     parser.add_argument("--version", action="version", version=f"deltaprop {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module, help_text) in COMMANDS.items():
@@ -78,8 +86,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help(sys.stderr)
             return 2
-        import numpy as np
-
         # Floating-point overflow in user data or a diverging run is reported by the checks
         # (non-finite data, DivergenceError) as one line; NumPy's own warnings would add more.
         with np.errstate(all="ignore"):

@@ -26,6 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from . import __version__
+from ._checks import dtype as check_dtype
+from .activations import ACTIVATIONS
 from .datasets.scaling import Scaling
 from .io import write_atomic
 from .network import Network
@@ -178,8 +181,6 @@ class _Graph:
 
 
 def _metadata(net: Network) -> dict[str, str]:
-    from . import __version__
-
     arch = {"sizes": list(net.sizes), "activations": list(net.activations), "cost": net.cost_name,
             "dtype": net.dtype.name}
     classes = None if net.classes is None else [c.item() if hasattr(c, "item") else c for c in net.classes]
@@ -196,9 +197,7 @@ def onnx_model(net: Network, *, dtype: Any = None) -> Any:
     HardSigmoid and Erf (gelu): export such float64 networks with ``dtype="float32"``.
     """
     _onnx()
-    from onnx import TensorProto, checker, helper
-
-    from ._checks import dtype as check_dtype
+    from onnx import TensorProto, checker, helper  # optional dependency (the ecosystem extra)
 
     _network(net)
     dt = net.dtype if dtype is None else check_dtype(dtype)
@@ -331,7 +330,6 @@ def _activation_of(module: Any, position: int) -> str:
     nn = _torch().nn
     if isinstance(module, nn.Softmax) and module.dim in (1, -1):
         return "softmax"
-    from .activations import ACTIVATIONS
 
     for name, cls in ACTIVATIONS.items():
         form = _matching_form(cls(), torch=True)

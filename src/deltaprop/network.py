@@ -353,12 +353,12 @@ class Network:
 
     def fit(self, X: Any, Y: Any, **options: Any) -> Any:
         """Train in place; see ``deltaprop.train`` for the options. Returns the History."""
-        from .train import train
+        from .train import train  # a convenience forwarder: the training layer sits above the network
 
         return train(self, X, Y, **options)
 
     def save(self, path: Any) -> None:
         """Write the model as safetensors; see ``deltaprop.io.save``."""
-        from .io import save
+        from .io import save  # a convenience forwarder: the model files sit above the network
 
         save(self, path)
