@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,3 +90,19 @@ def test_a_new_module_must_find_its_layer(tmp_path):
     (tmp_path / "src" / "deltaprop" / "newcomer.py").write_text('"""Not yet placed in a layer."""\n')
     done = _lint(tmp_path)
     assert done.returncode != 0 and "deltaprop.newcomer" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_readme_layout_names_functions_that_exist_where_it_says():
+    section = (ROOT / "README.md").read_text().split("## Layout\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\|[^|]+\| (`[^|]+`) \| (`[^|]+`)", section, re.M)
+    assert len(rows) >= 4, "the Layout section's table of where z, delta and the step are computed"
+    for files, functions in rows:
+        defined = set()
+        for name in re.findall(r"`([\w/]+\.py)`", files):
+            for node in ast.walk(ast.parse((ROOT / "src" / "deltaprop" / name).read_text())):
+                if isinstance(node, ast.ClassDef):
+                    defined.update(f"{node.name}.{f.name}" for f in node.body if isinstance(f, ast.FunctionDef))
+                elif isinstance(node, ast.FunctionDef):
+                    defined.add(node.name)
+        named = re.findall(r"`([\w.]+)`", functions)
+        assert named and set(named) <= defined, f"{functions} not all defined in {files}: {sorted(set(named) - defined)}"
