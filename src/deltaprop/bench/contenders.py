@@ -19,19 +19,37 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .. import __version__
+from ..datasets import higham_points
+from ..network import Network
+from ..optim import make_optimizer
+from ..train import train
 from .configs import Task
-from .worker import Data
+
+
+@dataclass
+class Data:
+    """Training and test rows in the worker: X (m, n_0) float, y (m,) int64 class labels."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the four arrays."""
+        return sum(a.nbytes for a in (self.X_train, self.y_train, self.X_test, self.y_test))
 
 
 def initial_network(task: Task, seed: int) -> Any:
     """The deltaprop Network of ``task`` with its initial weights for ``seed``."""
-    from ..network import Network
-
     L = len(task.sizes) - 1
     return Network(list(task.sizes), [task.hidden] * (L - 1) + [task.output], task.cost,
                    dtype=task.dtype, seed=seed, init=task.init)
@@ -40,8 +58,6 @@ def initial_network(task: Task, seed: int) -> Any:
 def task_data(task: Task, mnist: Data | None) -> Data:
     """The rows a task trains on: the prepared MNIST rows, or Higham's ten points (train = test)."""
     if task.data == "higham":
-        from ..datasets import higham_points
-
         X, Y = higham_points()
         y = Y.argmax(axis=1)
         X = X.astype(task.dtype)
@@ -87,14 +103,10 @@ class Deltaprop:
     """deltaprop through its public API: ``train`` per epoch, ``sgd_steps`` per sample."""
 
     def __init__(self, data: Data | None) -> None:
-        from .. import __version__
-
         self.mnist = data
         self.versions = {"deltaprop": __version__, "numpy": np.__version__}
 
     def reset(self, task: Task, seed: int) -> dict[str, Any]:
-        from ..optim import make_optimizer
-
         self.task, self.d = task, task_data(task, self.mnist)
         self.net = initial_network(task, seed)
         self.Y = one_hot(self.d.y_train, task.sizes[-1], task.dtype)
@@ -102,8 +114,6 @@ class Deltaprop:
         options = {"momentum": task.momentum} if task.optimizer == "momentum" else {}
         self.optimizer = make_optimizer(task.optimizer, lr=task.lr, **options)  # kept across epochs
         if task.kind == "epoch":
-            from ..train import train
-
             B = task.batch_size  # warm-up on a copy: two batches, outside the timing
             train(self.net.copy(), self.d.X_train[:2 * B], self.Y[:2 * B], epochs=1, batch_size=B,
                   optimizer=make_optimizer(task.optimizer, lr=task.lr, **options), kernel=task.kernel)
@@ -127,8 +137,6 @@ class Deltaprop:
         task, X, Y = self.task, self.d.X_train, self.Y
         m = X.shape[0]
         if task.kind == "epoch":
-            from ..train import train
-
             start = time.perf_counter()
             train(self.net, X, Y, epochs=1, batch_size=task.batch_size, optimizer=self.optimizer,
                   seed=int(self.rng.integers(2**31)), kernel=task.kernel)
@@ -141,8 +149,6 @@ class Deltaprop:
 
     def _slow_steps(self, steps: int) -> dict[str, Any]:
         """Per-sample SGD through ``train(batch_size=1)``, the path every user has."""
-        from ..train import train
-
         task, X, Y = self.task, self.d.X_train, self.Y
         if steps == X.shape[0] and not task.replacement:  # one epoch: train shuffles
             start = time.perf_counter()
@@ -263,8 +269,6 @@ class Cli:
     """
 
     def __init__(self, data: Data | None) -> None:
-        from .. import __version__
-
         self.mnist = data
         self.versions = {"deltaprop": __version__, "numpy": np.__version__}
         self.folder = tempfile.TemporaryDirectory(prefix="deltaprop-bench-cli-")
@@ -302,22 +306,3 @@ class Cli:
         """The peak resident memory of the largest ``deltaprop train`` process (not of this worker)."""
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         return {"peak_rss": int(peak if sys.platform == "darwin" else peak * 1024), "rss": 0}
-
-
-def make_contender(name: str, data: Data | None, threads: int) -> Any:
-    """The contender object for ``name`` (PyTorch and scikit-learn are imported only here)."""
-    if name == "deltaprop":
-        return Deltaprop(data)
-    if name == "floor":
-        return Floor(data)
-    if name == "numpy-loop":
-        return NumpyLoop(data)
-    if name == "cli":
-        return Cli(data)
-    from . import peers
-
-    if name == "pytorch":
-        return peers.Torch(data, threads)
-    if name == "sklearn":
-        return peers.Sklearn(data)
-    raise ValueError(f"unknown contender {name!r}")

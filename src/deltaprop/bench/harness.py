@@ -10,6 +10,7 @@ timed, inside the worker; loading, evaluation and process start-up are not.
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 import os
 import platform
@@ -23,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import __version__
+from ..datasets import load_mnist
 from . import configs, targets
 from .configs import Configuration, Options, Point
 from .process import Worker, WorkerError, start_workers, unavailable
@@ -50,8 +53,6 @@ def prepare_data(opts: Options, plan: list[Configuration], folder: str | Path) -
     if opts.dataset == "synthetic":
         arrays = synthetic_rows(n_train, n_test, opts.seed)
     else:
-        from ..datasets import load_mnist
-
         ds = load_mnist(opts.data_dir, subset=(n_train, n_test))
         arrays = {"X_train": ds.X_train, "y_train": ds.y_train, "X_test": ds.X_test, "y_test": ds.y_test}
     files: dict[tuple[int, int], dict[str, str]] = {}
@@ -226,8 +227,6 @@ def run_configuration(conf: Configuration, files: dict[str, str] | None, opts: O
 
 def machine() -> dict[str, Any]:
     """What the numbers depend on: CPUs, platform, library versions, load."""
-    import importlib.metadata
-
     versions: dict[str, str | None] = {}
     for package in ("numpy", "torch", "scikit-learn", "threadpoolctl"):
         try:
@@ -244,8 +243,6 @@ def run_benchmark(opts: Options, *, progress: Progress | None = None) -> dict[st
 
     ``progress`` receives one line of text per measured unit of work (the library never prints).
     """
-    from .. import __version__
-
     say = progress or (lambda text: None)
     plan = configs.plan(opts)
     rng = random.Random(opts.seed)

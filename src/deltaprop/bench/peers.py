@@ -7,21 +7,21 @@ taken by index from a preloaded tensor, scikit-learn by ``partial_fit`` once per
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
 import numpy as np
 
 from .configs import Task
-from .contenders import accuracy, draw, initial_network, one_hot, task_data
-from .worker import Data
+from .contenders import Data, accuracy, draw, initial_network, one_hot, task_data
 
 
 class Torch:
     """A ``torch.nn.Sequential`` of Linear layers and activations with ``torch.optim``."""
 
     def __init__(self, data: Data | None, threads: int) -> None:
-        import torch
+        import torch  # optional dependency, imported when this contender is built
 
         torch.set_num_threads(threads)
         self.torch, self.mnist = torch, data
@@ -73,8 +73,6 @@ class Torch:
 
     def _warm_up(self) -> None:
         """A few steps on a copy of the model, outside the timing (first calls allocate and dispatch)."""
-        import copy
-
         model = copy.deepcopy(self.model)
         opt = self._optimizer(model)
         B = self.task.batch_size if self.task.kind == "epoch" else 1
@@ -122,7 +120,7 @@ class Sklearn:
     """
 
     def __init__(self, data: Data | None) -> None:
-        import sklearn
+        import sklearn  # optional dependency, imported when this contender is built
         from sklearn.neural_network import MLPClassifier
 
         self.MLPClassifier, self.mnist = MLPClassifier, data

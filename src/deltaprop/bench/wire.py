@@ -8,10 +8,10 @@ from typing import IO, Any
 
 import numpy as np
 
+from .configs import Task
+
 
 def _plain(value: Any) -> Any:
-    from .configs import Task
-
     if isinstance(value, Task):
         return {"__task__": dataclasses.asdict(value)}
     if isinstance(value, np.generic):
@@ -23,8 +23,6 @@ def _plain(value: Any) -> Any:
 
 def _revive(obj: dict[str, Any]) -> Any:
     if set(obj) == {"__task__"}:
-        from .configs import Task
-
         fields = dict(obj["__task__"])
         fields["sizes"] = tuple(fields["sizes"])
         return Task(**fields)

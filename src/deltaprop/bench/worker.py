@@ -15,27 +15,12 @@ import os
 import resource
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from . import wire
-
-
-@dataclass
-class Data:
-    """Training and test rows in the worker: X (m, n_0) float, y (m,) int64 class labels."""
-
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes of the four arrays."""
-        return sum(a.nbytes for a in (self.X_train, self.y_train, self.X_test, self.y_test))
+from . import peers, wire
+from .contenders import Cli, Data, Deltaprop, Floor, NumpyLoop
 
 
 def load_data(files: dict[str, str] | None) -> Data | None:
@@ -43,6 +28,23 @@ def load_data(files: dict[str, str] | None) -> Data | None:
     if not files:
         return None
     return Data(**{key: np.load(path, allow_pickle=False) for key, path in files.items()})
+
+
+def make_contender(name: str, data: Data | None, threads: int) -> Any:
+    """The contender object for ``name`` (PyTorch and scikit-learn are imported when theirs is built)."""
+    if name == "deltaprop":
+        return Deltaprop(data)
+    if name == "floor":
+        return Floor(data)
+    if name == "numpy-loop":
+        return NumpyLoop(data)
+    if name == "cli":
+        return Cli(data)
+    if name == "pytorch":
+        return peers.Torch(data, threads)
+    if name == "sklearn":
+        return peers.Sklearn(data)
+    raise ValueError(f"unknown contender {name!r}")
 
 
 def _status_bytes(key: str) -> int | None:
@@ -87,8 +89,6 @@ class Session:
         self.limits: Any = None
 
     def setup(self, contender: str, files: dict[str, str] | None, threads: int) -> dict[str, Any]:
-        from .contenders import make_contender
-
         self.limits = limit_threads(threads)
         data = load_data(files)
         self.contender = make_contender(contender, data, threads)
