@@ -60,6 +60,13 @@ def _lint(root: Path) -> subprocess.CompletedProcess:
                           env={**os.environ, "PYTHONPATH": str(root / "src")}, timeout=300)
 
 
+def _copy_repository(tmp_path: Path) -> None:
+    """The package and the contract, copied for a test to plant an import in."""
+    shutil.copytree(ROOT / "src" / "deltaprop", tmp_path / "src" / "deltaprop",
+                    ignore=shutil.ignore_patterns("__pycache__", "static"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+
+
 def test_the_layers_contract_holds():
     done = _lint(ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -74,9 +81,7 @@ def test_the_layers_contract_holds():
     ("export.py", "from . import plots", "deltaprop.export is not allowed to import deltaprop.plots"),
 ])
 def test_the_contract_catches_an_import_against_the_layers(tmp_path, module, planted, message):
-    shutil.copytree(ROOT / "src" / "deltaprop", tmp_path / "src" / "deltaprop",
-                    ignore=shutil.ignore_patterns("__pycache__", "static"))
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    _copy_repository(tmp_path)
     path = tmp_path / "src" / "deltaprop" / module
     path.write_text(path.read_text() + f"\n{planted}  # planted by the test\n")
     done = _lint(tmp_path)
@@ -84,9 +89,7 @@ def test_the_contract_catches_an_import_against_the_layers(tmp_path, module, pla
 
 
 def test_a_new_module_must_find_its_layer(tmp_path):
-    shutil.copytree(ROOT / "src" / "deltaprop", tmp_path / "src" / "deltaprop",
-                    ignore=shutil.ignore_patterns("__pycache__", "static"))
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    _copy_repository(tmp_path)
     (tmp_path / "src" / "deltaprop" / "newcomer.py").write_text('"""Not yet placed in a layer."""\n')
     done = _lint(tmp_path)
     assert done.returncode != 0 and "deltaprop.newcomer" in done.stdout, done.stdout + done.stderr
