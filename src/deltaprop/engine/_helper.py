@@ -8,19 +8,27 @@ mailbox ``ctl``: ctl[CMD] says what to do, ctl[START] and ctl[END] which rows, c
 ctl[ROWS] how many rows the batch has, ctl[LAYER] which layer, ctl[FLAG] relu (forward), "into part"
 (gradients) or nesterov (update), and ctl[MODE] NAP sends the helper back to Python to sleep, and
 the command REBIND back to Python to serve on other arrays (a new network's, say) without a new
-thread. The helper claims a command by swapping it for RUNNING, atomically, and clears it when done;
-the caller can take back a command the helper has not claimed. Acquire and release ordering make the
-arguments and the results visible in full on both sides. This module imports numba: import it
-lazily.
+thread. The helper also goes to sleep by itself after IDLE_CYCLES without work (validation, callbacks,
+the caller's own pauses), and the next command wakes it. The helper claims a command by swapping it
+for RUNNING, atomically, and clears it when done; the caller can take back a command the helper has
+not claimed. Both control words, CMD and MODE, are read with acquire and written with release (or
+swapped): the arguments, written before CMD, and the results, written before CMD is cleared, are
+visible in full on the other side. The arrays come in one typed bundle (``Arrays``). A caller waits
+at most about FINISH_SPINS spins for a command; a helper later than that (held up by another
+process on its core) is left alone: the caller computes everything itself from then on, and says so
+in the debug log of ``deltaprop.engine``. The primitives (sched_yield, the x86 pause, the cycle
+counter) are those of Linux on x86-64, where ``support.helper_supported`` lets the helper start.
+This module imports numba: import it lazily.
 """
 from __future__ import annotations
 
-import platform
+import logging
+import operator
 import threading
 import time
 import weakref
 from collections import deque
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from llvmlite import ir  # type: ignore[import-untyped]
@@ -41,7 +49,32 @@ CMD, START, END, FLAG, ROWS, MODE, LAYER = range(7)
 NONE, FORWARD, GROUP, GRADIENT, UPDATE, AFFINE, BACKWARD, EXIT, RUNNING, REBIND = range(10)
 SPIN, NAP = 0, 1
 YIELD_EVERY = 64  # idle spins between two sched_yield calls
-_PAUSE = platform.machine().lower() in ("x86_64", "amd64")
+IDLE_CYCLES = 1 << 23  # cycle-counter ticks without work (about 3 ms) after which the helper sleeps
+FINISH_SPINS = 1 << 20  # spins (about 0.1 s) a caller waits for the helper before it computes alone
+LOG = logging.getLogger("deltaprop.engine")
+
+
+class Arrays(NamedTuple):
+    """What the helper works on: a ``SparseKernel``'s arrays, tuples indexed l - 1 (see ``_uploops``)."""
+
+    X: np.ndarray  # (m, n_0) the inputs, read through idx
+    idx: np.ndarray  # (k,) the chunk's rows of X
+    cols: np.ndarray  # (k, n_0) row i's nonzero inputs: columns cols[i, :cnt[i]]
+    vals: np.ndarray  # (k, n_0) and their values
+    cnt: np.ndarray  # (k,)
+    ptr: np.ndarray  # (n_0 + 1,) the nonzeros grouped by column: rows[ptr[j]:ptr[j + 1]], xs[...]
+    rows: np.ndarray
+    xs: np.ndarray
+    check: np.ndarray  # (2, max n_l): check[1] is the helper's finiteness check
+    Ws: tuple[np.ndarray, ...]  # W^(l)
+    bs: tuple[np.ndarray, ...]  # b^(l)
+    As: tuple[np.ndarray, ...]  # the output of layer l: a^(l), z^(L) for l = L
+    Ds: tuple[np.ndarray, ...]  # delta^(l)
+    dWs: tuple[np.ndarray, ...]  # dC/dW^(l)
+    parts: tuple[np.ndarray, ...]  # a chunk's part of dC/dW^(l) (batches of several chunks)
+    gWs: tuple[np.ndarray, ...]  # the SGD update's gradients
+    vWs: tuple[np.ndarray, ...]  # and velocities (W^(l) itself without momentum)
+    rates: np.ndarray  # (eta, mu) in the parameters' dtype
 
 
 @intrinsic
@@ -79,13 +112,22 @@ def _swap(typingctx, arr, i, expected, new):  # pragma: no cover - compiled
 
 @intrinsic
 def _pause(typingctx):  # pragma: no cover - compiled
+    """The x86 spin-wait hint: less power, and the sibling hyperthread runs faster (x86-64 only)."""
     def codegen(context, builder, signature, args):
-        if _PAUSE:  # the spin-wait hint: less power, and the sibling hyperthread runs faster
-            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
-                                                "llvm.x86.sse2.pause")
-            builder.call(fn, [])
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse2.pause")
+        builder.call(fn, [])
         return context.get_dummy_value()
     return types.void(), codegen
+
+
+@intrinsic
+def _cycles(typingctx):  # pragma: no cover - compiled
+    """The CPU's cycle counter (rdtsc on x86-64): ticks at a constant rate, for the idle time."""
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(64), []),
+                                            "llvm.readcyclecounter")
+        return builder.call(fn, [])
+    return types.int64(), codegen
 
 
 @intrinsic
@@ -103,6 +145,18 @@ def post(ctl, cmd, start, end, flag, rows, layer):  # pragma: no cover - compile
     """Give the helper a command (its arguments first, the command last)."""
     ctl[START], ctl[END], ctl[FLAG], ctl[ROWS], ctl[LAYER] = start, end, flag, rows, layer
     _store_release(ctl, CMD, cmd)
+
+
+@jit
+def set_mode(ctl, mode):  # pragma: no cover - compiled
+    """ctl[MODE] = mode, with release ordering."""
+    _store_release(ctl, MODE, mode)
+
+
+@jit
+def get_mode(ctl):  # pragma: no cover - compiled
+    """ctl[MODE], with acquire ordering."""
+    return _load_acquire(ctl, MODE)
 
 
 @jit
@@ -125,30 +179,28 @@ def wait(ctl, limit):  # pragma: no cover - compiled
 
 
 @jit
-def serve(ctl, X, idx, cols, vals, cnt, ptr, rows, xs, check,  # pragma: no cover - compiled
-          Ws, bs, As, Ds, dWs, parts, gWs, vWs, rates):
-    """The helper's loop: run each posted command, clear it; return on EXIT, on REBIND (to be called again
-    with other arrays), or when idle with NAP.
-
-    X, idx, cols, vals, cnt, ptr, rows and xs are a SparseKernel's first-layer arrays, check[1] the
-    finiteness check of the gradient rows the helper computes; Ws,
-    bs, As, Ds, dWs and parts its layers' W^(l), b^(l), outputs, deltas, gradients and partial
-    gradients (tuples indexed l - 1, see ``_uploops``); gWs, vWs and rates the SGD update's
-    gradients, velocities and (eta, mu). ctl[LAYER] says which layer (or weight) a command is for.
+def serve(ctl, a):  # pragma: no cover - compiled
+    """The helper's loop on the arrays ``a`` (an ``Arrays``): run each posted command, clear it; return on
+    EXIT, on REBIND (to be called again with other arrays), or NAP when told to (MODE) or idle for
+    IDLE_CYCLES. ctl[LAYER] says which layer (or weight) a command is for.
     """
-    idle = 0
+    idle, since = 0, _cycles()
     while True:
         cmd = _load_acquire(ctl, CMD)
         if cmd == NONE:
-            if ctl[MODE] == NAP:
-                return NAP
             idle += 1
             if idle % YIELD_EVERY == 0:
-                _yield()
+                if _load_acquire(ctl, MODE) == NAP:
+                    return NAP
+                if _cycles() - since > IDLE_CYCLES and _swap(ctl, MODE, SPIN, NAP):
+                    if _load_acquire(ctl, CMD) == NONE:  # nothing posted meanwhile: sleep
+                        return NAP
+                    _swap(ctl, MODE, NAP, SPIN)
+                _yield()  # the caller may be waiting for this core
             else:
                 _pause()
             continue
-        idle = 0
+        idle, since = 0, _cycles()
         if cmd == EXIT:
             return EXIT
         if cmd == RUNNING or not _swap(ctl, CMD, cmd, RUNNING):  # taken back by the caller meanwhile
@@ -156,19 +208,19 @@ def serve(ctl, X, idx, cols, vals, cnt, ptr, rows, xs, check,  # pragma: no cove
         if cmd == REBIND:
             _swap(ctl, CMD, RUNNING, NONE)
             return REBIND
-        k, l, i0, i1 = ctl[ROWS], ctl[LAYER], ctl[START], ctl[END]
+        k, l, i0, i1, flag = ctl[ROWS], ctl[LAYER], ctl[START], ctl[END], ctl[FLAG] != 0  # published by CMD
         if cmd == FORWARD:
-            sparse_forward(X, idx, cols, vals, cnt, Ws[0], bs[0], As[0], ctl[FLAG] != 0, i0, i1)
+            sparse_forward(a.X, a.idx, a.cols, a.vals, a.cnt, a.Ws[0], a.bs[0], a.As[0], flag, i0, i1)
         elif cmd == GROUP:
-            group_by_column(cols[:k], vals[:k], cnt[:k], ptr, rows, xs)
+            group_by_column(a.cols[:k], a.vals[:k], a.cnt[:k], a.ptr, a.rows, a.xs)
         elif cmd == GRADIENT:
-            column_gradient(ptr, rows, xs, Ds[0], parts[0] if ctl[FLAG] else dWs[0], check[1], i0, i1)
-        elif cmd == UPDATE:  # of W^(l); rates = (eta, mu) in its dtype; FLAG = nesterov
-            sgd_update_part(Ws[l - 1], gWs[l - 1], vWs[l - 1], rates[0], rates[1], ctl[FLAG] != 0, i0, i1)
+            column_gradient(a.ptr, a.rows, a.xs, a.Ds[0], a.parts[0] if flag else a.dWs[0], a.check[1], i0, i1)
+        elif cmd == UPDATE:  # of W^(l); FLAG = nesterov
+            sgd_update_part(a.Ws[l - 1], a.gWs[l - 1], a.vWs[l - 1], a.rates[0], a.rates[1], flag, i0, i1)
         elif cmd == AFFINE:  # rows of z^(l), l >= 2; FLAG = relu
-            affine_rows(As[l - 2], Ws[l - 1], bs[l - 1], As[l - 1], ctl[FLAG] != 0, i0, i1)
+            affine_rows(a.As[l - 2], a.Ws[l - 1], a.bs[l - 1], a.As[l - 1], flag, i0, i1)
         elif cmd == BACKWARD:  # dW^(l), l >= 2, while the caller computes delta^(l-1); FLAG = into parts
-            weight_gradient(As[l - 2], Ds[l - 1], parts[l - 1] if ctl[FLAG] else dWs[l - 1], k, check[1])
+            weight_gradient(a.As[l - 2], a.Ds[l - 1], a.parts[l - 1] if flag else a.dWs[l - 1], k, a.check[1])
         _swap(ctl, CMD, RUNNING, NONE)  # done (unless told to EXIT meanwhile, which stays)
 
 
@@ -183,34 +235,37 @@ class Helper:
 
     FORWARD, GROUP, GRADIENT, UPDATE = FORWARD, GROUP, GRADIENT, UPDATE  # the commands, for the caller
     AFFINE, BACKWARD = AFFINE, BACKWARD
+    bundle = Arrays  # the bundle ``bind`` takes, for the kernel (which imports this module only when it runs)
 
     def __init__(self) -> None:
         self.ctl = np.zeros(8, np.int64)  # the mailbox (see the module notes)
         self.wake = threading.Event()
         self.napping = [False]  # set by the helper while it sleeps
-        self.arrays: tuple[np.ndarray, ...] = ()
-        self.holder: list[tuple[np.ndarray, ...]] = [()]  # the arrays the helper thread serves on
+        self.arrays: Arrays | None = None
+        self.holder: list[Arrays | None] = [None]  # the arrays the helper thread serves on
         self.thread: threading.Thread | None = None
+        self.late = False  # the helper once missed FINISH_SPINS: this thread computes alone from then on
         self._sites: dict[str, _Site] = {}
         self._finalizer: Any = None
 
-    def bind(self, arrays: tuple[np.ndarray, ...]) -> None:
+    def bind(self, arrays: Arrays) -> None:
         """Give the helper these arrays, unless it already works on exactly them: a running helper takes
         them between two commands (REBIND), else a new helper thread starts on them."""
-        if len(arrays) == len(self.arrays) and all(a is b for a, b in zip(arrays, self.arrays)):
+        if self.arrays is not None and all(map(operator.is_, arrays, self.arrays)):
             return
         if self.thread is not None and self.thread.is_alive():
             self.arrays = self.holder[0] = arrays
-            if self.ctl[MODE] == NAP:
-                self.ctl[MODE] = SPIN
-                self.wake.set()
+            if self.late:
+                return  # it gets no more commands
+            set_mode(self.ctl, SPIN)
+            self.wake.set()  # a sleeping helper serves on holder[0] when it wakes (an Event remembers a set())
             post(self.ctl, REBIND, 0, 0, 0, 0, 0)
-            self.finish()  # the helper has left the loop on the old arrays
+            self.finish(REBIND)  # the helper has left the loop on the old arrays (or is late: no more commands)
             return
         self.close()
         self.arrays = self.holder[0] = arrays
-        self.napping[0] = False
-        self.ctl[:] = 0
+        self.napping[0] = self.late = False
+        self.ctl[:] = 0  # no thread reads it yet
         self.thread = threading.Thread(target=_serve, args=(self.ctl, self.wake, self.napping, self.holder),
                                        name="deltaprop-fast", daemon=True)
         self.thread.start()
@@ -223,21 +278,21 @@ class Helper:
         ctl = self.ctl
         s = self._sites.get(site) or self._sites.setdefault(site, _Site())
         s.calls += 1
-        share = s.choose()
+        share = s.choose() and not self.late
         begin = time.perf_counter()
         if not share:
             mine(start, end)
             s.record(s.alone, time.perf_counter() - begin)
-            if not any(t.prefers for t in self._sites.values()):
-                ctl[MODE] = NAP  # no site shares: the helper may sleep
+            if self.late or not any(t.prefers for t in self._sites.values()):
+                set_mode(ctl, NAP)  # no site shares: the helper may sleep
             return
         napping = self.napping[0]
-        if ctl[MODE] == NAP:  # wake it (an Event remembers a set() that came too early)
-            ctl[MODE] = SPIN
+        if get_mode(ctl) == NAP:  # wake it (an Event remembers a set() that came too early)
+            set_mode(ctl, SPIN)
             self.wake.set()
         post(ctl, cmd, middle, end, flag, rows, layer)
         mine(start, middle)
-        if take_back(ctl, cmd):  # the helper has not started: do its half here
+        if take_back(ctl, cmd):  # the helper has not started (or fell asleep first): do its half here
             mine(middle, end)
         else:
             self.finish()
@@ -246,7 +301,7 @@ class Helper:
 
     def start(self, cmd: int, rows: int) -> bool:
         """Post a command to a helper that is awake (not napping), without waiting; False otherwise."""
-        if self.thread is None or self.napping[0] or self.ctl[MODE] == NAP:
+        if self.thread is None or self.late or self.napping[0] or get_mode(self.ctl) == NAP:
             return False
         post(self.ctl, cmd, 0, 0, 0, rows, 1)
         return True
@@ -255,23 +310,37 @@ class Helper:
         """Withdraw a started command the helper has not claimed yet (True: do it yourself)."""
         return bool(take_back(self.ctl, cmd))
 
-    def finish(self) -> None:
-        """Wait until the helper has done its command."""
-        while not wait(self.ctl, 1 << 20):  # about 0.1 s of spinning between checks
+    def finish(self, unclaimed: int = NONE) -> bool:
+        """Wait until the helper has done its command: True. Past about FINISH_SPINS spins the helper is late
+        (held up by another process, say): it gets no more commands, this thread computes alone from then on,
+        and the debug log says so; a command it has claimed is still waited for (its results are needed),
+        while ``unclaimed`` (a command it has not started) is not: False then."""
+        if wait(self.ctl, FINISH_SPINS):
+            return True
+        if not self.late:
+            LOG.debug("deltaprop's helper thread did not finish a command within %d spins; the main thread "
+                      "computes alone from now on", FINISH_SPINS)
+        self.late = True
+        set_mode(self.ctl, NAP)
+        while not wait(self.ctl, YIELD_EVERY):
+            if unclaimed != NONE and take_back(self.ctl, unclaimed):
+                return False
             if self.thread is None or not self.thread.is_alive():
                 raise RuntimeError("deltaprop's helper thread stopped before it finished its work")
+            time.sleep(1e-4)  # the helper is running: let it have the core
+        return True
 
     def close(self) -> None:
         if self._finalizer is not None:
             self._finalizer()
-        self.arrays, self.thread = (), None
+        self.arrays, self.thread = None, None
 
 
-def _serve(ctl: np.ndarray, wake: threading.Event, napping: list[bool], holder: list[tuple[np.ndarray, ...]]) -> None:
-    """The helper thread: serve commands on holder[0]; sleep when told to nap, until woken; serve on the
-    arrays now in holder[0] when told to rebind; end on EXIT."""
+def _serve(ctl: np.ndarray, wake: threading.Event, napping: list[bool], holder: list[Arrays | None]) -> None:
+    """The helper thread: serve commands on holder[0]; sleep when told to nap or idle, until woken; serve on
+    the arrays now in holder[0] when told to rebind; end on EXIT."""
     while True:
-        done = serve(ctl, *holder[0])
+        done = serve(ctl, holder[0])
         if done == EXIT:
             return
         if done == NAP:

@@ -71,12 +71,12 @@ class SparseKernel(DenseKernel):
         # dW^(l) of the layers above (weight_gradient); row 0 for this thread's part, row 1 for the helper's
         self.check = np.zeros((2, max(net.sizes[1:])), net.dtype)
         self._update_arrays: tuple[tuple[np.ndarray, ...], ...] = (tuple(self.dW), tuple(self.dW))  # (g, v)
-        self._bound: tuple[Any, ...] = ()  # what the helper works on now
+        self._bound: Any = None  # what the helper works on now (an _helper.Arrays)
         self._contiguous: Any = None  # the params list last seen C-contiguous (update)
         self.pair: Any = None
         self.upper = np.zeros(net.L + 1, bool)  # upper[l]: layer l >= 2 shares its products
         self._delta_done = 0  # l when _weight_gradient(l) computed delta^(l-1) here beside the helper's dW^(l)
-        if (os.cpu_count() or 1) > 1 and rows >= PAIR_ROWS:
+        if support.helper_supported() and (os.cpu_count() or 1) > 1 and rows >= PAIR_ROWS:
             from ._helper import Helper
 
             self.pair = Helper()
@@ -97,7 +97,7 @@ class SparseKernel(DenseKernel):
     def close(self) -> None:
         if self.pair is not None:
             self.pair.close()
-            self._bound = ()
+            self._bound = None
 
     def small_products(self) -> bool:
         # Layers that share their products run BLAS in both threads: one BLAS thread each.
@@ -162,19 +162,20 @@ class SparseKernel(DenseKernel):
 
     def _bind(self, X: np.ndarray) -> None:
         """Give the helper thread the arrays of this X and of the network (again only when they change)."""
-        net = self.net
-        if self.pair is None or (self._bound and X is self._bound[0] and self._update_arrays is self._bound[-2]
-                                 and _same(net.weights, self._bound[-4]) and _same(net.biases, self._bound[-3])):
+        net, b = self.net, self._bound
+        if self.pair is None or (b is not None and X is b.X and self._update_arrays[0] is b.gWs
+                                 and self._update_arrays[1] is b.vWs and _same(net.weights, b.Ws)
+                                 and _same(net.biases, b.bs)):
             return  # the kernel's own buffers never change; X, the parameters and the update's arrays may
         L = net.L
-        outputs = tuple(self.a[l] for l in range(1, L)) + (self.zL,)
-        deltas = tuple(self.delta[l] for l in range(1, L + 1))
-        arrays = (X, self.idx, self.cols, self.vals, self.cnt, self.ptr, self.rows, self.xs, self.check,
-                  tuple(net.weights), tuple(net.biases), outputs, deltas, tuple(self.dW),
-                  tuple(self.dW) if self.part is None else tuple(self.part), *self._update_arrays, self.rates)
         self._settle()  # the rebinding command would overwrite a pending regrouping
-        self.pair.bind(arrays)
-        self._bound = (X, tuple(net.weights), tuple(net.biases), self._update_arrays, self.rates)
+        self._bound = self.pair.bundle(
+            X=X, idx=self.idx, cols=self.cols, vals=self.vals, cnt=self.cnt, ptr=self.ptr, rows=self.rows,
+            xs=self.xs, check=self.check, Ws=tuple(net.weights), bs=tuple(net.biases),
+            As=tuple(self.a[l] for l in range(1, L)) + (self.zL,), Ds=tuple(self.delta[l] for l in range(1, L + 1)),
+            dWs=tuple(self.dW), parts=tuple(self.dW) if self.part is None else tuple(self.part),
+            gWs=self._update_arrays[0], vWs=self._update_arrays[1], rates=self.rates)
+        self.pair.bind(self._bound)
 
     def _shares(self, k: int) -> bool:
         """Whether the first layer's loops of a k-row chunk are worth sharing with the helper."""

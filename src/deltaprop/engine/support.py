@@ -9,6 +9,8 @@ as integers: hidden g_l as ``HIDDEN[type(g)]``, the output layer with its cost a
 
 from __future__ import annotations
 
+import platform
+import sys
 from typing import Any
 
 from ..activations import Activation, Identity, ReLU, Sigmoid, Softmax, Tanh
@@ -70,3 +72,9 @@ def require() -> None:
     """RuntimeError unless numba is installed."""
     if not available():
         raise RuntimeError("the compiled kernels need numba: pip install 'deltaprop[fast]'")
+
+
+def helper_supported() -> bool:
+    """Whether the mini-batch kernel's helper thread may start: its primitives (sched_yield, the x86 pause,
+    the cycle counter, 64-bit atomics) are verified on Linux x86-64; elsewhere the kernel runs on one thread."""
+    return sys.platform.startswith("linux") and platform.machine().lower() in ("x86_64", "amd64")
