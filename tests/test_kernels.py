@@ -624,3 +624,34 @@ def test_a_shared_layers_delta_computed_alone_equals_the_chain_rule(monkeypatch)
     kernel.close()
     np.testing.assert_allclose(G, (D3 @ net.weights[2].T) * (1 - A2 ** 2), rtol=1e-12, atol=1e-15)  # tanh' = 1 - a^2
 
+
+
+# ----- each rule once: the fast variants against the one place ------------------------------------------
+@needs_numba
+@pytest.mark.parametrize("n_L", [1, 2, 5])
+def test_the_compiled_accuracy_count_is_network_classes(n_L):
+    from deltaprop.engine import _loops
+    from deltaprop.engine.reference import count_correct
+
+    rng = np.random.default_rng(40)
+    a = rng.random((200, n_L))
+    a[:20] = 0.5  # ties and the threshold itself
+    Y = np.eye(n_L)[rng.integers(0, n_L, 200)] if n_L > 1 else rng.integers(0, 2, (200, 1)).astype(float)
+    compiled = sum(_loops._correct(a[i], Y[i]) for i in range(200))
+    assert compiled == count_correct(a, Y) > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_fast_sigmoids_equal_the_activation(dtype):
+    from deltaprop.activations import Sigmoid
+    from deltaprop.engine.dense import _sigmoid_inplace
+
+    z = np.concatenate([np.linspace(-40, 40, 801), [-1e4, -700.0, 0.0, 700.0, 1e4]]).astype(dtype)
+    want = Sigmoid().value(z)
+    eps = np.finfo(dtype).eps
+    assert_close("sigma(z) in place", _sigmoid_inplace(z.copy()), want, 8 * eps, 2 * eps)
+    if support.available():
+        from deltaprop.engine import _loops
+
+        compiled = np.array([_loops._hidden(v, 2) for v in z.astype(np.float64)])
+        assert_close("sigma(z) compiled", compiled, want.astype(np.float64), 8 * eps, 2 * eps)

@@ -281,11 +281,7 @@ class Network:
     def predict(self, X: Any) -> np.ndarray:
         """Class indices (m,) for classifiers (argmax, or a >= 1/2 for one sigmoid output); a^(L) otherwise."""
         aL = self.forward(X)
-        if not self.is_classifier:
-            return aL
-        if aL.shape[1] == 1:
-            return (aL[:, 0] >= 0.5).astype(np.int64)
-        return aL.argmax(axis=1)
+        return classes(aL) if self.is_classifier else aL
 
     def cost(self, X: Any, Y: Any, *, sample_weight: Any = None) -> float:
         r"""C = (1/m) sum_i c(x_i) (or sum w_i c_i / sum w_i with sample weights), a Python float."""
@@ -362,3 +358,11 @@ class Network:
         from .io import save  # a convenience forwarder: the model files sit above the network
 
         save(self, path)
+
+
+def classes(a: FloatArray) -> np.ndarray:
+    """The class of each row of a (m, n_L), as int64 (m,): argmax_j a_j, or a >= 1/2 for one output (n_L = 1).
+
+    The one rule for predictions and for accuracy (targets y give their classes the same way).
+    """
+    return (a[:, 0] >= 0.5).astype(np.int64) if a.shape[1] == 1 else a.argmax(axis=1)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..datasets import higham_points
+from ..datasets import higham_points, one_hot as _one_hot
 from ..network import Network
 from ..optim import make_optimizer
 from ..train import train
@@ -68,10 +68,8 @@ def task_data(task: Task, mnist: Data | None) -> Data:
 
 
 def one_hot(y: np.ndarray, n: int, dtype: str) -> np.ndarray:
-    """(m,) labels -> (m, n) rows with a single 1."""
-    Y = np.zeros((y.shape[0], n), dtype=dtype)
-    Y[np.arange(y.shape[0]), y] = 1
-    return Y
+    """(m,) labels -> (m, n) rows with a single 1, in dtype (``datasets.one_hot``)."""
+    return _one_hot(y, n).astype(dtype, copy=False)
 
 
 def draw(rng: np.random.Generator, m: int, steps: int, replacement: bool) -> np.ndarray:

@@ -234,6 +234,7 @@ def _output(z, y, a, delta, out):  # pragma: no cover - compiled
 
 @jit
 def _correct(a, y):  # pragma: no cover - compiled
+    """1 when the classes of a and y agree, as ``network.classes`` gives them (tested against it)."""
     if a.shape[0] == 1:
         return 1 if (a[0] >= 0.5) == (y[0] >= 0.5) else 0
     return 1 if np.argmax(a) == np.argmax(y) else 0

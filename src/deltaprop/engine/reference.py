@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..costs import output_cost
-from ..network import Network
+from ..network import Network, classes
 
 CHUNK = 1024  # rows per pass of the fast kernels: bounds their buffers for full-batch training
 SMALL_PRODUCT = 1 << 22  # multiply-adds below which one BLAS thread is as fast as several, and safer
@@ -94,10 +94,8 @@ class BatchKernel:
 
 
 def count_correct(aL: np.ndarray, Y: np.ndarray) -> int:
-    """Rows whose prediction matches the target: argmax for n_L > 1, a >= 1/2 vs y >= 1/2 for n_L = 1."""
-    if aL.shape[1] == 1:
-        return int(np.count_nonzero((aL[:, 0] >= 0.5) == (Y[:, 0] >= 0.5)))
-    return int(np.count_nonzero(aL.argmax(axis=1) == Y.argmax(axis=1)))
+    """Rows whose predicted class matches the target's, both by ``network.classes`` (argmax, or >= 1/2)."""
+    return int(np.count_nonzero(classes(aL) == classes(Y)))
 
 
 def all_finite(arrays: list[np.ndarray], *more: Any) -> bool:
