@@ -115,14 +115,14 @@ def test_partial_fit_continues_and_needs_classes_first():
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
     for _ in range(30):
         clf.partial_fit(X, y)
-    assert clf.n_iter_ == 31 and len(clf.loss_curve_) == 31
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 31  # n_iter_: the last call's passes (MLP's meaning)
     assert clf.loss_curve_[-1] < clf.loss_curve_[1]
     assert clf.score(X, y) > 0.9
     W = clf.network_.weights[0].copy()
     with pytest.raises(ValueError, match=re.escape("y holds the label 7, which is not one of the classes [0, 1, 2]")):
         clf.partial_fit(X[:3], [0, 1, 7])
     np.testing.assert_array_equal(clf.network_.weights[0], W)
-    assert clf.n_iter_ == 31
+    assert len(clf.loss_curve_) == 31
 
 
 def test_regressor_multioutput_and_shapes():
@@ -251,3 +251,114 @@ def test_each_rows_output_is_the_same_whatever_the_other_rows(Estimator, dtype):
     np.testing.assert_array_equal(alone, P, err_msg="one row at a time")
     for k in (2, 5, 16, 17, 33, 64):
         np.testing.assert_array_equal(out(X[-k:]), P[-k:], err_msg=f"the last {k} rows")
+
+
+# ----- partial_fit: scikit-learn's contract -------------------------------------------------------
+
+def _adam_by_hand(params, grads, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One Adam step written from Kingma and Ba's formulas (t, m, v carried in ``state``)."""
+    state["t"] += 1
+    t = state["t"]
+    out = []
+    for i, (p, g) in enumerate(zip(params, grads)):
+        state["m"][i] = beta1 * state["m"][i] + (1 - beta1) * g
+        state["v"][i] = beta2 * state["v"][i] + (1 - beta2) * g * g
+        m_hat, v_hat = state["m"][i] / (1 - beta1**t), state["v"][i] / (1 - beta2**t)
+        out.append(p - lr * m_hat / (np.sqrt(v_hat) + eps))
+    return out
+
+
+@pytest.mark.parametrize("Estimator", [DeltapropClassifier, DeltapropRegressor])
+def test_partial_fit_over_chunks_keeps_the_adam_state_between_calls(Estimator):
+    # batch_size = chunk size: each call is one full-batch Adam step on its chunk, so the run is
+    # fixed by the formulas: t counts 2, 3, 4 across calls and m, v carry over (a reset would restart t).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = rng.integers(0, 3, size=80) if Estimator is DeltapropClassifier else rng.normal(size=80)
+    kwargs = {"classes": [0, 1, 2]} if Estimator is DeltapropClassifier else {}
+    est = Estimator((4,), optimizer="adam", learning_rate=0.01, batch_size=20, random_state=1)
+    est.partial_fit(X[:20], y[:20], **kwargs)  # builds the network and takes step t = 1
+    net = est.network_.copy()
+    params = net.weights + net.biases
+    after_one = est.optimizer_.state_dict()
+    state = {"t": 1, "m": after_one["m"], "v": after_one["v"]}
+    for k in range(1, 4):
+        rows = slice(20 * k, 20 * k + 20)
+        Y = y[rows] if Estimator is DeltapropClassifier else y[rows, None]  # class indices, or (m, 1)
+        net.weights, net.biases = params[:2], params[2:]
+        dW, db = net.gradients(X[rows], Y)
+        params = _adam_by_hand(params, dW + db, state, lr=0.01)
+        est.partial_fit(X[rows], y[rows])
+    assert est.optimizer_.t == 4
+    for got, want, name in zip(est.network_.weights + est.network_.biases, params, ["W1", "W2", "b1", "b2"]):
+        assert got.shape == want.shape, name
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14, err_msg=name)  # sum order differs
+    assert est.n_iter_ == 1 and est.t_ == 80 and len(est.loss_curve_) == 4  # scikit-learn's MLP counts
+
+
+@pytest.mark.parametrize("Estimator", [DeltapropClassifier, DeltapropRegressor])
+def test_n_iter_and_t_count_like_scikit_learn_mlp(Estimator):
+    # scikit-learn's MLP: n_iter_ is the passes of the last call, t_ the rows seen since the network was built.
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    X, y = load_iris(return_X_y=True)
+    is_clf = Estimator is DeltapropClassifier
+    kwargs = {"classes": [0, 1, 2]} if is_clf else {}
+    ours = Estimator((4,), random_state=0)
+    theirs = (MLPClassifier if is_clf else MLPRegressor)(hidden_layer_sizes=(4,), random_state=0)
+    for rows in (slice(0, 50), slice(50, 120), slice(120, 150), slice(0, 150)):
+        ours.partial_fit(X[rows], y[rows], **kwargs)
+        theirs.partial_fit(X[rows], y[rows], **kwargs)
+        assert (ours.n_iter_, ours.t_, len(ours.loss_curve_)) == (theirs.n_iter_, theirs.t_, len(theirs.loss_curve_))
+    assert (ours.n_iter_, ours.t_) == (1, 300)
+    fitted = Estimator((4,), epochs=3, random_state=0).fit(X, y)
+    assert (fitted.n_iter_, fitted.t_) == (3, 450)
+    stopped = Estimator((4,), epochs=40, early_stopping=2, validation_fraction=0.2, random_state=0).fit(X, y)
+    n_iter = stopped.n_iter_
+    assert stopped.t_ == n_iter * 120  # 30 of the 150 rows are held out, never trained on
+    stopped.partial_fit(X[:10], y[:10])  # partial_fit after fit continues the count
+    assert (stopped.n_iter_, stopped.t_) == (1, n_iter * 120 + 10)
+
+
+def test_partial_fit_with_classes_missing_from_a_chunk():
+    X, y = load_iris(return_X_y=True)
+    labels = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = DeltapropClassifier((5,), random_state=0)
+    clf.partial_fit(X[100:], labels[100:], classes=["virginica", "setosa", "versicolor"])  # only virginica
+    np.testing.assert_array_equal(clf.classes_, ["setosa", "versicolor", "virginica"])
+    assert clf.predict_proba(X[:4]).shape == (4, 3)
+    clf.partial_fit(X[:50], labels[:50])  # only setosa, and no classes: later calls may omit them
+    clf.partial_fit(X[:50], labels[:50], classes=np.array(["setosa", "versicolor", "virginica"]))  # same set
+    assert clf.t_ == 150 and set(clf.predict(X)) <= set(clf.classes_)
+
+
+@pytest.mark.parametrize("Estimator", [DeltapropClassifier, DeltapropRegressor])
+def test_partial_fit_errors_change_nothing(Estimator):
+    X, y = load_iris(return_X_y=True)
+    is_clf = Estimator is DeltapropClassifier
+    est = Estimator((5,), random_state=0)
+    first = {"classes": [0, 1, 2]} if is_clf else {}
+    est.partial_fit(X, y, **first)
+    before = ([W.copy() for W in est.network_.weights], est.n_iter_, est.t_, list(est.loss_curve_),
+              est.optimizer_.t)
+
+    def unchanged():
+        after = (est.network_.weights, est.n_iter_, est.t_, est.loss_curve_, est.optimizer_.t)
+        for W0, W1 in zip(before[0], after[0]):
+            np.testing.assert_array_equal(W0, W1)
+        assert before[1:] == after[1:]
+
+    with pytest.raises(ValueError, match=re.escape(f"X has 3 features, but {Estimator.__name__} is expecting 4")):
+        est.partial_fit(X[:, :3], y)
+    unchanged()
+    if is_clf:
+        with pytest.raises(ValueError, match=re.escape("classes=[0, 1] differs from the classes of the first "
+                                                       "partial_fit call, [0, 1, 2]")):
+            est.partial_fit(X, y, classes=[0, 1])
+        unchanged()
+        with pytest.raises(ValueError, match="classes must be passed on the first call"):
+            clone(est).partial_fit(X, y)
+    else:
+        with pytest.raises(ValueError, match=re.escape("y has 2 outputs; this regressor was fitted with 1")):
+            est.partial_fit(X, np.c_[y, y])
+        unchanged()

@@ -67,7 +67,12 @@ _ATTRIBUTES = """
     loss_curve_ : list of float
         The training cost C after each epoch.
     n_iter_ : int
-        Epochs run.
+        Epochs run by the last call: ``fit``'s epochs, or 1 after ``partial_fit`` (the meaning of
+        scikit-learn's MLPClassifier; ``loss_curve_`` keeps growing over partial_fit calls).
+    t_ : int
+        Training rows seen by the optimiser since ``fit`` or the first ``partial_fit`` built the
+        network: epochs times the rows trained on (early stopping's held-out rows not counted),
+        plus the rows of every later ``partial_fit`` call.
     history_ : deltaprop.History
         The full record of the last ``fit``.
     validation_loss_curve_, best_epoch_

@@ -71,7 +71,8 @@ class _Estimator(BaseEstimator, metaclass=ABCMeta):
     _output_activation = "identity"
     _cost = "quadratic"
     loss_curve_: list[float]  # fitted attributes, set by fit (annotations only: none exist before)
-    n_iter_: int
+    n_iter_: int  # epochs run by the last fit or partial_fit call (1 for partial_fit), as in scikit-learn's MLP
+    t_: int  # training rows seen by the optimiser since the network was built (MLP's t_)
 
     def __init__(self, hidden_layer_sizes: Any = (100,), *, activation: str = "relu", optimizer: str = "adam",
                  learning_rate: float | None = None, momentum: float = 0.9, batch_size: int = 32,
@@ -158,7 +159,7 @@ class _Estimator(BaseEstimator, metaclass=ABCMeta):
             history = train(self.network_, X, Y, epochs=p["epochs"], batch_size=p["batch_size"],
                             optimizer=self.optimizer_, sample_weight=w, validation=validation,
                             early_stopping=p["early_stopping"], seed=self._next_seed())
-            self._record(history, validation is not None)
+            self._record(history, validation is not None, m=X.shape[0])
         return self
 
     def _partial_fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> _Estimator:
@@ -178,7 +179,8 @@ class _Estimator(BaseEstimator, metaclass=ABCMeta):
             history = train(self.network_, X, Y, epochs=1, batch_size=p["batch_size"], optimizer=self.optimizer_,
                             sample_weight=w, seed=self._next_seed())
             self.loss_curve_ = [*self.loss_curve_, *history.train_cost]
-            self.n_iter_ += history.epochs
+            self.n_iter_ = history.epochs  # the passes of this call (scikit-learn's MLP: 1)
+            self.t_ += history.epochs * X.shape[0]
         return self
 
     def _start(self, p: dict[str, Any], n_0: int, fitted: dict[str, Any], *, seeds: np.ndarray) -> None:
@@ -196,6 +198,7 @@ class _Estimator(BaseEstimator, metaclass=ABCMeta):
         self._seeds = np.random.default_rng(int(seeds[1]))
         self.loss_curve_ = []
         self.n_iter_ = 0
+        self.t_ = 0
         for stale in ("history_", "validation_loss_curve_", "best_epoch_"):  # from an earlier fit
             self.__dict__.pop(stale, None)
 
@@ -217,10 +220,11 @@ class _Estimator(BaseEstimator, metaclass=ABCMeta):
         val, keep = order[:n_val], order[n_val:]
         return X[keep], Y[keep], None if w is None else w[keep], (X[val], Y[val])
 
-    def _record(self, history: Any, validated: bool) -> None:
+    def _record(self, history: Any, validated: bool, *, m: int) -> None:
         self.history_ = history
         self.loss_curve_ = list(history.train_cost)
         self.n_iter_ = history.epochs
+        self.t_ = history.epochs * m  # m: the rows trained on (without the held-out validation rows)
         if validated:
             self.validation_loss_curve_ = list(history.val_cost)
             self.best_epoch_ = history.best_epoch
