@@ -1,11 +1,14 @@
-"""Scale-out: a GridSearchCV over deltaprop estimators through joblib's dask backend on a real cluster.
+"""Scale-out on a real Dask cluster: GridSearchCV through joblib's dask backend, and ``deltaprop.dask``.
 
 A LocalCluster runs a scheduler and two worker processes on 127.0.0.1, which is exactly what a
 remote cluster looks like to the client (``Client("tcp://scheduler:8786")``). Each fit is seeded,
-so the distributed search must reproduce the serial one score for score.
+so the distributed search must reproduce the serial one score for score. ``deltaprop.dask`` is
+checked against ``net.gradients`` and ``train`` run here on the concatenated rows.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -14,10 +17,13 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from deltaprop import Network, train
 from deltaprop.sklearn import DeltapropClassifier
 
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
+da = pytest.importorskip("dask.array")
+deltaprop_dask = pytest.importorskip("deltaprop.dask")
 
 
 def _search() -> GridSearchCV:
@@ -48,3 +54,130 @@ def test_grid_search_on_a_dask_cluster_equals_the_serial_search():
     assert spread.cv_results_["params"] == serial.cv_results_["params"]
     assert spread.best_params_ == serial.best_params_
     np.testing.assert_array_equal(spread.predict(X), serial.predict(X))
+
+
+# ----- deltaprop.dask: data-parallel training ---------------------------------------------------------
+
+MEMORY_LIMIT = 200e6  # bytes per worker, less than the data of the full-batch test
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None, memory_limit=MEMORY_LIMIT) as cluster, \
+            distributed.Client(cluster) as c:
+        yield c
+
+
+def _uneven(m: int, parts: int, seed: int) -> tuple[int, ...]:
+    """``parts`` partition sizes summing to m, each different (between m/(2 parts) and 3m/(2 parts))."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(m // (2 * parts), 3 * m // (2 * parts), size=parts - 1)
+    return (*sizes.tolist(), m - int(sizes.sum()))
+
+
+def _classifier(n_0: int, seed: int = 0, hidden: int = 8) -> Network:
+    return Network([n_0, hidden, 3], ["tanh", "softmax"], "cross_entropy", seed=seed, dtype="float64")
+
+
+def test_full_batch_gradients_equal_net_gradients_on_workers_with_less_memory_than_the_data(client):
+    m, n_0 = 300_000, 100  # X alone is 240 MB of float64
+    rows = _uneven(m, 30, seed=1)  # about 8 MB each
+    X = da.random.default_rng(0).standard_normal((m, n_0), chunks=(rows, n_0))
+    y = (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 0.5).astype(np.int64)  # labels 0, 1, 2
+    w = da.random.default_rng(1).uniform(0, 2, size=m, chunks=rows)
+    limits = [info["memory_limit"] for info in client.scheduler_info()["workers"].values()]
+    assert len(limits) == 2 and X.nbytes > max(limits) == MEMORY_LIMIT  # no worker could hold X
+    assert len(set(X.chunks[0])) == 30  # uneven partitions
+    net = _classifier(n_0)
+
+    # the truth, on the concatenated rows, in this process (through the cluster, X would not fit a worker)
+    Xl, yl, wl = X.compute(scheduler="sync"), y.compute(scheduler="sync"), w.compute(scheduler="sync")
+    for weights, local in ((None, None), (w, wl)):
+        dW, db = deltaprop_dask.gradients(net, X, y, client=client, sample_weight=weights)
+        want_W, want_b = net.gradients(Xl, yl, sample_weight=local)
+        for l in range(1, net.L + 1):
+            for got, want, name in ((dW[l - 1], want_W[l - 1], f"dW[{l}]"), (db[l - 1], want_b[l - 1], f"db[{l}]")):
+                assert got.shape == want.shape, name
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max(), err_msg=name)
+    # every worker stayed under its limit: nothing was gathered on one node
+    assert all(rss < MEMORY_LIMIT for rss in client.run(lambda dask_worker: dask_worker.monitor.get_process_memory()).values())
+
+
+def test_full_batch_fit_is_full_batch_train(client):
+    rng = np.random.default_rng(2)
+    Xl = rng.normal(size=(230, 4))
+    yl = rng.integers(0, 3, size=230)
+    X, y = da.from_array(Xl, chunks=((100, 7, 123), 4)), da.from_array(yl, chunks=((100, 7, 123),))
+    net, local = _classifier(4, seed=3), _classifier(4, seed=3)
+    options = {"optimizer": "adam", "lr": 0.05, "optimizer_options": {"schedule": {"name": "step", "step_size": 2}}}
+    history = deltaprop_dask.fit(net, X, y, client=client, mode="full-batch", epochs=4, **options)
+    want = train(local, Xl, yl, epochs=4, batch_size=230, shuffle=False, **options)
+    np.testing.assert_allclose(history.lr, want.lr, rtol=0, atol=0)  # the schedule: eta per epoch
+    np.testing.assert_allclose(history.train_cost, want.train_cost, rtol=1e-12)
+    for l, (got, w) in enumerate(zip(net.weights + net.biases, local.weights + local.biases)):
+        np.testing.assert_allclose(got, w, rtol=1e-10, atol=1e-13, err_msg=f"parameter {l}")
+
+
+def test_local_sgd_with_one_replica_is_plain_sgd_bit_for_bit(client):
+    rng = np.random.default_rng(4)
+    Xl, yl = rng.normal(size=(160, 3)), rng.integers(0, 3, size=160)
+    rows = (40, 96, 24)  # multiples of the batch size 8; blocks of K * 8 = 24 rows cut partition 2 in four
+    X, y = da.from_array(Xl, chunks=(rows, 3)), da.from_array(yl, chunks=(rows,))
+    net, local = _classifier(3, seed=5), _classifier(3, seed=5)
+    options = {"optimizer": "momentum", "lr": 0.05}  # the momentum state must carry over between rounds
+    history = deltaprop_dask.fit(net, X, y, client=client, mode="local-sgd", epochs=2, batch_size=8, local_steps=3,
+                                 replicas=1, shuffle=False, **options)
+    want = train(local, Xl, yl, epochs=2, batch_size=8, shuffle=False, **options)
+    for l, (got, w) in enumerate(zip(net.weights + net.biases, local.weights + local.biases)):
+        np.testing.assert_array_equal(got, w, err_msg=f"parameter {l}")
+    np.testing.assert_allclose(history.train_cost, want.train_cost, rtol=1e-13)
+
+
+def test_local_sgd_with_two_replicas_averages_their_independent_results(client):
+    rng = np.random.default_rng(6)
+    Xl, yl = rng.normal(size=(70, 3)), rng.integers(0, 3, size=70)
+    rows = (48, 22)  # replica 0 gets partition 0 (blocks of 24: two rounds), replica 1 partition 1 (one round)
+    X, y = da.from_array(Xl, chunks=(rows, 3)), da.from_array(yl, chunks=(rows,))
+    start = _classifier(3, seed=7)
+    net = start.copy()
+    deltaprop_dask.fit(net, X, y, client=client, mode="local-sgd", epochs=1, batch_size=8, local_steps=3,
+                       optimizer="sgd", lr=0.1, shuffle=False)
+
+    def steps(params, rows_):  # the same K steps, computed here on their own
+        replica = start.copy()
+        replica.weights, replica.biases = params
+        train(replica, Xl[rows_], yl[rows_], epochs=1, batch_size=8, shuffle=False, optimizer="sgd", lr=0.1)
+        return replica.weights, replica.biases
+
+    a = steps((start.weights, start.biases), slice(0, 24))  # round 1, replica 0
+    b = steps((start.weights, start.biases), slice(48, 70))  # round 1, replica 1
+    mean = ([(x + y_) / 2 for x, y_ in zip(a[0], b[0])], [(x + y_) / 2 for x, y_ in zip(a[1], b[1])])
+    final = steps(mean, slice(24, 48))  # round 2: only replica 0 has rows left; a mean of one is itself
+    for l, (got, w) in enumerate(zip(net.weights + net.biases, final[0] + final[1])):
+        np.testing.assert_array_equal(got, w, err_msg=f"parameter {l}")
+    assert not np.array_equal(net.weights[0], a[0][0])  # the average changed something
+
+
+def test_bad_calls_change_nothing(client):
+    X = da.from_array(np.ones((10, 3)), chunks=5)
+    y = da.from_array(np.zeros(10, dtype=int), chunks=5)
+    net = _classifier(3)
+    before = [W.copy() for W in net.weights]
+    with pytest.raises(ValueError, match="mode must be one of full-batch, local-sgd, got 'sync'"):
+        deltaprop_dask.fit(net, X, y, client=client, mode="sync")
+    with pytest.raises(TypeError, match="client must be a distributed.Client, got str"):
+        deltaprop_dask.fit(net, X, y, client="tcp://127.0.0.1:8786")
+    with pytest.raises(TypeError, match="X must be a Dask array or Dask DataFrame, got ndarray"):
+        deltaprop_dask.fit(net, np.ones((10, 3)), y, client=client)
+    with pytest.raises(ValueError, match=re.escape("y must have m = 10 rows (shape (m,) or (m, n_L)), got shape (9,)")):
+        deltaprop_dask.fit(net, X, y[:9], client=client)
+    with pytest.raises(ValueError, match="local_steps must be an integer >= 1, got 0"):
+        deltaprop_dask.fit(net, X, y, client=client, mode="local-sgd", local_steps=0)
+    with pytest.raises(ValueError, match="does not apply dropout"):
+        deltaprop_dask.fit(Network([3, 4, 3], ["relu", "softmax"], "cross_entropy", dropout=[0.5]), X, y,
+                           client=client)
+    with pytest.raises(ValueError, match=re.escape("X has 3 columns; this network expects (m, n_0) with n_0 = 4")):
+        deltaprop_dask.fit(_classifier(4), X, y, client=client)
+    for W0, W1 in zip(before, net.weights):
+        np.testing.assert_array_equal(W0, W1)

@@ -357,3 +357,19 @@ def test_no_code_path_unpickles():
             if re.search(r"\btorch\.load\(", code) and "weights_only=True" not in code:
                 offences.append(f"{path.name}:{number}: torch.load without weights_only=True")
     assert offences == []
+
+
+def test_model_bytes_are_the_file_and_load_back_as_strictly(tmp_path):
+    from deltaprop.io import from_bytes, to_bytes
+
+    net = Network([3, 5, 2], ["tanh", "softmax"], "cross_entropy", seed=4, dtype="float64")
+    net.classes = ("no", "yes")
+    net.save(tmp_path / "m.safetensors")
+    data = to_bytes(net)
+    assert data == (tmp_path / "m.safetensors").read_bytes()  # how a network travels is its model file
+    back = from_bytes(data)
+    assert back.sizes == net.sizes and back.classes == net.classes
+    for W0, W1 in zip(net.weights + net.biases, back.weights + back.biases):
+        np.testing.assert_array_equal(W0, W1)
+    with pytest.raises(ValueError, match=re.escape("model bytes: not a valid safetensors file (only 5 bytes")):
+        from_bytes(data[:5])

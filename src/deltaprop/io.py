@@ -146,8 +146,11 @@ def decode(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[st
     order, with no gap, overlap or trailing byte. Tensors are returned as native-endian copies.
     """
     path = Path(path)
-    data = path.read_bytes()
-    where = f"{path}: not a valid safetensors file"
+    return decode_bytes(path.read_bytes(), f"{path}: not a valid safetensors file")
+
+
+def decode_bytes(data: bytes, where: str = "not a valid safetensors file") -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """``decode`` of a file's bytes already in memory; ``where`` opens every error message."""
     if len(data) < 8:
         raise ValueError(f"{where} (only {len(data)} bytes; a safetensors file starts with an 8-byte header size)")
     (n,) = struct.unpack("<Q", data[:8])
@@ -262,7 +265,7 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
     ValueError, writing nothing, when a weight is NaN or Inf.
     """
     finite_weights(net, f"cannot save the model to {path}")
-    write_atomic(path, encode(model_tensors(net), model_metadata(net), digest=True))
+    write_atomic(path, to_bytes(net))
 
 
 def network_from(tensors: dict[str, np.ndarray], metadata: dict[str, str], where: str) -> Network:
@@ -339,6 +342,16 @@ def _declared_fits(sizes: Any, tensors: dict[str, np.ndarray], where: str) -> No
         count = f"{declared:,}" if declared < 10**15 else f"about 10^{len(str(declared)) - 1}"
         raise ValueError(f"{where}: the architecture declares sizes {shown} ({count} parameters), but the "
                          f"file holds only {present} numbers: damaged, or not written by deltaprop")
+
+
+def to_bytes(net: Network) -> bytes:
+    """The bytes ``save`` writes: how a network travels to another process (never as a pickle)."""
+    return encode(model_tensors(net), model_metadata(net), digest=True)
+
+
+def from_bytes(data: bytes) -> Network:
+    """The inverse of ``to_bytes``, as strict as ``load`` (ValueError for malformed bytes)."""
+    return network_from(*decode_bytes(data, "model bytes: not a valid safetensors file"), "model bytes")
 
 
 def load(path: str | os.PathLike[str]) -> Network:
