@@ -8,21 +8,22 @@ OMP/OpenBLAS threads to 1 in its workers). The data, m x 100 float64 with 10 cla
 on the workers and persisted there in 20 partitions; the network is 100-64-10 (tanh, softmax).
 Timed: full-batch epochs (one gradient step on all rows) and local-SGD epochs (batch 128, K = 50
 steps between averages), the median over ``--epochs`` epochs after one warm-up epoch. For
-reference, the same epoch in this process with ``net.gradients`` / ``train`` on a NumPy copy
-(NumPy may use every core there).
+reference, the same epoch in this process with ``train`` on a NumPy copy, one BLAS thread.
 
 Bytes per step are what one step sends, counted from the payloads: the model file's bytes to each
 worker, and back either one partition sum per partition (full-batch; then added on the workers in a
-tree) or one replica's parameters and optimiser state per replica (local SGD), plus the bytes the
-workers sent each other (``transfer_outgoing_bytes_total``, measured).
+tree) or one replica's parameters and optimiser state per replica (local SGD), and, measured, the bytes
+the workers' transfer counters report sent per epoch (``transfer_outgoing_bytes_total``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from deltaprop import Network, train
 from deltaprop.dask import fit
@@ -46,7 +47,7 @@ def _peer_bytes(client) -> int:
 
 
 def _time_epochs(client, X, y, mode: str, epochs: int) -> tuple[float, float]:
-    """Median seconds per epoch, and peer-to-peer bytes per epoch, after one warm-up epoch."""
+    """Median seconds per epoch, and bytes the workers sent per epoch, after one warm-up epoch."""
     options = {"mode": mode, "optimizer": "momentum", "lr": 0.05}
     if mode == "local-sgd":
         options.update(batch_size=128, local_steps=50, seed=0)
@@ -83,18 +84,21 @@ def main() -> None:
                 else:  # per round: the model to and the parameters and momentum back from each replica
                     sent = (model_bytes + 2 * param_bytes) * workers
                     steps = 50
-                rows.append((f"{workers}", mode, seconds, sent / steps, peer / max(1, args.epochs)))
+                rows.append((f"{workers}", mode, seconds, sent / steps, peer))
             if workers == 1:
                 Xl, yl = X.compute(), y.compute()
     for mode in ("full-batch", "local-sgd"):
         net, batch = _net(), len(Xl) if mode == "full-batch" else 128
-        train(net, Xl, yl, epochs=1, batch_size=batch, optimizer="momentum", lr=0.05, seed=0)  # warm-up
-        history = train(net, Xl, yl, epochs=args.epochs, batch_size=batch, optimizer="momentum", lr=0.05, seed=0)
+        with threadpool_limits(1):  # one BLAS thread, as in each worker
+            train(net, Xl, yl, epochs=1, batch_size=batch, optimizer="momentum", lr=0.05, seed=0)  # warm-up
+            history = train(net, Xl, yl, epochs=args.epochs, batch_size=batch, optimizer="momentum", lr=0.05, seed=0)
         local[mode] = statistics.median(history.seconds)
 
-    print(f"m = {args.rows} rows x 100 float64 ({args.rows * 800 / 1e6:.0f} MB) in {args.partitions} partitions; "
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; m = {args.rows} rows x 100 float64 "
+          f"({args.rows * 800 / 1e6:.0f} MB) in {args.partitions} partitions; "
           f"net 100-64-10; model file {model_bytes} B, parameters {param_bytes} B")
-    print("| workers | mode | s / epoch | x 1 worker | in-process s / epoch | payload B / step | peer B / epoch |")
+    print("| workers | mode | s / epoch | x 1 worker | in-process s / epoch | payload B / step "
+          "| B sent by workers / epoch |")
     print("|---|---|---|---|---|---|---|")
     one = {mode: s for w, mode, s, _, _ in rows if w == "1"}
     for w, mode, s, sent, peer in rows:
