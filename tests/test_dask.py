@@ -184,3 +184,16 @@ def test_bad_calls_change_nothing(client):
         deltaprop_dask.fit(_classifier(4), X, y, client=client)
     for W0, W1 in zip(before, net.weights):
         np.testing.assert_array_equal(W0, W1)
+
+
+def test_readme_example_runs(client):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"## Data in chunks, and on a cluster\n```python\n(.+?)\n```", text, re.S).group(1)
+    assert "client = Client()" in block
+    namespace: dict = {}
+    exec(compile(block.replace("Client()", f"Client({client.scheduler.address!r})"), "README.md", "exec"), namespace)
+    assert namespace["clf"].t_ == 150 and len(namespace["history"].train_cost) == 5
+    assert namespace["history"].train_cost[-1] < namespace["history"].train_cost[0]
+    namespace["client"].close()
