@@ -197,3 +197,15 @@ def test_readme_example_runs(client):
     assert namespace["clf"].t_ == 150 and len(namespace["history"].train_cost) == 5
     assert namespace["history"].train_cost[-1] < namespace["history"].train_cost[0]
     namespace["client"].close()
+
+
+def test_the_same_network_sent_again_is_not_lost(client):
+    # The model's bytes are scattered under a fresh key each time: under a key hashed from the bytes,
+    # the previous call's release could make the scheduler forget the data the next call needs.
+    rng = np.random.default_rng(8)
+    Xl, yl = rng.normal(size=(400, 3)), rng.integers(0, 3, size=400)
+    X, y = da.from_array(Xl, chunks=100), da.from_array(yl, chunks=100)
+    net = _classifier(3)
+    want = net.gradients(Xl, yl)[0][0]
+    for _ in range(20):
+        np.testing.assert_allclose(deltaprop_dask.gradients(net, X, y, client=client)[0][0], want, rtol=1e-12)

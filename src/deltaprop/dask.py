@@ -119,7 +119,7 @@ def _full_batch_sums(net: Network, data: tuple[Any, ...], client: Any) -> tuple[
     from dask import delayed
 
     Xs, ys, ws, _ = data
-    model = client.scatter(to_bytes(net), broadcast=True)
+    model = client.scatter(to_bytes(net), broadcast=True, hash=False)  # a fresh key each time (see the test)
     parts = [delayed(_partition_sums)(model, Xp, yp, None if ws is None else ws[i])
              for i, (Xp, yp) in enumerate(zip(Xs, ys))]
     sums = client.compute(_tree_sum(parts)).result()
@@ -311,7 +311,7 @@ def _fit_local_sgd(net: Network, data: tuple[Any, ...], client: Any, opt: Any, e
         cost_sum = total = 0.0
         for j in range(max(len(b) for b in blocks)):
             active = [r for r in range(R) if j < len(blocks[r])]
-            model = client.scatter(to_bytes(net), broadcast=True)
+            model = client.scatter(to_bytes(net), broadcast=True, hash=False)
             tasks = []
             for r in active:
                 p, s, e = blocks[r][j]
