@@ -186,14 +186,14 @@ def test_bad_calls_change_nothing(client):
         np.testing.assert_array_equal(W0, W1)
 
 
-def test_readme_example_runs(client):
+def test_the_guides_example_runs(client):
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    block = re.search(r"## Data in chunks, and on a cluster\n```python\n(.+?)\n```", text, re.S).group(1)
+    text = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "ecosystem.md").read_text()
+    block = re.search(r"runs this block against its cluster\):\n```python\n(.+?)\n```", text, re.S).group(1)
     assert "client = Client()" in block
     namespace: dict = {}
-    exec(compile(block.replace("Client()", f"Client({client.scheduler.address!r})"), "README.md", "exec"), namespace)
+    exec(compile(block.replace("Client()", f"Client({client.scheduler.address!r})"), "ecosystem.md", "exec"), namespace)
     assert namespace["clf"].t_ == 150 and len(namespace["history"].train_cost) == 5
     assert namespace["history"].train_cost[-1] < namespace["history"].train_cost[0]
     namespace["client"].close()
