@@ -117,14 +117,17 @@ def cli_metrics(argv: list[str], *, terminal: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         metrics = Path(tmp) / "m.json"
         cmd = [sys.executable, "-m", "deltaprop", *argv, "--metrics-json", str(metrics)]
+        # the child runs in tmp: a relative PYTHONPATH (the usage line's "src") must not lose deltaprop there
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)}
         if not terminal:
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp)
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp, env=env)
         else:
             main, other = pty.openpty()
             seen: list[bytes] = []
             reader = threading.Thread(target=_drain, args=(main, seen), daemon=True)
             reader.start()
-            env = {**os.environ, "COLUMNS": "120"}
+            env = {**env, "COLUMNS": "120"}
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=other, cwd=tmp, env=env)
             os.close(other)
             reader.join(timeout=5)
