@@ -275,16 +275,16 @@ HIGHAM_SGD = ["--dataset", "higham", "--batch-size", "1", "--optimizer", "sgd", 
 
 
 def test_quiet_per_sample_training_runs_in_compiled_runs_not_step_by_step(capsys, monkeypatch):
-    from deltaprop import fast
+    from deltaprop.engine import per_sample
 
     runs = []
-    real = fast.SampleLoop.run
+    real = per_sample.SampleLoop.run
 
     def counted(self, X, Y, order, eta):
         runs.append(len(order))
         return real(self, X, Y, order, eta)
 
-    monkeypatch.setattr(fast.SampleLoop, "run", counted)
+    monkeypatch.setattr(per_sample.SampleLoop, "run", counted)
     assert cli(capsys, "train", *HIGHAM_SGD, "--epochs", "3", "--quiet")[0] == 0
     # 10 rows a epoch: the run's first step alone (the callbacks learn the Trainer), then whole epochs
     assert runs == [1, 9, 10, 10]
