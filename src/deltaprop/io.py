@@ -35,6 +35,23 @@ _CODES = {"F32": "<f4", "F64": "<f8", "I64": "<i8", "U64": "<u8", "U32": "<u4"}
 _NAMES = {np.dtype(v).newbyteorder("="): k for k, v in _CODES.items()}
 
 
+def json_ready(value: Any) -> Any:
+    """A copy of ``value`` that strict JSON can hold: NumPy values as Python ones, NaN and Inf as None."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if value is None or isinstance(value, (str, int)):
+        return value
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, flush and fsync it, then rename it over ``path``.
 

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 
 def _number(text: str, kind: type, low: float, *, strict: bool, what: str) -> Any:
@@ -57,28 +56,11 @@ def float_list(text: str) -> list[float]:
     return values
 
 
-def strict(value: Any) -> Any:
-    """A copy of ``value`` that strict JSON can hold: NumPy values as Python ones, NaN and Inf as None."""
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    elif isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict(v) for v in value]
-    if value is None or isinstance(value, (str, int)):
-        return value
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
 def write_json(path: str | Path, data: dict[str, Any]) -> None:
     """Write ``data`` as indented strict JSON (NumPy values converted, null for NaN and Inf), atomically."""
-    from ..io import write_atomic
+    from ..io import json_ready, write_atomic
 
-    write_atomic(path, (json.dumps(strict(data), indent=2, allow_nan=False) + "\n").encode())
+    write_atomic(path, (json.dumps(json_ready(data), indent=2, allow_nan=False) + "\n").encode())
 
 
 def summarised(events: list[str]) -> list[str]:

@@ -26,6 +26,7 @@ import numpy as np
 from ..activations import ACTIVATIONS
 from ..costs import COSTS
 from ..engine import sgd_steps
+from ..io import json_ready
 from ..network import Network
 from ..teach.notation import NOTATIONS
 from .data import DATASETS, Points, add_point, make_data, targets
@@ -244,7 +245,7 @@ class Session:
         nan = float("nan")
         c = self.net.cost(d.X, self.Y) if len(d.X) else nan
         c_test = self.net.cost(d.X_test, self.Y_test) if len(d.X_test) else nan
-        row = _finite_or_null((self.t, c, c_test, self.accuracy(d.X, d.y)))  # JSON has no NaN
+        row = json_ready((self.t, c, c_test, self.accuracy(d.X, d.y)))  # JSON has no NaN
         if replace_last and self.history and self.history[-1][0] == self.t:
             self.history[-1] = row
         else:
@@ -304,8 +305,8 @@ class Session:
         """Everything the page draws; ``full`` adds the configuration and the data points."""
         m, train = len(self.data.X), self.history[-1][3]
         out: dict[str, Any] = {"type": "state", "t": self.t, "sample": self.sample,
-                               "graph": _finite_or_null(self.graph()), "regions": self.regions(),
-                               "accuracy": _finite_or_null({
+                               "graph": json_ready(self.graph()), "regions": self.regions(),
+                               "accuracy": json_ready({
                                    "train": train, "test": self.accuracy(self.data.X_test, self.data.y_test),
                                    "correct": int(round(train * m)) if m else 0, "m": m})}
         # a play update carries the newest history row only; the page appends it (and thins as here)
@@ -339,14 +340,3 @@ def warm_up() -> threading.Thread:
     thread = threading.Thread(target=work, name="deltaprop-playground-warm-up", daemon=True)
     thread.start()
     return thread
-
-
-def _finite_or_null(obj: Any) -> Any:
-    """NaN and Inf become None (JSON has neither)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite_or_null(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite_or_null(v) for v in obj]
-    return obj
