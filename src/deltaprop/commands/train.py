@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..config import HELP, TrainConfig
+from ..engine.support import warm_up
 from ._common import (Interrupt, free_dir, nonnegative_float, nonnegative_int, positive_float, positive_int,
                       stdout_console, summarised, write_json)
 from ._paths import check_train_files, save_or_rescue
@@ -136,7 +137,10 @@ def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
     from .evaluate import scores, targets_for
 
     asked = cfg.task
+    warm = warm_up() if cfg.dataset == "mnist" else None  # the compiled loops get ready while MNIST is read
     ds = _load_data(cfg)
+    if warm is not None:
+        warm.join()
     cfg = cfg.resolved(ds.task)
     epochs = int(cfg.epochs or 0)
     digest = _fingerprint(ds.X_train, ds.y_train)

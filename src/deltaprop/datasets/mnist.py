@@ -95,7 +95,7 @@ def _mnist_part(arrays: dict[str, np.ndarray], part: str, n: int | None) -> tupl
     if n is not None and n > len(labels):
         raise ValueError(f"subset asks for {n} {part} images; MNIST has {len(labels)}")
     X = images[:n].reshape(-1, 28 * 28)  # (m, 784)
-    return X.astype(np.float32) / np.float32(255.0), labels[:n].astype(np.int64)
+    return np.divide(X, np.float32(255.0), dtype=np.float32), labels[:n].astype(np.int64)  # one float32 pass
 
 
 def _find_in_folder(folder: Path, name: str) -> Path:

@@ -309,3 +309,9 @@ def sgd_run(X, Y, order, Ws, bs, acts, out, eta, off, A, D, zL, cols, vals):  # 
             for k in range(d.shape[0]):
                 b[k] -= eta * d[k]
     return cost_sum, correct, order.shape[0]
+
+
+@jit
+def ready():  # pragma: no cover - compiled
+    """Nothing: its first call (from ``support.warm_up``) makes numba prepare its code generator, once per process."""
+    return 1

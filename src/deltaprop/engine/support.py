@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import platform
 import sys
+import threading
 from typing import Any
 
 from ..activations import Activation, Identity, ReLU, Sigmoid, Softmax, Tanh
@@ -66,6 +67,36 @@ def loops() -> Any:
 def available() -> bool:
     """True when numba is installed (the loops are compiled on their first call, then cached on disk)."""
     return loops() is not None
+
+
+def warm_up() -> threading.Thread | None:
+    """Start, on a background thread, what the compiled loops cost once per process; the thread, or None
+    without numba.
+
+    Importing numba and its code generator's first preparation (which the first call of any compiled
+    loop pays, cached or not) take about a second. A program with other work before training (the
+    command line reading its data files) starts this first and joins the thread before training, so
+    the two overlap on two cores. The thread imports numba, SciPy's linear algebra and parts of NumPy:
+    run beside work that imports nothing, since two threads importing the same packages can meet in an
+    import cycle.
+    """
+    if not _numba_installed():
+        return None
+
+    def prepare() -> None:
+        compiled = loops()
+        if compiled is not None:
+            compiled.ready()  # the first call of a compiled function: numba prepares its code generator
+
+    thread = threading.Thread(target=prepare, name="deltaprop-warm-up", daemon=True)  # daemon: an error exit
+    thread.start()  # need not wait for it
+    return thread
+
+
+def _numba_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
 
 
 def require() -> None:
