@@ -219,7 +219,7 @@ def kernel_paths():
 @pytest.mark.parametrize("sizes", [[5, 4, 3], [5, 3]], ids=["L2", "L1"])
 @pytest.mark.parametrize("out,cost", FUSED)
 def test_every_kernel_gives_autograds_gradient_on_accepted_targets(path, sizes, out, cost):
-    from deltaprop.engine import BatchKernel, DenseKernel, SampleLoop, SparseKernel
+    from deltaprop.engine import BatchKernel, DenseKernel, SampleLoop, SparseKernel, make_kernel
 
     rng = np.random.default_rng(14)
     L = len(sizes) - 1
@@ -238,13 +238,15 @@ def test_every_kernel_gives_autograds_gradient_on_accepted_targets(path, sizes, 
         return
     Kernel = {"reference": BatchKernel, "numpy": DenseKernel}.get(path) or SparseKernel
     idx = np.array([7, 0, 3, 5, 1, 8])
+    kind = {"numpy": "numpy", "compiled": "compiled"}.get(path, "reference")
     for weights, call in [(None, "gradients"), (w, "gradients"), (None, "batch"), (w, "batch")]:
-        kernel = Kernel(net, 9)
         if call == "gradients":
+            kernel = Kernel(net, 9)
             kernel.gradients(X, Y, weights)
             dW, db = oracle.gradients(net, X, Y, weights)
-        else:  # as train calls it: the targets noted once, then batches of their rows
-            kernel.note_targets(Y)
+        else:  # as train makes and calls it: a kernel for these targets, then batches of their rows
+            kernel = make_kernel(net, 9, X, Y, kind=kind)
+            assert type(kernel) is Kernel
             kernel.batch(X, Y, idx, weights)
             dW, db = oracle.gradients(net, X[idx], Y[idx], None if weights is None else weights[idx])
         for l in range(L):

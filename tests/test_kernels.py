@@ -610,20 +610,32 @@ def test_each_call_site_starts_shared_and_tries_alone_on_a_schedule():
 
 
 @needs_numba
-def test_a_shared_layers_delta_computed_alone_equals_the_chain_rule(monkeypatch):
-    # delta^(l-1) of a shared layer is computed beside dW^(l); called on its own, _backprop computes it itself.
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_shared_layers_step_gives_delta_below_and_its_weight_gradient(alternate, monkeypatch, shared):
+    # One step of a layer that shares its products: delta^(2) = (delta^(3) W^(3)T) * g_2'(z^(2)) here and
+    # dW^(3) = a^(2)T delta^(3) in the helper (shared) or both here (alone): the chain rule either way.
     monkeypatch.setattr(sparse, "PAIR_PRODUCT", 1)
+    monkeypatch.setattr(_helper_site(), "choose", lambda site: shared)
     rng = np.random.default_rng(33)
     net = Network([40, 12, 9, 3], ["relu", "tanh", "softmax"], "cross_entropy", dtype="float64", seed=34)
     X, Y = data(rng, 64, 40, 3, "cross_entropy")
     kernel = kernel_with_helper(net, 64)
     kernel.gradients(X, Y)
-    D3, A2 = kernel.delta[3].copy(), kernel.a[2].copy()
-    kernel.delta[2].fill(np.nan)
-    G = kernel._backprop(3, kernel.delta[3], kernel.a[2])
+    D3, A2 = kernel.buf.delta[3].copy(), kernel.buf.a[2].copy()
+    kernel.buf.delta[2].fill(np.nan)
+    out = kernel.dW[2]  # the helper writes into the kernel's own dW^(3) (or its part of a chunk)
+    out.fill(np.nan)
+    kernel._shared_backward(3, 64, out)
     kernel.close()
-    np.testing.assert_allclose(G, (D3 @ net.weights[2].T) * (1 - A2 ** 2), rtol=1e-12, atol=1e-15)  # tanh' = 1 - a^2
+    np.testing.assert_allclose(kernel.buf.delta[2], (D3 @ net.weights[2].T) * (1 - A2 ** 2), rtol=1e-12,
+                               atol=1e-15, err_msg="delta^(2)")  # tanh' = 1 - a^2
+    np.testing.assert_allclose(out, A2.T @ D3, rtol=1e-12, atol=1e-15, err_msg="dW^(3)")
 
+
+def _helper_site():
+    from deltaprop.engine import _helper
+
+    return _helper._Site
 
 
 # ----- each rule once: the fast variants against the one place ------------------------------------------
@@ -644,12 +656,12 @@ def test_the_compiled_accuracy_count_is_network_classes(n_L):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_fast_sigmoids_equal_the_activation(dtype):
     from deltaprop.activations import Sigmoid
-    from deltaprop.engine.dense import _sigmoid_inplace
+    from deltaprop.engine._inplace import inplace_sigmoid
 
     z = np.concatenate([np.linspace(-40, 40, 801), [-1e4, -700.0, 0.0, 700.0, 1e4]]).astype(dtype)
     want = Sigmoid().value(z)
     eps = np.finfo(dtype).eps
-    assert_close("sigma(z) in place", _sigmoid_inplace(z.copy()), want, 8 * eps, 2 * eps)
+    assert_close("sigma(z) in place", inplace_sigmoid(z.copy()), want, 8 * eps, 2 * eps)
     if support.available():
         from deltaprop.engine import _loops
 

@@ -32,7 +32,6 @@ def batch_epoch(tr: Trainer, kernel: Any, X: np.ndarray, Y: np.ndarray, w: np.nd
     net, opt, m = tr.net, tr.optimizer, X.shape[0]
     grads = kernel.dW + kernel.db
     n_batches = -(-m // batch_size)
-    kernel.note_targets(Y)
     while tr.batch < n_batches and not tr.stop:
         idx = tr.perm[tr.batch * batch_size:(tr.batch + 1) * batch_size]
         masks = draw_masks(net, tr.rng, len(idx))

@@ -268,7 +268,7 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
         _restore(tr, resume)
 
     loop = sample_loop(net, opt, batch_size, w, kernel)
-    kern = None if loop is not None else make_kernel(net, batch_size, Xv, kind=kernel, dropout=any(net.dropout))
+    kern = None if loop is not None else make_kernel(net, batch_size, Xv, Yv, kind=kernel, dropout=any(net.dropout))
     tr.kernel = "compiled per-sample loop" if loop is not None else kern.name  # type: ignore[union-attr]
     try:
         with blas_limit(kern), np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked instead

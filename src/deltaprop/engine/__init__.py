@@ -42,14 +42,28 @@ def check_kernel(kind: Any) -> str:
     return kind
 
 
-def make_kernel(net: Network, batch_size: int, X: np.ndarray | None = None, *, kind: str = "auto",
-                dropout: bool = False) -> BatchKernel:
+def make_kernel(net: Network, batch_size: int, X: np.ndarray | None = None, Y: np.ndarray | None = None, *,
+                kind: str = "auto", dropout: bool = False) -> BatchKernel:
     """The kernel ``kind`` for ``net``: "reference", "numpy", "compiled" (``engine.sparse``) or "auto".
 
     "auto" takes the compiled kernel when numba is installed and X is mostly zeros, else the
     NumPy fast path, and the reference for dropout or for layers the fast paths do not know.
     Asking for "numpy" or "compiled" where they do not apply raises ValueError (RuntimeError for
     "compiled" without numba).
+
+    Parameters
+    ----------
+    net : Network
+    batch_size : int
+        The most rows a batch will have.
+    X : ndarray of shape (m, n_0), optional
+        The training inputs: "auto" looks at their share of zeros.
+    Y : ndarray of shape (m, n_L), optional
+        The training targets, the only ones the kernel will be given: the NumPy kernel skips
+        softmax's row sums when every row sums to exactly 1 (decided here, once).
+    kind : {"auto", "reference", "numpy", "compiled"}, keyword-only
+    dropout : bool, keyword-only
+        Whether training draws dropout masks (only the reference computes them).
     """
     check_kernel(kind)
     applies = not dropout and support.supports(net)
@@ -58,12 +72,10 @@ def make_kernel(net: Network, batch_size: int, X: np.ndarray | None = None, *, k
     if not applies:
         raise ValueError(f"kernel {kind!r} computes {support.described()}; "
                          "this network needs kernel='reference' (or 'auto')")
-    if kind == "numpy":
-        return DenseKernel(net, batch_size)
     if kind == "compiled":
         support.require()
-    elif X is None or not sparse_pays(X):
-        return DenseKernel(net, batch_size)
+    elif kind == "numpy" or X is None or not sparse_pays(X):
+        return DenseKernel(net, batch_size, one_hot_targets=Y is not None and bool(np.all(Y.sum(axis=1) == 1)))
     return SparseKernel(net, batch_size)
 
 

@@ -49,9 +49,6 @@ class BatchKernel:
         """Whether the last batch's cost and every gradient entry are finite."""
         return all_finite(self.dW + self.db, cost_sum)
 
-    def note_targets(self, Y: np.ndarray) -> None:
-        """Called with the targets Y (m, n_L) before their epoch's batches (see ``DenseKernel``)."""
-
     def small_products(self) -> bool:
         """True when every matrix product left to BLAS has fewer than SMALL_PRODUCT multiply-adds."""
         n, rows = self.net.sizes, min(self.batch_size, CHUNK)
