@@ -39,10 +39,10 @@ class BatchKernel:
         self._buffers: dict[str, np.ndarray] = {}  # gather buffers, allocated on first use
 
     def close(self) -> None:
-        """Release what the kernel holds besides arrays (``SparseKernel``'s helper thread)."""
+        """Release what the kernel holds besides arrays (a helper thread, say); nothing here."""
 
     def update(self, opt: Any, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """The optimiser's step: ``opt.step(params, grads)`` (``SparseKernel`` shares it between threads)."""
+        """The optimiser's step: ``opt.step(params, grads)`` (a fast kernel may apply the same rule compiled)."""
         opt.step(params, grads)
 
     def finite(self, cost_sum: float) -> bool:
