@@ -126,6 +126,29 @@ def test_predict_prints_one_row_per_input(capsys, digits_model, tmp_path):
         np.testing.assert_allclose(probs, net.forward(ds.X_test[:7]), rtol=0, atol=5.1e-5)
 
 
+def test_predict_and_evaluate_follow_the_networks_prediction_rule(capsys, tmp_path):
+    # One sigmoid output, a = sigmoid(x): x = 0 gives a = 1/2 exactly, which is class 1.
+    net = deltaprop.Network([1, 1], ["sigmoid"], "binary_cross_entropy", dtype="float64")
+    net.weights, net.biases = [np.array([[1.0]])], [np.array([0.0])]
+    net.save(tmp_path / "unlabelled.safetensors")
+    (tmp_path / "rows.csv").write_text("0\n-1\n2\n")
+    rc, out, err = cli(capsys, "predict", tmp_path / "unlabelled.safetensors", tmp_path / "rows.csv", "--proba")
+    assert rc == 0, err
+    # sigmoid(-1) = 0.268941..., sigmoid(2) = 0.880797...: one probability column per class, as the header says
+    assert out.splitlines() == ["label,p_0,p_1", "1,0.5000,0.5000", "0,0.7311,0.2689", "1,0.1192,0.8808"]
+    net.classes = ("no", "yes")
+    net.save(tmp_path / "labelled.safetensors")
+    rc, out, err = cli(capsys, "predict", tmp_path / "labelled.safetensors", tmp_path / "rows.csv")
+    assert rc == 0, err
+    assert out.splitlines() == ["label", "yes", "no", "yes"]
+    (tmp_path / "labelled.csv").write_text("x,y\n0,yes\n-1,yes\n2,no\n3,yes\n")  # predicted: yes no yes yes
+    rc, out, err = cli(capsys, "evaluate", tmp_path / "labelled.safetensors", "--dataset", tmp_path / "labelled.csv",
+                       "--metrics-json", tmp_path / "m.json")
+    assert rc == 0, err
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert report["accuracy"] == 0.5 and report["confusion_matrix"] == [[0, 1], [1, 2]]
+
+
 # ----- bad input: exit code 2, one line, nothing written ------------------------------------------
 def write(folder: Path, name: str, text: str) -> str:
     (folder / name).write_text(text)

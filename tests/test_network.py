@@ -394,3 +394,70 @@ def test_rowwise_forward_sums_each_row_in_one_order_and_agrees_with_blas(dtype):
     np.testing.assert_array_equal(net.forward(X[perm], rowwise=True), A[perm])
     np.testing.assert_array_equal(np.vstack([net.forward(X[i:i + 1], rowwise=True) for i in range(0, 1500, 97)]),
                                   A[::97])
+
+
+# ----- the prediction rule: written once, in Network.prediction --------------------------------------------------
+def test_prediction_argmax_takes_the_first_of_tied_outputs():
+    net = Network([2, 3], ["softmax"], "cross_entropy", seed=0, dtype="float64")
+    aL = np.array([[0.2, 0.5, 0.3],    # the largest is column 1
+                   [0.4, 0.4, 0.2],    # a tie between 0 and 1: the first, 0
+                   [0.1, 0.45, 0.45],  # a tie between 1 and 2: 1
+                   [1 / 3, 1 / 3, 1 / 3]])  # all tied: 0
+    got = net.prediction(aL)
+    assert got.shape == (4,) and got.dtype == np.int64
+    assert got.tolist() == [1, 0, 1, 0]
+
+
+def test_prediction_of_one_output_is_a_at_least_one_half():
+    net = Network([2, 1], ["sigmoid"], "binary_cross_entropy", seed=0, dtype="float64")
+    aL = np.array([[0.5], [np.nextafter(0.5, 0.0)], [1.0], [0.0], [0.75]])  # exactly 1/2 counts as class 1
+    assert net.prediction(aL).tolist() == [1, 0, 1, 0, 1]
+
+
+def test_prediction_maps_indices_to_the_models_class_labels():
+    net = Network([2, 3], ["softmax"], "cross_entropy", seed=0, dtype="float64")
+    net.classes = ("cat", "dog", "eel")
+    aL = np.array([[0.2, 0.5, 0.3], [0.4, 0.4, 0.2], [0.1, 0.2, 0.7]])
+    assert net.prediction(aL, labels=True).tolist() == ["dog", "cat", "eel"]
+    binary = Network([2, 1], ["sigmoid"], "binary_cross_entropy", seed=0, dtype="float64")
+    binary.classes = (3, 7)
+    got = binary.prediction(np.array([[0.5], [0.2]]), labels=True).tolist()
+    assert got == [7, 3] and all(type(v) is int for v in got)  # the labels themselves, not numpy scalars
+    unlabelled = Network([2, 3], ["softmax"], "cross_entropy", seed=0, dtype="float64")
+    assert unlabelled.prediction(aL, labels=True).tolist() == [1, 0, 2]  # no labels: the indices
+
+
+def test_a_network_that_carries_class_labels_predicts_classes_even_with_a_quadratic_cost():
+    # Nielsen's MNIST network: sigmoid outputs and the quadratic cost, trained on labelled data.
+    net = Network([2, 3], ["sigmoid"], "quadratic", seed=0, dtype="float64")
+    aL = np.array([[0.9, 0.1, 0.3], [0.1, 0.2, 0.8]])
+    assert net.prediction(aL).tolist() == aL.tolist()  # no labels: the outputs are values
+    net.classes = (0, 1, 2)
+    assert net.classifies and net.prediction(aL).tolist() == [0, 2]
+
+
+def test_a_regression_predicts_in_the_targets_units():
+    from deltaprop.datasets import Scaling
+
+    net = Network([1, 1], ["identity"], "quadratic", seed=0, dtype="float64")
+    net.weights, net.biases = [np.array([[2.0]])], [np.array([0.5])]
+    net.target_scaling = Scaling("standardize", mean=(10.0,), std=(2.0,))
+    # a^(L) = 2 x + 0.5 is the standardised target; the target itself is 10 + 2 a^(L).
+    X = np.array([[1.0], [-0.5], [0.0]])  # a^(L) = 2.5, -0.5, 0.5
+    got = net.predict(X)
+    assert got.shape == (3, 1)
+    np.testing.assert_allclose(got, [[15.0], [9.0], [11.0]], rtol=0, atol=1e-12)
+    assert not net.classifies
+
+
+def test_the_modules_that_predict_call_the_rule_instead_of_writing_it():
+    from pathlib import Path
+
+    import deltaprop
+
+    root = Path(deltaprop.__file__).parent
+    users = [root / "plots.py", root / "playground" / "session.py", *root.glob("commands/*.py"),
+             *root.glob("sklearn/*.py")]
+    found = [f"{p.relative_to(root)}: {line.strip()}" for p in users for line in p.read_text().splitlines()
+             if re.search(r"argmax\(|>=? ?0?\.5\b", line) and not line.lstrip().startswith("#")]
+    assert len(users) > 10 and not found, "prediction rule written outside Network.prediction:\n" + "\n".join(found)

@@ -278,10 +278,49 @@ class Network:
         X = self._X(X)
         return self._forward(X, rowwise=rowwise)[1][self.L]
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Class indices (m,) for classifiers (argmax, or a >= 1/2 for one sigmoid output); a^(L) otherwise."""
-        aL = self.forward(X)
-        return classes(aL) if self.is_classifier else aL
+    @property
+    def classifies(self) -> bool:
+        """True when predictions are classes: class-probability outputs (``is_classifier``), or any network
+        that carries class labels (e.g. sigmoid outputs with the quadratic cost, as in Nielsen's MNIST network)."""
+        return self.is_classifier or self.classes is not None
+
+    def predict(self, X: Any, *, labels: bool = False) -> np.ndarray:
+        """The prediction for each row of X (m, n_0): ``prediction(forward(X))``; see :meth:`prediction`."""
+        return self.prediction(self.forward(X), labels=labels)
+
+    def prediction(self, aL: FloatArray, *, labels: bool = False) -> np.ndarray:
+        """The prediction rule, from outputs a^(L) (m, n_L) to what the network predicts.
+
+        Parameters
+        ----------
+        aL : ndarray of shape (m, n_L)
+            Outputs of this network, e.g. ``net.forward(X)``.
+        labels : bool
+            For a classifier with ``classes``: the class labels instead of their indices.
+
+        Returns
+        -------
+        ndarray of shape (m,) or (m, n_L)
+            A classifier (``classifies``): the class index of each row, int64 (m,), by ``classes(aL)``:
+            argmax_j a_j (the first of tied outputs), or a >= 1/2 for one output; with ``labels=True``
+            and labels known, ``self.classes[k]`` as an object array. Otherwise a regression: a^(L)
+            (m, n_L) in the target's units, ``target_scaling.invert(aL)`` when the target was standardised.
+
+        Examples
+        --------
+        >>> net = Network([2, 1], ["sigmoid"], "binary_cross_entropy")
+        >>> net.classes = ("no", "yes")
+        >>> net.prediction(np.array([[0.5], [0.2]]), labels=True)
+        array(['yes', 'no'], dtype=object)
+        """
+        if not self.classifies:
+            return self.target_scaling.invert(aL) if self.target_scaling is not None else aL
+        k = classes(aL)  # (m,)
+        if not labels or self.classes is None:
+            return k
+        names = np.empty(len(self.classes), dtype=object)  # the labels themselves, not numpy scalars
+        names[:] = self.classes
+        return names[k]
 
     def cost(self, X: Any, Y: Any, *, sample_weight: Any = None) -> float:
         r"""C = (1/m) sum_i c(x_i) (or sum w_i c_i / sum w_i with sample weights), a Python float."""

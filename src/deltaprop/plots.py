@@ -29,6 +29,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .io import write_atomic
 from .network import Network
+from .network import classes as classes_of  # the one prediction rule (a parameter below is named classes)
 
 _FORMATS = {".png": "png", ".svg": "svg"}
 _DPI = 100
@@ -235,7 +236,7 @@ def decision_regions(net: Network, X: Any, y: Any, path: str | os.PathLike[str],
     g1, g2 = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], 300),
                          np.linspace(lo[1] - pad[1], hi[1] + pad[1], 300))  # each (300, 300)
     grid = np.column_stack([g1.ravel(), g2.ravel()])  # (90000, 2)
-    region = _predicted(net, grid).reshape(g1.shape)
+    region = classes_of(net.forward(grid)).reshape(g1.shape)  # the network's prediction rule
     colours = [_colour(k, K) for k in range(K)]
     fig = Figure(figsize=(6.4, 5.2), layout="constrained")
     ax = fig.subplots()
@@ -258,21 +259,16 @@ def decision_regions(net: Network, X: Any, y: Any, path: str | os.PathLike[str],
 def _labels(y: Any, m: int, n_L: int) -> np.ndarray:
     arr = np.asarray(y)
     if arr.ndim == 2 and arr.shape == (m, n_L) and n_L > 1:
-        return arr.argmax(axis=1)  # one-hot rows -> class indices
+        return classes_of(arr)  # one-hot rows -> class indices
     if arr.ndim == 2 and arr.shape == (m, 1):
         arr = arr[:, 0]
     if arr.shape != (m,):
         raise ValueError(f"y must hold m = {m} class indices or one-hot rows of shape ({m}, {n_L}), got shape {arr.shape}")
     if n_L == 1:
-        return (arr >= 0.5).astype(np.int64)
+        return classes_of(arr.reshape(m, 1))  # targets get their classes by the same rule as outputs
     if not np.issubdtype(arr.dtype, np.number) or (arr != np.round(arr)).any() or arr.min() < 0 or arr.max() >= n_L:
         raise ValueError(f"y must hold class indices 0..{n_L - 1}, got values from {arr.min()} to {arr.max()}")
     return arr.astype(np.int64)
-
-
-def _predicted(net: Network, X: np.ndarray) -> np.ndarray:
-    aL = net.forward(X)  # (m, n_L)
-    return (aL[:, 0] >= 0.5).astype(np.int64) if aL.shape[1] == 1 else aL.argmax(axis=1)
 
 
 def _colour(k: int, K: int) -> Any:

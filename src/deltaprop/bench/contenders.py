@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import __version__
 from ..datasets import higham_points, one_hot as _one_hot
-from ..network import Network
+from ..network import Network, classes
 from ..optim import make_optimizer
 from ..train import train
 from .configs import Task
@@ -160,7 +160,7 @@ class Deltaprop:
         return {"seconds": time.perf_counter() - start, "steps": steps}
 
     def evaluate(self) -> float:
-        return accuracy(lambda X: self.net.forward(X).argmax(axis=1), self.d.X_test, self.d.y_test)
+        return accuracy(lambda X: classes(self.net.forward(X)), self.d.X_test, self.d.y_test)
 
 
 class Floor:

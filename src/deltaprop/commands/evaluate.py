@@ -74,7 +74,7 @@ def labelled_rows(net: Any, spec: str, *, data_dir: str | None = None, target: s
 
 def _targets(net: Any, labels: list[Any], source: str) -> np.ndarray:
     """Class indices for a classifier; the numbers themselves (float64) for a regression."""
-    if classifies(net):
+    if net.classifies:
         return class_indices(net, labels, source)
     bad = next((v for v in labels if isinstance(v, str)), None)
     if bad is not None:
@@ -96,18 +96,6 @@ def class_indices(net: Any, labels: list[Any], source: str) -> np.ndarray:
     return out
 
 
-def classifies(net: Any) -> bool:
-    """True for a classifier: softmax or sigmoid + cross-entropy output, or any model that carries class labels
-    (e.g. sigmoid outputs trained with the quadratic cost, as in Nielsen's MNIST network)."""
-    return bool(net.is_classifier or net.classes is not None)
-
-
-def predicted_classes(net: Any, X: np.ndarray) -> np.ndarray:
-    """Class indices (m,): argmax of a^(L), or a >= 1/2 for a single output."""
-    aL = net.forward(X)
-    return aL.argmax(axis=1) if aL.shape[1] > 1 else (aL[:, 0] >= 0.5).astype(np.int64)
-
-
 def targets_for(net: Any, y: np.ndarray) -> np.ndarray:
     """Targets as the network's cost takes them: class labels for classifiers, the standardised target
     (m, 1) for a regression, one-hot rows otherwise."""
@@ -126,12 +114,6 @@ def confusion_matrix(y: np.ndarray, predicted: np.ndarray, K: int) -> np.ndarray
     return cm
 
 
-def predicted_values(net: Any, X: np.ndarray) -> np.ndarray:
-    """A regression's predictions (m, n_L) in the target's units: a^(L) with the target scaling undone."""
-    aL = net.forward(X)
-    return net.target_scaling.invert(aL) if net.target_scaling is not None else aL.astype(np.float64)
-
-
 def scores(net: Any, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """accuracy and cost of a classifier; r2, rmse, mae (target units) and cost of a regression.
 
@@ -140,9 +122,10 @@ def scores(net: Any, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """
     with np.errstate(all="ignore"):
         cost = float(net.cost(X, targets_for(net, y)))
-        if classifies(net):
-            return {"accuracy": float(np.mean(predicted_classes(net, X) == y)), "cost": cost}
-        residual = y - predicted_values(net, X)[:, 0]  # (m,)
+        predicted = net.predict(X)  # class indices (m,), or (m, 1) in the target's units
+        if net.classifies:
+            return {"accuracy": float(np.mean(predicted == y)), "cost": cost}
+        residual = y - predicted[:, 0]  # (m,)
         total = float(np.sum((y - y.mean()) ** 2))
     r2 = 1.0 - float(np.sum(residual ** 2)) / total if total > 0 else float("nan")
     return {"r2": r2, "rmse": float(np.sqrt(np.mean(residual ** 2))), "mae": float(np.mean(np.abs(residual))),
@@ -161,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
 
         check_path(args.plot)  # .png or .svg
     net = load(args.model)
-    if not classifies(net) and net.sizes[-1] != 1:
+    if not net.classifies and net.sizes[-1] != 1:
         raise ValueError(f"{args.model}: evaluate needs a classifier (softmax or sigmoid output, or class labels) "
                          f"or a regression with one output, got n_L = {net.sizes[-1]} outputs without classes")
     X, y, kind, rows = labelled_rows(net, args.dataset, data_dir=args.data_dir, target=args.target,
@@ -169,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     result = scores(net, X, y)
     info = {"n_samples": len(y), "rows": kind,
             "model": args.model, "dataset": args.dataset}
-    if not classifies(net):
+    if not net.classifies:
         if args.metrics_json:
             write_json(args.metrics_json, {"task": "regression", **result, **info})
         if args.plot:
@@ -179,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     K = net.sizes[-1]
     with np.errstate(all="ignore"):
-        predicted = predicted_classes(net, X)
+        predicted = net.predict(X)  # (m,) class indices
     cm = confusion_matrix(y, predicted, max(K, 2))
     classes = list(net.classes) if net.classes is not None else list(range(K))
     if args.metrics_json:

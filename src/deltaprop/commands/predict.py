@@ -32,28 +32,23 @@ def run(args: argparse.Namespace) -> int:
     """Write predictions to stdout as CSV: label[,p_class...]."""
     from ..datasets import read_features
     from ..io import load
-    from .evaluate import classifies, predicted_values
 
     net = load(args.model)
     X = read_features(args.input, n_features=net.sizes[0], header=args.header)
     if net.scaling is not None:
         X = net.scaling.apply(X)
     with np.errstate(all="ignore"):
-        out = net.forward(X) if classifies(net) else predicted_values(net, X)
-    classes = list(net.classes) if net.classes is not None else list(range(net.sizes[-1]))
-    lines = []
-    if classifies(net):
+        aL = net.forward(X)  # (m, n_L)
+        predicted = net.prediction(aL, labels=True)  # labels (m,), or (m, n_L) in the target's units
+    if net.classifies:
+        classes = list(net.classes) if net.classes is not None else list(range(max(net.sizes[-1], 2)))
         header = ["label"] + ([f"p_{c}" for c in classes] if args.proba else [])
-        predicted = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] >= 0.5).astype(np.int64)
-        probs = out if out.shape[1] > 1 else np.hstack([1 - out, out])
-        for k, p in zip(predicted, probs):
-            row = [str(classes[k])]
-            if args.proba:
-                row += [f"{v:.{args.precision or 4}f}" for v in p]
-            lines.append(",".join(row))
+        probs = aL if aL.shape[1] > 1 else np.hstack([1 - aL, aL])  # one output a: P(class 1) = a
+        lines = [",".join([str(label)] + ([f"{v:.{args.precision or 4}f}" for v in p] if args.proba else []))
+                 for label, p in zip(predicted, probs)]
     else:
         target = (net.data or {}).get("target") or "prediction"
-        header = [target] if out.shape[1] == 1 else [f"output_{j}" for j in range(out.shape[1])]
-        lines = [",".join(f"{v:.{args.precision or 6}g}" for v in row) for row in out]
+        header = [target] if predicted.shape[1] == 1 else [f"output_{j}" for j in range(predicted.shape[1])]
+        lines = [",".join(f"{v:.{args.precision or 6}g}" for v in row) for row in predicted]
     sys.stdout.write(",".join(header) + "\n" + "\n".join(lines) + "\n")
     return 0

@@ -28,6 +28,7 @@ from ..costs import COSTS
 from ..engine import sgd_steps
 from ..io import json_ready
 from ..network import Network
+from ..network import classes as classes_of  # the one prediction rule
 from ..teach.notation import NOTATIONS
 from .data import DATASETS, Points, add_point, make_data, targets
 
@@ -234,11 +235,7 @@ class Session:
         """The share of points whose predicted class is their label."""
         if not len(X):
             return float("nan")
-        return float(np.mean(self.classify(self.net.forward(X)) == y))
-
-    def classify(self, aL: np.ndarray) -> np.ndarray:
-        """Class indices (m,) from a^(L) (m, n_L): argmax, or a >= 1/2 for one output."""
-        return (aL[:, 0] >= 0.5).astype(np.int64) if aL.shape[1] == 1 else aL.argmax(axis=1)
+        return float(np.mean(classes_of(self.net.forward(X)) == y))
 
     def _record(self, replace_last: bool = False) -> None:
         d = self.data
@@ -281,11 +278,11 @@ class Session:
         out: dict[str, Any] = {"G": G, "extent": list(self.data.extent)}
         if aL.shape[1] > 1:  # class = argmax, strength = margin over the runner-up
             top2 = aL if aL.shape[1] == 2 else np.partition(aL, -2, axis=1)[:, -2:]  # (G*G, 2)
-            out.update(mode="classes", cls=_bytes(aL.argmax(axis=1).astype(float), 0, 255),
+            out.update(mode="classes", cls=_bytes(classes_of(aL).astype(float), 0, 255),
                        strength=_bytes(np.abs(top2[:, 1] - top2[:, 0]), 0, 1))
         elif self.net.g[L].probability:
             p = aL[:, 0]
-            out.update(mode="classes", cls=_bytes((p >= 0.5).astype(float), 0, 255),
+            out.update(mode="classes", cls=_bytes(classes_of(aL).astype(float), 0, 255),
                        strength=_bytes(np.abs(2 * p - 1), 0, 1))
         else:
             lo, hi = _range(aL[:, 0])

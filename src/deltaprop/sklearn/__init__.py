@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin  # type: ignore[import-untyped]
 from sklearn.utils.multiclass import check_classification_targets  # type: ignore[import-untyped]
 
+from ..network import classes as classes_of
 from ._base import _Estimator
 
 __all__ = ["DeltapropClassifier", "DeltapropRegressor"]
@@ -133,7 +134,7 @@ class DeltapropClassifier(ClassifierMixin, _Estimator):
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class label of each row, shape (m,)."""
         proba = self._forward(X)  # (m, K); checks first that the estimator is fitted
-        return self.classes_[np.argmax(proba, axis=1)]
+        return self.classes_[classes_of(proba)]  # the network's prediction rule, mapped to the labels
 
 
 class DeltapropRegressor(RegressorMixin, _Estimator):
