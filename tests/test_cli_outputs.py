@@ -205,3 +205,49 @@ def test_check_outputs_accepts_what_it_should(tmp_path):
     (tmp_path / "in.csv").write_text("x\n")
     check_outputs([("--dataset", tmp_path / "in.csv"), ("--resume", None)],
                   {"--out": tmp_path / "new.safetensors", "--plot": tmp_path / "c.PNG", "--metrics-json": None})
+
+
+# ----- a typed output's name says its format ---------------------------------------------------------
+WRONG_SUFFIX = {  # (command line after the files' folder, the output, expected suffixes, the suffix that came)
+    "train model .txt": (["train", *TINY, "--out", "m.txt"], "--out", ".safetensors", "'.txt'"),
+    "train model, no suffix": (["train", *TINY, "--out", "model"], "--out", ".safetensors", "none"),
+    "train model .npz": (["train", *TINY, "--out", "m.npz"], "--out", ".safetensors", "'.npz'"),
+    "train metrics .csv": (["train", *TINY, "--metrics-json", "m.csv"], "--metrics-json", ".json", "'.csv'"),
+    "evaluate metrics .txt": (["evaluate", "{model}", "--dataset", "{data}", "--metrics-json", "e.txt"],
+                              "--metrics-json", ".json", "'.txt'"),
+    "export onnx as .pt": (["export", "{model}", "--format", "onnx", "--out", "m.pt"], "--out", ".onnx", "'.pt'"),
+    "export torch as .onnx": (["export", "{model}", "--format", "torch", "--out", "m.onnx"], "--out", ".pt or .pth",
+                              "'.onnx'"),
+}
+
+
+@pytest.mark.parametrize("case", list(WRONG_SUFFIX))
+def test_an_output_whose_suffix_does_not_match_its_format_is_refused_before_any_work(capsys, files, tmp_path,
+                                                                                     monkeypatch, case):
+    import deltaprop.commands.train as train_command
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(train_command, "_run", no_training)
+    argv, flag, expected, came = WRONG_SUFFIX[case]
+    argv = [a.format(model=files / "model.safetensors", data=files / "data.csv") for a in argv]
+    out_at = argv.index(flag) + 1
+    argv[out_at] = str(tmp_path / argv[out_at])
+    before = snapshot(files / "model.safetensors", files / "data.csv")
+    rc, out, err = cli(capsys, *argv, *(["--checkpoint-dir", tmp_path / "ck"] if argv[0] == "train" else []))
+    line = one_line(rc, err, 2, f"{flag} {argv[out_at]}: ")
+    assert f"expected a name ending in {expected}, got {came}" in line
+    assert sorted(tmp_path.iterdir()) == [] and snapshot(files / "model.safetensors", files / "data.csv") == before
+
+
+@pytest.mark.parametrize("fmt,name", [("onnx", "m.ONNX"), ("torch", "m.pt"), ("torch", "m.pth")])
+def test_an_output_whose_suffix_matches_is_written(capsys, files, tmp_path, fmt, name):
+    pytest.importorskip("onnx" if fmt == "onnx" else "torch")
+    rc, out, err = cli(capsys, "export", files / "model.safetensors", "--format", fmt, "--out", tmp_path / name)
+    assert rc == 0, err
+    assert (tmp_path / name).stat().st_size > 0
+    rc, out, err = cli(capsys, "train", *TINY, "--out", tmp_path / "M.SafeTensors", "--metrics-json",
+                       tmp_path / "m.JSON")
+    assert rc == 0, err
+    assert deltaprop.load(tmp_path / "M.SafeTensors").sizes == (2, 4, 2)

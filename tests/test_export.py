@@ -283,14 +283,14 @@ def test_cli_export_onnx_and_torch(mnist, mnist_net, tmp_path, capsys):
 def test_cli_export_bad_arguments(argv, message, tmp_path, capsys):
     model = tmp_path / "m.safetensors"
     dp.Network([2, 2], ["sigmoid"], "quadratic", seed=0).save(model)
-    assert main(["export", str(model), "--out", str(tmp_path / "x"), *argv]) == 2
+    assert main(["export", str(model), "--out", str(tmp_path / "x.pt"), *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
-    assert not (tmp_path / "x").exists()
+    assert not (tmp_path / "x.pt").exists()
 
 
 def test_cli_export_missing_model(tmp_path, capsys):
-    assert main(["export", str(tmp_path / "none.safetensors"), "--format", "onnx", "--out", str(tmp_path / "x")]) == 2
+    assert main(["export", str(tmp_path / "none.safetensors"), "--format", "onnx", "--out", str(tmp_path / "x.onnx")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "none.safetensors" in err
 

@@ -21,6 +21,12 @@ from typing import Any
 
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+# A typed output's name says its format (compared case-insensitively): kind -> (what is written, suffixes).
+# io.save writes safetensors only; export writes ONNX or a torch.save file; write_json writes JSON.
+FORMATS = {"model": ("the model is written as safetensors", (".safetensors",)),
+           "json": ("this file is written as JSON", (".json",)),
+           "onnx": ("the export is an ONNX graph", (".onnx",)),
+           "torch": ("the export is a torch.save file", (".pt", ".pth"))}
 LOCK_NAME = ".deltaprop.lock"  # inside a checkpoint folder: the lock file
 OWNER_NAME = ".deltaprop.lock.pid"  # beside it: the PID of the run that holds it (for the message)
 
@@ -53,7 +59,8 @@ def not_special(path: str | os.PathLike[str], flag: str) -> None:
 
 
 def check_outputs(inputs: Iterable[tuple[str, str | os.PathLike[str] | None]],
-                  outputs: Mapping[str, str | os.PathLike[str] | None]) -> None:
+                  outputs: Mapping[str, str | os.PathLike[str] | None],
+                  formats: Mapping[str, str] | None = None) -> None:
     """Refuse, before any work, outputs that could destroy an input or fail at the end.
 
     Parameters
@@ -62,6 +69,9 @@ def check_outputs(inputs: Iterable[tuple[str, str | os.PathLike[str] | None]],
         What the command reads (or keeps, such as a checkpoint); a missing file still reserves its name.
     outputs : mapping of flag to path or None
         What the command writes; None means not asked for. "" is refused.
+    formats : mapping of flag to a kind of ``FORMATS``, optional
+        The typed outputs: their names must end in one of the kind's suffixes (``--out m.txt`` for a
+        model is refused: the file would be safetensors under a name that says text).
 
     Raises
     ------
@@ -88,6 +98,19 @@ def check_outputs(inputs: Iterable[tuple[str, str | os.PathLike[str] | None]],
         if not os.access(folder, os.W_OK | os.X_OK):
             raise ValueError(f"{flag} {path}: the folder {Path(path).parent} is not writable")
         taken.append((flag, str(path), target, ident))
+    for flag, kind in (formats or {}).items():  # after the checks above, whose faults matter more
+        path = outputs.get(flag)
+        if path is not None:
+            _check_suffix(flag, path, kind)
+
+
+def _check_suffix(flag: str, path: str | os.PathLike[str], kind: str) -> None:
+    what, suffixes = FORMATS[kind]
+    suffix = Path(path).suffix
+    if suffix.lower() not in suffixes:
+        came = repr(suffix) if suffix else "none"
+        raise ValueError(f"{flag} {path}: {what}; expected a name ending in {' or '.join(suffixes)}, got {came} "
+                         "(nothing was written)")
 
 
 @contextlib.contextmanager
@@ -165,7 +188,8 @@ def check_train_files(args: Any, cfg: Any, ck: Any) -> None:
         kept = checkpoint_path(cfg.checkpoint_dir)
         inputs += [("--checkpoint-dir", p) for p in (kept, kept.parent / "last-good.safetensors",
                                                       kept.parent / LOCK_NAME, kept.parent / OWNER_NAME)]
-    check_outputs(inputs, {"--out": args.out, "--metrics-json": args.metrics_json, "--plot": cfg.plot})
+    check_outputs(inputs, {"--out": args.out, "--metrics-json": args.metrics_json, "--plot": cfg.plot},
+                  {"--out": "model", "--metrics-json": "json"})
     if cfg.plot:
         from ..plots import check_path
 

@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     from ._paths import check_outputs
 
     check_outputs([("MODEL", args.model), ("--dataset", args.dataset), ("--data-dir", args.data_dir)],
-                  {"--metrics-json": args.metrics_json, "--plot": args.plot})
+                  {"--metrics-json": args.metrics_json, "--plot": args.plot}, {"--metrics-json": "json"})
     if args.plot:
         from ..plots import check_path
 

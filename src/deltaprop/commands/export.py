@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from ..io import load
     from ._paths import check_outputs
 
-    check_outputs([("MODEL", args.model)], {"--out": args.out})
+    check_outputs([("MODEL", args.model)], {"--out": args.out}, {"--out": args.format})  # onnx or torch
     net = load(args.model)
     if args.format == "onnx":
         to_onnx(net, args.out, dtype=args.dtype)
