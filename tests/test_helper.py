@@ -3,6 +3,7 @@
 import logging
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -67,6 +68,14 @@ def test_thousands_of_shared_batches_under_load_equal_the_one_thread_path(monkey
         assert a.dtype == np.float32 and np.array_equal(a, b), f"params[{i}] (1,000 batches each way)"
 
 
+def _finish_in_thread(pair, unclaimed):
+    """pair.finish(unclaimed) in a thread: (the thread, its result list)."""
+    result = []
+    thread = threading.Thread(target=lambda: result.append(pair.finish(unclaimed)), daemon=True)
+    thread.start()
+    return thread, result
+
+
 def test_a_late_helper_is_left_alone_and_the_log_says_so(monkeypatch, caplog):
     from deltaprop.engine import _helper
 
@@ -81,19 +90,39 @@ def test_a_late_helper_is_left_alone_and_the_log_says_so(monkeypatch, caplog):
     deadline = time.monotonic() + 10
     while not pair.napping[0] and time.monotonic() < deadline:
         time.sleep(1e-3)
-    assert pair.napping[0]
+    assert pair.napping[0] and not pair.late
     monkeypatch.setattr(_helper, "FINISH_SPINS", 1000)
-    monkeypatch.setattr(_helper.Helper, "take_back", lambda self, cmd: False)  # as if it had claimed GROUP
-    with caplog.at_level(logging.DEBUG, logger="deltaprop.engine"):
+    try:
+        # 1. A command the helper has claimed (CMD = RUNNING) is waited for past the bound: its results are
+        #    needed. The caller marks the helper late and logs it, then waits until the command is done.
+        pair.ctl[_helper.CMD] = _helper.RUNNING
+        with caplog.at_level(logging.DEBUG, logger="deltaprop.engine"):
+            thread, result = _finish_in_thread(pair, _helper.GROUP)
+            thread.join(0.5)
+            assert thread.is_alive() and pair.late, "finish returned while the helper still ran a claimed command"
+            assert "computes alone from now on" in caplog.text
+            pair.ctl[_helper.CMD] = _helper.NONE  # the helper is done
+            thread.join(10)
+        assert not thread.is_alive() and result == [True]
+        # 2. A command the helper never claimed is withdrawn (the caller does it itself), not waited for.
         _helper.post(pair.ctl, _helper.GROUP, 0, 0, 0, 64, 1)
-        assert not pair.finish(_helper.GROUP)  # not claimed: withdrawn after the bound, not waited for
-    assert pair.late and "computes alone from now on" in caplog.text
-    pair.ctl[_helper.CMD] = _helper.NONE
-    for _ in range(3):  # from now on every site computes alone, with the reference's gradients
+        thread, result = _finish_in_thread(pair, _helper.GROUP)
+        thread.join(10)
+        assert not thread.is_alive(), "finish waited for a command the sleeping helper never claimed"
+        assert result == [False] and pair.ctl[_helper.CMD] == _helper.NONE, "the command was not withdrawn"
+    finally:
+        pair.ctl[_helper.CMD] = _helper.NONE  # releases a finish that is stuck in a broken fallback
+    # 3. From now on the caller computes alone, even where a site would rather share: no command is posted,
+    #    the helper stays asleep, and the gradients are the reference's.
+    posted = []
+    monkeypatch.setattr(_helper, "post", lambda ctl, cmd, *rest: posted.append(cmd))
+    monkeypatch.setattr(_helper._Site, "choose", lambda site: True)
+    for _ in range(3):
         kernel.gradients(X, Y)
         dW, db = net.gradients(X, Y)
         for a, b in zip(kernel.dW + kernel.db, dW + db):
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+    assert posted == [], "a late helper got commands"
     assert pair.napping[0], "a late helper gets no more commands and stays asleep"
     kernel.close()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 # Old top-level paths named in the README or the API docs, and where each moved.
+ROOT = Path(__file__).resolve().parents[1]
 MOVED = {"deltaprop.idx": "deltaprop.datasets.idx", "deltaprop.scaling": "deltaprop.datasets.scaling",
          **{f"deltaprop.{m}": f"deltaprop.teach.{m}" for m in ("notation", "explain", "check", "slips", "render")},
          **{f"deltaprop.{m}": "deltaprop.engine" for m in ("fast", "kernels", "sparse")}}
@@ -34,6 +35,18 @@ def test_old_path_reexports_the_same_objects_with_a_deprecation_warning(old):
     assert out.returncode == 0, out.stderr
 
 
+def test_doctest_collection_does_not_import_the_old_paths():
+    # The old paths warn when imported; the doctest collector must skip them (they hold no doctests), so that
+    # a test run shows no DeprecationWarning of its own making, while every other module is still collected.
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                          "-W", "error::DeprecationWarning", "src"], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, timeout=300)
+    assert out.returncode == 0 and "Deprecat" not in out.stdout + out.stderr, out.stdout[-3000:] + out.stderr
+    collected = {line.split("::")[0] for line in out.stdout.splitlines() if "::" in line}
+    assert "src/deltaprop/network.py" in collected and "src/deltaprop/teach/notation.py" in collected, collected
+    assert not {f"src/{old.replace('.', '/')}.py" for old in MOVED} & collected
+
+
 def test_a_scaling_pickled_under_the_old_path_loads():
     # A Network (or anything holding its Scaling) pickled before the move names deltaprop.scaling.Scaling.
     code = ("import pickle, warnings\n"
@@ -47,7 +60,6 @@ def test_a_scaling_pickled_under_the_old_path_loads():
     assert out.returncode == 0, out.stderr
 
 
-ROOT = Path(__file__).resolve().parents[1]
 LINT = ("import sys\n"
         "from importlinter.cli import lint_imports\n"
         "sys.exit(lint_imports(config_filename='pyproject.toml', no_cache=True, no_logo=True))\n")
