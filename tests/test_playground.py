@@ -375,3 +375,64 @@ def test_the_server_binds_the_loopback_interface_only():
         assert sock.getsockname()[0] == "127.0.0.1"
     finally:
         sock.close()
+
+
+# ----- long runs: taken in chunks, the server answers meanwhile, a change or "stop" ends them -----------------
+def test_a_long_run_leaves_the_real_server_answering_and_stop_ends_it_with_the_same_numbers():
+    pytest.importorskip("uvicorn")
+    from websockets.sync.client import connect
+
+    from deltaprop.engine import sgd_steps
+    from deltaprop.playground.server import running
+
+    config = {"sizes": [2, 16, 16, 2], "activations": ["tanh", "tanh", "sigmoid"], "seed": 3, "eta": 0.01}
+    n = 1_000_000  # about 5 s of SGD steps at 5 us each: far longer than any answer below
+    with running() as url:
+        base = url.replace("http://", "ws://").replace("/?token=", "/ws?token=")
+        with connect(base) as a, connect(base) as b:
+            a.send(json.dumps({"op": "build", "config": config}))
+            built = json.loads(a.recv())
+            a.send(json.dumps({"op": "step", "n": n}))
+            t = 0
+            for _ in range(10_000):  # another socket's questions, answered while the run goes on
+                b.send(json.dumps({"op": "hello"}))
+                t = json.loads(b.recv(timeout=60))["t"]
+                if t > 0:
+                    break
+            assert 0 < t < n, "another socket's message waited for the whole run"
+            with urllib.request.urlopen(url, timeout=60) as page:  # a page load, too
+                assert page.status == 200
+            a.send(json.dumps({"op": "stop"}))
+            stopped, after = json.loads(a.recv(timeout=60)), json.loads(a.recv(timeout=60))
+    assert stopped["type"] == after["type"] == "state", stopped.get("message")
+    done = stopped["t"]
+    assert t <= done < n and after["t"] == done, "the run did not stop"
+    assert [row[0] for row in stopped["history"]] == [0, done]
+    # The steps taken in chunks are the steps of one call: the same draws, bit for bit.
+    net = Network(config["sizes"], config["activations"], "quadratic", dtype="float64", seed=3, init=0.5)
+    for l in range(1, 4):
+        np.testing.assert_array_equal(built["graph"]["W"][l - 1], net.weights[l - 1])
+    X, Y = higham_points()
+    sgd_steps(net, X, Y, done, 0.01, np.random.default_rng(3))
+    for l in range(1, 4):
+        np.testing.assert_array_equal(np.array(stopped["graph"]["W"][l - 1]), net.weights[l - 1], err_msg=f"W[{l}]")
+        np.testing.assert_array_equal(np.array(stopped["graph"]["b"][l - 1]), net.biases[l - 1], err_msg=f"b[{l}]")
+
+
+def test_a_change_from_another_socket_ends_a_long_run():
+    pytest.importorskip("uvicorn")
+    from websockets.sync.client import connect
+
+    from deltaprop.playground.server import running
+
+    with running() as url:
+        base = url.replace("http://", "ws://").replace("/?token=", "/ws?token=")
+        with connect(base) as a, connect(base) as b:
+            a.send(json.dumps({"op": "build", "config": {"sizes": [2, 16, 16, 2], "eta": 0.01,
+                                                         "activations": ["tanh", "tanh", "sigmoid"]}}))
+            a.recv()
+            a.send(json.dumps({"op": "step", "n": 1_000_000}))
+            b.send(json.dumps({"op": "rewind"}))
+            rewound = json.loads(b.recv(timeout=60))
+            ended = json.loads(a.recv(timeout=60))
+    assert rewound["t"] == 0 and ended["type"] == "state" and ended["t"] < 1_000_000

@@ -163,3 +163,18 @@ def test_the_page_uploads_a_csv_shows_formulas_and_exports_the_regions(page, tmp
     driver.execute_script("arguments[0].addEventListener('click', (e) => e.preventDefault());", link)
     link.click()
     assert link.get_attribute("href").startswith("data:image/png;base64,")
+
+
+def test_a_long_steps_run_can_be_stopped_from_the_page(page):
+    driver = page
+    for element_id, text in (("sizes", "2,16,16,2"), ("activations", "tanh,tanh,sigmoid"), ("cost", "quadratic"),
+                             ("init", "0.5"), ("seed", str(SEED)), ("dataset", "higham"), ("eta", "0.01")):
+        fill(driver, element_id, text)
+    click(driver, "build")
+    fill(driver, "nsteps", "1000000")  # seconds of SGD: the page stays live and its button stops the run
+    driver.find_element(By.ID, "stepn").click()
+    WebDriverWait(driver, 30, poll_frequency=0.05).until(lambda d: d.find_element(By.ID, "stepn").text == "Stop")
+    before = updates(driver)
+    driver.find_element(By.ID, "stepn").click()
+    WebDriverWait(driver, 60).until(lambda d: d.find_element(By.ID, "stepn").text == "Steps ×" and updates(d) > before)
+    assert 0 < int(driver.find_element(By.ID, "t").text) < 1_000_000

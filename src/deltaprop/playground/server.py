@@ -10,11 +10,17 @@ server names.
 
 WebSocket messages are JSON objects ``{"op": ..., ...}``; see :data:`OPS`. Each is answered by
 one ``{"type": "state", ...}`` (see :meth:`Session.state`), ``{"type": "formula", ...}`` or
-``{"type": "error", "message": ...}``.
+``{"type": "error", "message": ...}``, in the order they came on their socket.
+
+SGD runs ("step", "play": up to 10^6 steps, seconds of work) go in chunks of about 20 ms
+(:meth:`Session.run`), and the event loop serves every other request between two chunks. A
+message that changes the network (:data:`CHANGES`, "stop" among them, from any socket) or an
+upload ends a run in progress at its next chunk; the run is then answered with the steps it took.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
@@ -42,7 +48,9 @@ from .session import Session, config_from, warm_up
 __all__ = ["OPS", "create_app", "new_token", "running"]
 
 ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
-OPS = ("hello", "build", "tune", "forward", "backward", "step", "play", "rewind", "select", "set", "point", "formula")
+OPS = ("hello", "build", "tune", "forward", "backward", "step", "play", "stop", "rewind", "select", "set", "point",
+       "formula")
+CHANGES = frozenset({"build", "step", "play", "stop", "rewind", "set", "point"})  # each ends a run in progress
 
 
 def new_token() -> str:
@@ -87,11 +95,8 @@ def _reply(session: Session, msg: Any) -> dict[str, Any]:
         session.tune(msg.get("config"))
     elif op in ("forward", "backward"):
         session.set_phase(op)
-    elif op == "step":
-        session.step(msg.get("n", 1))
-    elif op == "play":  # one display update of the play loop: the configured steps, a light answer
-        session.step()
-        return session.state(full=False)
+    elif op in ("step", "play"):
+        raise AssertionError("SGD runs are answered by _run_reply")  # invariant: the ws handler routes them
     elif op == "rewind":
         session.rewind()
     elif op == "select":
@@ -103,6 +108,36 @@ def _reply(session: Session, msg: Any) -> dict[str, Any]:
     elif op == "formula":
         return {"type": "formula", "target": msg.get("target"), "lines": formula(session, msg.get("target"))}
     return session.state()
+
+
+class _Runs:
+    """Which SGD run may go on: ``interrupt`` (a change came) ends every run in progress at its next chunk."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+
+    def interrupt(self) -> None:
+        self.generation += 1
+
+    async def run(self, chunks: Iterator[int]) -> None:
+        """Consume a run's chunks, letting the event loop serve other requests between two of them."""
+        start = self.generation
+        try:
+            for _ in chunks:
+                await asyncio.sleep(0)
+                if self.generation != start:
+                    break
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # records the steps taken
+
+
+async def _run_reply(session: Session, msg: dict[str, Any], runs: _Runs) -> dict[str, Any]:
+    """Carry out "step" (msg["n"] steps, default 1) or "play" (the configured steps, a light answer)."""
+    play = msg["op"] == "play"
+    await runs.run(session.run(None if play else msg.get("n", 1)))
+    return session.state(full=not play)
 
 
 def formula(session: Session, target: Any) -> list[str]:
@@ -127,7 +162,8 @@ def formula(session: Session, target: Any) -> list[str]:
 def create_app(session: Session, token: str) -> ASGIApp:
     """The ASGI application serving ``session``, every route behind ``token``."""
     # The handlers run on uvicorn's one event loop and never await while they change ``session``,
-    # so each message, upload or download is carried out whole before the next one starts.
+    # so each message, upload, download or chunk of an SGD run is carried out whole before the next starts.
+    runs = _Runs()
 
     async def page(request: Request) -> Response:
         html = _asset("index.html").decode().replace("{{TOKEN}}", token)
@@ -167,6 +203,7 @@ def create_app(session: Session, token: str) -> ASGIApp:
                 return PlainTextResponse(f"the file is larger than {MAX_UPLOAD_BYTES} bytes\n", status_code=413)
         try:
             data = from_csv_bytes(bytes(body))
+            runs.interrupt()
             session.use_data(data)
         except ValueError as exc:
             return PlainTextResponse(str(exc) + "\n", status_code=400)
@@ -174,17 +211,43 @@ def create_app(session: Session, token: str) -> ASGIApp:
 
     async def ws(websocket: WebSocket) -> None:
         await websocket.accept()
+        inbox: asyncio.Queue[str | None] = asyncio.Queue()
+        running = [False]  # this socket's run is going
+
+        async def receive() -> None:  # reads on while a run goes on, so that a change can end it
+            try:
+                while True:
+                    text = await websocket.receive_text()
+                    with contextlib.suppress(ValueError, AttributeError):
+                        if json.loads(text).get("op") in CHANGES:
+                            runs.interrupt()
+                    inbox.put_nowait(text)
+            except WebSocketDisconnect:
+                if running[0]:
+                    runs.interrupt()  # nobody waits for its answer
+                inbox.put_nowait(None)
+
+        receiver = asyncio.create_task(receive())
         try:
-            while True:
-                text = await websocket.receive_text()
+            while (text := await inbox.get()) is not None:
                 try:
-                    answer = _reply(session, json.loads(text))
+                    msg = json.loads(text)
+                    if isinstance(msg, dict) and msg.get("op") in ("step", "play"):
+                        running[0] = True
+                        try:
+                            answer = await _run_reply(session, msg, runs)
+                        finally:
+                            running[0] = False
+                    else:
+                        answer = _reply(session, msg)
                 except (ValueError, TypeError, KeyError, RuntimeError) as exc:  # refused: nothing changed
                     answer = {"type": "error", "message": " ".join(str(exc).split()) or type(exc).__name__,
                               "state": session.state()}
                 await websocket.send_text(json.dumps(answer))
         except WebSocketDisconnect:
             return
+        finally:
+            receiver.cancel()
 
     app = Starlette(routes=[Route("/", page), Route("/static/{name}", asset),
                             Route("/download/{what}", download), Route("/upload", upload, methods=["POST"]),

@@ -11,6 +11,9 @@ generator and the cost history. The browser only draws what :meth:`Session.state
 
 Training is single-sample SGD with replacement, as in Higham & Higham (2019):
 W^(l) <- W^(l) - eta a^(l-1)T delta^(l), b^(l) <- b^(l) - eta delta^(l) (``deltaprop.sgd_steps``).
+A run of n steps (:meth:`Session.run`) is taken in chunks of about CHUNK_SECONDS each, so that the
+server can answer other requests between them; the chunks draw the same rows and give the same
+numbers, bit for bit, as one call of n steps.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 import base64
 import math
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -37,6 +42,8 @@ __all__ = ["Config", "Session", "config_from", "warm_up"]
 GRID = 100  # the region grid is GRID x GRID points
 PHASES = ("none", "forward", "backward")
 MAX_HISTORY = 600
+MAX_STEPS = 1_000_000  # steps one message may ask for (seconds of work: it runs in chunks)
+CHUNK_SECONDS = 0.02  # the time a chunk of a run aims at: how long other requests may wait
 
 
 @dataclass(frozen=True)
@@ -201,14 +208,40 @@ class Session:
         self.sample = _int(i, "sample", 0, max(len(self.data.X) - 1, 0))
 
     def step(self, n: int | None = None) -> None:
-        """n single-sample SGD steps with rate eta (default: the configured steps per update)."""
+        """n single-sample SGD steps with rate eta (default: the configured steps per update), all at once."""
+        for _ in self.run(n):
+            pass
+
+    def run(self, n: int | None = None) -> Iterator[int]:
+        """n single-sample SGD steps with rate eta, in chunks: an iterator that yields the steps done so far
+        after each chunk but the last (checked now, run as it is consumed).
+
+        Each chunk aims at CHUNK_SECONDS (its size follows the last chunk's speed); the chunks draw from the
+        session's generator in turn, so they give the numbers of one ``sgd_steps`` call of n steps. Closing
+        the iterator early stops the run there; t and the history count the steps taken.
+        """
         if not len(self.data.X):
             raise ValueError("no training points yet: click on the plot to add some")
-        n = self.config.steps if n is None else _int(n, "steps", 1, 1_000_000)
-        sgd_steps(self.net, self.data.X, self.Y, n, self.config.eta, self.rng)
-        self.t += n
-        self.phase = "backward"
-        self._record()
+        n = self.config.steps if n is None else _int(n, "steps", 1, MAX_STEPS)
+        return self._chunks(n, self.config.eta)
+
+    def _chunks(self, n: int, eta: float) -> Iterator[int]:
+        net, done, k = self.net, 0, 64
+        try:
+            while done < n:
+                k = min(k, n - done)
+                begin = time.perf_counter()
+                sgd_steps(net, self.data.X, self.Y, k, eta, self.rng)
+                seconds = time.perf_counter() - begin
+                done += k
+                self.t += k
+                k = max(1, min(4 * k, int(k * CHUNK_SECONDS / max(seconds, 1e-9))))  # grows at most 4x a chunk
+                if done < n:
+                    yield done
+        finally:
+            if done and self.net is net:  # (a rebuilt network has its own history)
+                self.phase = "backward"
+                self._record()
 
     def set_parameter(self, kind: Any, l: Any, i: Any, j: Any, value: Any) -> None:
         """Set W^(l)_ij (kind "W") or b^(l)_j (kind "b", i ignored) by hand; l = 1..L, our numbering."""

@@ -431,9 +431,13 @@ function tune() {
     notation: $("notation").value } });
 }
 
+let stepping = false; // a "Steps ×" run is going: its button says Stop
 async function stepBy(n) {
   const answer = await tune();
-  if (answer.type !== "error") await send({ op: "step", n });
+  if (answer.type === "error") return;
+  stepping = true;
+  $("stepn").textContent = "Stop";
+  try { await send({ op: "step", n }); } finally { stepping = false; $("stepn").textContent = "Steps ×"; }
 }
 
 function download(what) {
@@ -454,7 +458,7 @@ function wire() {
   $("forward").onclick = () => send({ op: "forward" });
   $("backward").onclick = () => send({ op: "backward" });
   $("step1").onclick = () => stepBy(1);
-  $("stepn").onclick = () => stepBy(Number($("nsteps").value));
+  $("stepn").onclick = () => (stepping ? send({ op: "stop" }) : stepBy(Number($("nsteps").value)));
   $("play").onclick = play;
   $("rewind").onclick = () => { playing = false; send({ op: "rewind" }); };
   $("sample").onchange = () => send({ op: "select", sample: Number($("sample").value) });
