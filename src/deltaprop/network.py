@@ -285,7 +285,7 @@ class Network:
         return self.is_classifier or self.classes is not None
 
     def predict(self, X: Any, *, labels: bool = False) -> np.ndarray:
-        """The prediction for each row of X (m, n_0): ``prediction(forward(X))``; see :meth:`prediction`."""
+        """The prediction for each row of X (m, n_0): ``prediction(forward(X))``; see ``Network.prediction``."""
         return self.prediction(self.forward(X), labels=labels)
 
     def prediction(self, aL: FloatArray, *, labels: bool = False) -> np.ndarray:

@@ -14,7 +14,7 @@ one ``{"type": "state", ...}`` (see :meth:`Session.state`), ``{"type": "formula"
 
 SGD runs ("step", "play": up to 10^6 steps, seconds of work) go in chunks of about 20 ms
 (:meth:`Session.run`), and the event loop serves every other request between two chunks. A
-message that changes the network (:data:`CHANGES`, "stop" among them, from any socket) or an
+message that changes the network (``CHANGES``, "stop" among them, from any socket) or an
 upload ends a run in progress at its next chunk; the run is then answered with the steps it took.
 """
 
