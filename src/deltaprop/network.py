@@ -289,22 +289,14 @@ class Network:
         return self.prediction(self.forward(X), labels=labels)
 
     def prediction(self, aL: FloatArray, *, labels: bool = False) -> np.ndarray:
-        """The prediction rule, from outputs a^(L) (m, n_L) to what the network predicts.
-
-        Parameters
-        ----------
-        aL : ndarray of shape (m, n_L)
-            Outputs of this network, e.g. ``net.forward(X)``.
-        labels : bool
-            For a classifier with ``classes``: the class labels instead of their indices.
+        """The prediction rule, from outputs a^(L) (m, n_L), e.g. ``net.forward(X)``, to what the network predicts.
 
         Returns
         -------
         ndarray of shape (m,) or (m, n_L)
-            A classifier (``classifies``): the class index of each row, int64 (m,), by ``classes(aL)``:
-            argmax_j a_j (the first of tied outputs), or a >= 1/2 for one output; with ``labels=True``
-            and labels known, ``self.classes[k]`` as an object array. Otherwise a regression: a^(L)
-            (m, n_L) in the target's units, ``target_scaling.invert(aL)`` when the target was standardised.
+            A classifier (``classifies``): each row's class index k, int64, by ``classes(aL)`` (argmax_j a_j,
+            the first of tied outputs; a >= 1/2 for one output); ``labels=True``: ``self.classes[k]`` (object
+            array) when labels are known. A regression: a^(L) in the target's units (``target_scaling`` undone).
 
         Examples
         --------
@@ -318,8 +310,8 @@ class Network:
         k = classes(aL)  # (m,)
         if not labels or self.classes is None:
             return k
-        names = np.empty(len(self.classes), dtype=object)  # the labels themselves, not numpy scalars
-        names[:] = self.classes
+        names = np.empty(len(self.classes), dtype=object)
+        names[:] = self.classes  # the labels themselves, not numpy scalars
         return names[k]
 
     def cost(self, X: Any, Y: Any, *, sample_weight: Any = None) -> float:
@@ -401,7 +393,5 @@ class Network:
 
 def classes(a: FloatArray) -> np.ndarray:
     """The class of each row of a (m, n_L), as int64 (m,): argmax_j a_j, or a >= 1/2 for one output (n_L = 1).
-
-    The one rule for predictions and for accuracy (targets y give their classes the same way).
-    """
+    The one rule for predictions and for accuracy (targets y give their classes the same way)."""
     return (a[:, 0] >= 0.5).astype(np.int64) if a.shape[1] == 1 else a.argmax(axis=1)
