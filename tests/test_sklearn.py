@@ -168,6 +168,8 @@ def test_string_labels_and_pickle():
     pytest.param("learning_rate", 10**400, ValueError, "learning_rate is too large for a float (at most 1.79769e+308), got an integer of 401 digits", id="learning_rate-10**400"),
     pytest.param("momentum", 10**400, ValueError, "momentum is too large for a float (at most 1.79769e+308), got an integer of 401 digits", id="momentum-10**400"),
     ("momentum", 1.0, ValueError, "momentum must lie in [0, 1), got 1.0"),
+    ("schedule", "linear", ValueError, "unknown schedule 'linear'; known names: constant, step, cosine."),
+    ("schedule", "step", TypeError, "schedule 'step' needs the option step_size; give it as a config dict"),
     ("batch_size", 0, ValueError, "batch_size must be an integer >= 1, got 0"),
     ("epochs", 2.5, TypeError, "epochs must be an integer >= 1, got 2.5"),
     ("early_stopping", 0, ValueError, "early_stopping must be an integer >= 1, got 0"),
@@ -294,6 +296,44 @@ def test_partial_fit_over_chunks_keeps_the_adam_state_between_calls(Estimator):
         assert got.shape == want.shape, name
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14, err_msg=name)  # sum order differs
     assert est.n_iter_ == 1 and est.t_ == 80 and len(est.loss_curve_) == 4  # scikit-learn's MLP counts
+
+
+@pytest.mark.parametrize("Estimator", [DeltapropClassifier, DeltapropRegressor])
+def test_partial_fit_calls_go_on_along_the_schedule(Estimator):
+    # batch_size = chunk size and plain SGD: call k (counted from 0) is one step W <- W - eta_k dW on
+    # its chunk, with the step schedule's eta_k = 0.1 * 0.5 ** (k // 2), as epoch k of fit would have it.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(120, 3))
+    y = rng.integers(0, 3, size=120) if Estimator is DeltapropClassifier else rng.normal(size=120)
+    kwargs = {"classes": [0, 1, 2]} if Estimator is DeltapropClassifier else {}
+    est = Estimator((4,), optimizer="sgd", learning_rate=0.1, batch_size=20, random_state=2,
+                    schedule={"name": "step", "step_size": 2, "gamma": 0.5})
+    est.partial_fit(X[:20], y[:20], **kwargs)  # call 0 builds the network and steps with eta_0 = 0.1
+    assert est.optimizer_.eta == 0.1
+    net = est.network_.copy()
+    params = net.weights + net.biases
+    for k, eta in zip(range(1, 6), [0.1, 0.05, 0.05, 0.025, 0.025]):
+        rows = slice(20 * k, 20 * k + 20)
+        Y = y[rows] if Estimator is DeltapropClassifier else y[rows, None]  # class indices, or (m, 1)
+        net.weights, net.biases = params[:2], params[2:]
+        dW, db = net.gradients(X[rows], Y)
+        params = [p - eta * g for p, g in zip(params, dW + db)]
+        est.partial_fit(X[rows], y[rows])
+        assert est.optimizer_.eta == eta, f"call {k}"
+    for got, want, name in zip(est.network_.weights + est.network_.biases, params, ["W1", "W2", "b1", "b2"]):
+        assert got.shape == want.shape, name
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14, err_msg=name)  # sum order differs
+
+
+def test_cosine_by_name_spans_the_epochs_of_fit():
+    X, y = load_iris(return_X_y=True)
+    by_name = DeltapropClassifier((4,), epochs=4, schedule="cosine", random_state=0).fit(X, y)
+    by_dict = DeltapropClassifier((4,), epochs=4, schedule={"name": "cosine", "total_epochs": 4}, random_state=0)
+    by_dict.fit(X, y)
+    cosine = [1e-3 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(4)]  # adam's lr, epochs 0..3 of T = 4
+    assert by_name.history_.lr == by_dict.history_.lr == pytest.approx(cosine, rel=1e-15)
+    np.testing.assert_array_equal(by_name.predict_proba(X), by_dict.predict_proba(X))
+    assert by_name.get_params()["schedule"] == "cosine"  # the parameter is kept as given
 
 
 @pytest.mark.parametrize("Estimator", [DeltapropClassifier, DeltapropRegressor])

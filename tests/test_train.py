@@ -331,3 +331,52 @@ def test_cosine_by_name_spans_the_epochs_of_the_call():
     assert h0.lr == h1.lr and h0.lr[0] > h0.lr[-1] > 0
     for W0, W1 in zip(nets[0].weights, nets[1].weights):
         np.testing.assert_array_equal(W0, W1)
+
+
+# ----- an optimiser object carries its schedule from one call to the next --------------------------
+STEP = {"name": "step", "step_size": 2, "gamma": 0.5}  # factor 0.5 ** (epoch // 2)
+
+
+@pytest.mark.parametrize("batch_size,optimizer", [(8, "momentum"), (1, "sgd"), (40, "adam")])
+def test_train_calls_on_one_optimizer_continue_its_schedule(batch_size, optimizer):
+    # five calls of one epoch each are one call of five epochs: the same etas and the same weights, bit for bit
+    X, y = sparse_data(11, m=40)
+    once = Network([10, 6, 3], ["tanh", "softmax"], "cross_entropy", seed=12, dtype="float64")
+    calls = once.copy()
+    h = train(once, X, y, epochs=5, batch_size=batch_size, shuffle=False,
+              optimizer=make_optimizer(optimizer, lr=0.1, schedule=STEP))
+    opt, lrs, costs = make_optimizer(optimizer, lr=0.1, schedule=STEP), [], []
+    for _ in range(5):
+        step = train(calls, X, y, epochs=1, batch_size=batch_size, shuffle=False, optimizer=opt)
+        lrs, costs = lrs + step.lr, costs + step.train_cost
+    assert h.lr == [0.1, 0.1, 0.05, 0.05, 0.025]  # 0.1 * 0.5 ** (epoch // 2), epochs 0..4
+    assert lrs == h.lr, "the schedule restarted in a later call"
+    assert costs == h.train_cost
+    assert_same(params(calls), params(once))
+
+
+def test_resuming_a_continued_call_keeps_its_place_in_the_schedule():
+    # a second call (schedule epochs 2..4) stopped mid-epoch and resumed from its state equals the call run through
+    X, y = sparse_data(13, m=40)
+    options = {"epochs": 3, "batch_size": 8, "seed": 3}
+    net = Network([10, 6, 3], ["tanh", "softmax"], "cross_entropy", seed=14, dtype="float64")
+    opt = make_optimizer("momentum", lr=0.1, schedule=STEP)
+    train(net, X, y, epochs=2, batch_size=8, optimizer=opt, seed=2)  # schedule epochs 0 and 1
+    stopped, stopped_opt = net.copy(), make_optimizer("momentum", lr=0.1, schedule=STEP)
+    stopped_opt.load_state_dict(opt.state_dict())
+    h_full = train(net, X, y, optimizer=opt, **options)
+    assert h_full.lr == [0.05, 0.05, 0.025]  # schedule epochs 2, 3, 4
+    saved = {}
+
+    def stop_mid_epoch(event):
+        if event.kind == "batch" and (event.epoch, event.batch) == (1, 2):
+            saved["state"], saved["params"] = event.trainer.state(), params(event.trainer.net)
+            event.trainer.stop = True
+
+    train(stopped, X, y, optimizer=stopped_opt, callbacks=[stop_mid_epoch], **options)
+    again = stopped.copy()
+    again.weights, again.biases = saved["params"][:2], saved["params"][2:]
+    h = train(again, X, y, optimizer=make_optimizer("momentum", lr=0.1, schedule=STEP), resume=saved["state"],
+              **options)
+    assert h.lr == h_full.lr and h.train_cost == h_full.train_cost
+    assert_same(params(again), params(net))

@@ -126,5 +126,5 @@ def _diverged(tr: Trainer, params: list[np.ndarray], good: list[np.ndarray], pol
             f"(now {tr.optimizer.lr:g}); the last good weights were kept")
     tr.optimizer.lr /= 2
     tr.halvings += 1
-    tr.optimizer.set_epoch(tr.epoch)
+    tr.optimizer.set_epoch(tr.first_epoch + tr.epoch)
     tr.history.events.append(f"diverged at {where}; learning rate halved to {tr.optimizer.lr:g}")

@@ -209,6 +209,7 @@ def _check_state(state: dict[str, Any], net: Network) -> None:
     """Check that ``train(..., resume=state)`` can use state; ValueError naming the first problem."""
     _count(state["epoch"], "epoch")
     _count(state["batch"], "batch")
+    _count(state.get("first_epoch", 0), "first_epoch")  # absent before schedules continued over calls
     perm = state.get("perm")
     if perm is not None and (not isinstance(perm, np.ndarray) or perm.ndim != 1 or perm.dtype.kind not in "iu"
                              or not np.array_equal(np.sort(perm), np.arange(len(perm)))):

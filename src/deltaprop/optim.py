@@ -1,7 +1,8 @@
 r"""Optimisers that update parameter arrays in place (their learning-rate schedules: ``deltaprop.schedules``).
 
 The trainer calls ``optimizer.step(params, grads)`` with ``params = weights + biases`` and
-``grads = dW + db`` (same order, shapes and dtype) and ``optimizer.set_epoch(e)`` before epoch e.
+``grads = dW + db`` (same order, shapes and dtype) and ``optimizer.set_epoch(e)`` before epoch e, where e
+counts on from ``next_epoch(optimizer)``: an optimiser's schedule continues over training calls.
 ``OPTIMIZERS`` and ``SCHEDULES`` map names to classes; ``make_optimizer(**opt.config())``
 rebuilds an equal optimizer and ``load_state_dict(opt.state_dict())`` resumes it bit for bit.
 
@@ -24,12 +25,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .schedules import SCHEDULES, Constant, Cosine, StepDecay, _as_schedule, _integer, _make, _real, make_schedule
+from .schedules import (SCHEDULES, Constant, Cosine, StepDecay, _as_schedule, _integer, _make, _real, make_schedule,
+                        next_epoch)
 
 FloatArray = npt.NDArray[np.floating[Any]]
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "SGD", "Adam", "Constant", "Cosine", "Momentum", "Nesterov", "Optimizer",
-           "StepDecay", "make_optimizer", "make_schedule", "optimizer_from_config"]
+           "StepDecay", "make_optimizer", "make_schedule", "next_epoch", "optimizer_from_config"]
 
 
 class Optimizer(ABC):
@@ -395,3 +397,4 @@ def optimizer_from_config(config: Mapping[str, Any]) -> Optimizer:
     if not isinstance(config, Mapping):
         raise TypeError(f"config must be a dict from optimizer.config(), got {type(config).__name__}.")
     return make_optimizer(**{"name": None, **config})
+

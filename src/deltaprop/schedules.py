@@ -1,7 +1,8 @@
 r"""Per-epoch learning-rate schedules, and the option checks the optimisers share.
 
 A schedule is a callable epoch -> factor on the base rate lr (epoch an int >= 0). ``SCHEDULES`` maps
-names to classes and ``make_schedule(**schedule.config())`` rebuilds an equal schedule.
+names to classes and ``make_schedule(**schedule.config())`` rebuilds an equal schedule. An optimiser
+goes on along its schedule over training calls: each call starts at ``next_epoch(optimizer)``.
 """
 
 from __future__ import annotations
@@ -156,3 +157,23 @@ def _as_schedule(schedule: Any) -> Callable[[int], float]:
     if not callable(schedule):
         raise TypeError(f"schedule must be None, a name, a config dict or a callable, got {schedule!r}.")
     return schedule  # type: ignore[no-any-return]
+
+
+def next_epoch(optimizer: Any) -> int:
+    """The schedule's epoch at which a new training call with ``optimizer`` starts.
+
+    0 before the optimiser's first step; after it, the epoch after the last one given to
+    ``set_epoch``. Repeated ``train`` calls with one optimiser object (and ``partial_fit``)
+    therefore continue its schedule instead of restarting it. An object without ``t`` starts at 0.
+
+    Examples
+    --------
+    >>> from deltaprop.optim import SGD
+    >>> opt = SGD(schedule={"name": "step", "step_size": 1, "gamma": 0.5})
+    >>> next_epoch(opt)
+    0
+    >>> opt.set_epoch(3); opt.t = 40  # as after a call of 4 epochs that took 40 steps
+    >>> next_epoch(opt)
+    4
+    """
+    return int(getattr(optimizer, "epoch", -1)) + 1 if getattr(optimizer, "t", 0) else 0

@@ -21,7 +21,7 @@ from . import _checks
 from ._epochs import batch_epoch, sample_epoch
 from .engine import DivergenceError, blas_limit, check_kernel, count_correct, make_kernel, sample_loop
 from .network import Network
-from .optim import OPTIMIZERS, make_optimizer
+from .optim import OPTIMIZERS, make_optimizer, next_epoch
 
 
 @dataclass
@@ -127,7 +127,8 @@ class Trainer:
     optimizer: Any
     rng: np.random.Generator
     history: History
-    epoch: int = 0
+    epoch: int = 0  # epochs of this call completed
+    first_epoch: int = 0  # the schedule's epoch of this call's epoch 0 (see optim.next_epoch)
     batch: int = 0  # batches of the current epoch already applied
     perm: np.ndarray | None = None  # the current epoch's shuffle
     stop: bool = False  # set by a callback to end training after the current batch
@@ -144,7 +145,7 @@ class Trainer:
     def state(self) -> dict[str, Any]:
         """Everything but the data and the weights that resuming needs (arrays copied)."""
         return {
-            "epoch": self.epoch, "batch": self.batch, "perm": None if self.perm is None else self.perm.copy(),
+            "epoch": self.epoch, "first_epoch": self.first_epoch, "batch": self.batch, "perm": None if self.perm is None else self.perm.copy(),
             "rng": self.rng.bit_generator.state, "optimizer": self.optimizer.state_dict(),
             "optimizer_config": self.optimizer.config(), "history": self.history.as_dict(),
             "acc": list(self._acc), "wait": self.wait,
@@ -191,6 +192,8 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
         batch_size = 1 is seed 002's per-sample SGD; batch_size >= m is full-batch gradient
         descent (a batch larger than the data is allowed and means the whole data set).
     optimizer : {"sgd", "momentum", "nesterov", "adam"} or an optimizer object
+        An object keeps its state between calls, its schedule's place included: a second call
+        goes on at the epoch after the first call's last (``deltaprop.optim.next_epoch``).
     lr : float, optional
         The learning rate eta (overrides the optimizer's default).
     optimizer_options : dict, optional
@@ -263,7 +266,8 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
     if resume is not None:
         _check_resume(resume, m, -(-m // batch_size))
     rng = np.random.default_rng(net.rng.integers(2**63) if seed is None and resume is None else seed)
-    tr = Trainer(net=net, optimizer=opt, rng=rng, history=History(), shuffle=bool(shuffle))
+    tr = Trainer(net=net, optimizer=opt, rng=rng, history=History(), shuffle=bool(shuffle),
+                 first_epoch=next_epoch(opt))
     if resume is not None:
         _restore(tr, resume)
 
@@ -293,7 +297,7 @@ def _epochs(tr: Trainer, loop: Any, kern: Any, X: np.ndarray, Y: np.ndarray, w: 
     n_batches = -(-m // batch_size)
     while tr.epoch < epochs and not tr.stop:
         start = time.perf_counter()
-        opt.set_epoch(tr.epoch)
+        opt.set_epoch(tr.first_epoch + tr.epoch)
         if tr.perm is None:
             tr.perm = tr.rng.permutation(m) if tr.shuffle else np.arange(m)
             tr.batch, tr._acc = 0, [0.0, 0.0, 0.0]
@@ -357,6 +361,9 @@ def _check_resume(state: Any, m: int, n_batches: int) -> None:
     perm = state["perm"]
     if perm is not None and np.shape(perm) != (m,):
         raise ValueError(f"resume's shuffle is for {np.shape(perm)[0] if np.ndim(perm) else 0} rows; X has m = {m}")
+    first = state.get("first_epoch", 0)
+    if isinstance(first, bool) or not isinstance(first, (int, np.integer)) or first < 0:
+        raise ValueError(f"resume's first_epoch must be an integer >= 0, got {first!r}")
     if not 0 <= int(state["batch"]) <= n_batches:
         raise ValueError(f"resume's batch {state['batch']} is outside 0..{n_batches} for this batch size")
 
@@ -364,6 +371,7 @@ def _check_resume(state: Any, m: int, n_batches: int) -> None:
 def _restore(tr: Trainer, state: dict[str, Any]) -> None:
     tr.optimizer.load_state_dict(state["optimizer"])  # validates before it changes anything
     tr.epoch, tr.batch = int(state["epoch"]), int(state["batch"])
+    tr.first_epoch = int(state.get("first_epoch", 0))  # absent from checkpoints written before it existed
     tr.perm = None if state["perm"] is None else np.array(state["perm"], dtype=np.int64)
     tr.rng.bit_generator.state = state["rng"]
     tr.history = History.from_dict(state["history"])

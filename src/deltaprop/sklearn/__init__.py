@@ -39,6 +39,10 @@ _PARAMETERS = """
     optimizer : {"sgd", "momentum", "nesterov", "adam"}, default "adam"
     learning_rate : float or None, default None
         eta; None gives 0.001 for adam and 0.1 for the SGD family.
+    schedule : None, str or dict, default None
+        The factor on eta per epoch (``deltaprop.optim.SCHEDULES``): None (constant), "cosine" (over
+        ``epochs``) or a config dict such as ``{"name": "step", "step_size": 10, "gamma": 0.5}``.
+        ``partial_fit`` calls go on along it, one epoch per call, as the epochs of ``fit`` do.
     momentum : float in [0, 1), default 0.9
         Used by "momentum" and "nesterov" only.
     batch_size : int, default 32

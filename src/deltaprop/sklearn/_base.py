@@ -22,6 +22,7 @@ from .. import _checks
 from ..activations import ACTIVATIONS
 from ..network import Network
 from ..optim import OPTIMIZERS, make_optimizer
+from ..schedules import _as_schedule
 from ..train import train
 
 try:  # scikit-learn >= 1.6
@@ -75,13 +76,14 @@ class _Estimator(BaseEstimator, metaclass=ABCMeta):
     t_: int  # training rows seen by the optimiser since the network was built (MLP's t_)
 
     def __init__(self, hidden_layer_sizes: Any = (100,), *, activation: str = "relu", optimizer: str = "adam",
-                 learning_rate: float | None = None, momentum: float = 0.9, batch_size: int = 32,
-                 epochs: int = 50, weight_decay: float = 0.0, early_stopping: int | None = None,
+                 learning_rate: float | None = None, schedule: Any = None, momentum: float = 0.9,
+                 batch_size: int = 32, epochs: int = 50, weight_decay: float = 0.0, early_stopping: int | None = None,
                  validation_fraction: float = 0.1, random_state: Any = None, dtype: str = "float64") -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.schedule = schedule
         self.momentum = momentum
         self.batch_size = batch_size
         self.epochs = epochs
@@ -115,10 +117,13 @@ class _Estimator(BaseEstimator, metaclass=ABCMeta):
              "early_stopping": None if self.early_stopping is None else _int("early_stopping", self.early_stopping, 1),
              "validation_fraction": _real("validation_fraction", self.validation_fraction, 0.0, 1.0, open_low=True),
              "dtype": _checks.dtype(self.dtype)}
+        # "cosine" by name runs over the epochs of fit (over that many partial_fit calls), as in train
+        p["schedule"] = {"name": "cosine", "total_epochs": p["epochs"]} if self.schedule == "cosine" else self.schedule
+        _as_schedule(p["schedule"])  # a ValueError or TypeError for a bad one, before anything changes
         return p
 
     def _make_optimizer(self, p: dict[str, Any]) -> Any:
-        options: dict[str, Any] = {"lr": p["lr"], "weight_decay": p["weight_decay"]}
+        options: dict[str, Any] = {"lr": p["lr"], "weight_decay": p["weight_decay"], "schedule": p["schedule"]}
         if self.optimizer in ("momentum", "nesterov"):
             options["momentum"] = p["momentum"]
         return make_optimizer(self.optimizer, **options)
