@@ -122,6 +122,26 @@ def test_full_batch_fit_is_full_batch_train(client):
         np.testing.assert_allclose(got, w, rtol=1e-10, atol=1e-13, err_msg=f"parameter {l}")
 
 
+def test_full_batch_fit_calls_on_one_optimizer_continue_its_schedule(client):
+    # two calls of 2 epochs with one optimiser object are one call of 4: etas 0.1, 0.1, 0.05, 0.05
+    from deltaprop.optim import make_optimizer
+
+    rng = np.random.default_rng(17)
+    Xl, yl = rng.normal(size=(96, 3)), rng.integers(0, 3, size=96)
+    X, y = da.from_array(Xl, chunks=((40, 56), 3)), da.from_array(yl, chunks=((40, 56),))
+    once, twice = _classifier(3, seed=18), _classifier(3, seed=18)
+    options = {"mode": "full-batch"}
+    step = {"name": "step", "step_size": 2, "gamma": 0.5}
+    h = deltaprop_dask.fit(once, X, y, client=client, epochs=4, optimizer=make_optimizer("momentum", lr=0.1,
+                                                                                          schedule=step), **options)
+    opt = make_optimizer("momentum", lr=0.1, schedule=step)
+    lrs = [eta for _ in range(2)
+           for eta in deltaprop_dask.fit(twice, X, y, client=client, epochs=2, optimizer=opt, **options).lr]
+    assert h.lr == [0.1, 0.1, 0.05, 0.05] and lrs == h.lr, lrs
+    for l, (got, w) in enumerate(zip(twice.weights + twice.biases, once.weights + once.biases)):
+        np.testing.assert_array_equal(got, w, err_msg=f"parameter {l}")
+
+
 def test_local_sgd_with_one_replica_is_plain_sgd_bit_for_bit(client):
     rng = np.random.default_rng(4)
     Xl, yl = rng.normal(size=(160, 3)), rng.integers(0, 3, size=160)
@@ -209,3 +229,129 @@ def test_the_same_network_sent_again_is_not_lost(client):
     want = net.gradients(Xl, yl)[0][0]
     for _ in range(20):
         np.testing.assert_allclose(deltaprop_dask.gradients(net, X, y, client=client)[0][0], want, rtol=1e-12)
+
+
+# ----- Dask DataFrames: columns by name, checked dtypes, partitions that must match -----------------
+
+dd = pytest.importorskip("dask.dataframe")
+pd = pytest.importorskip("pandas")
+# A worker that has run a DataFrame task holds pandas, pyarrow and dask.dataframe: about 180 MB before any data,
+# which would pause it (at 80 % of its limit) under the 200 MB of the array tests. These workers get 400 MB.
+FRAME_MEMORY_LIMIT = 400e6
+
+
+@pytest.fixture(scope="module")
+def frame_client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None, memory_limit=FRAME_MEMORY_LIMIT) as cluster, \
+            distributed.Client(cluster) as c:
+        yield c
+
+
+def _frame(m: int, seed: int) -> pd.DataFrame:
+    """Float, int and bool features, an integer label in 0..2 and a positive weight, in a pandas DataFrame."""
+    rng = np.random.default_rng(seed)
+    x0, x1 = rng.normal(size=m), rng.normal(size=m)
+    return pd.DataFrame({"x0": x0, "x1": x1, "count": rng.integers(0, 5, size=m), "flag": rng.random(m) < 0.3,
+                         "label": (x0 > 0).astype(np.int64) + (x1 > 0.5).astype(np.int64),
+                         "weight": rng.uniform(0, 2, size=m)})
+
+
+def _uneven_frame(pdf: pd.DataFrame, divisions: list[int]) -> dd.DataFrame:
+    return dd.from_pandas(pdf, npartitions=1).repartition(divisions=divisions)
+
+
+def test_dataframe_full_batch_gradients_equal_net_gradients_with_uneven_partitions(frame_client):
+    m = 5000
+    pdf = _frame(m, seed=9)
+    df = _uneven_frame(pdf, [0, 1200, 1213, 3900, m - 1])
+    features = ["x0", "x1", "count", "flag"]
+    assert df.npartitions == 4 and df.map_partitions(len).compute().tolist() == [1200, 13, 2687, 1100]
+    net = _classifier(len(features), seed=10)
+    Xl = pdf[features].to_numpy(dtype=np.float64)  # (m, 4): bool -> 0/1, int -> float
+    yl, wl = pdf["label"].to_numpy(), pdf["weight"].to_numpy()
+    calls = {  # the same data given three ways: y by name, y as the frame's column, and weighted
+        "y by name": ((df[features + ["label"]], "label"), {}, None),
+        "y a Series": ((df[features], df["label"]), {}, None),
+        "weighted": ((df[features + ["label"]], "label"), {"sample_weight": df["weight"]}, wl),
+    }
+    for what, (args, kwargs, local_w) in calls.items():
+        dW, db = deltaprop_dask.gradients(net, *args, client=frame_client, **kwargs)
+        want_W, want_b = net.gradients(Xl, yl, sample_weight=local_w)
+        for l in range(1, net.L + 1):
+            for got, want, name in ((dW[l - 1], want_W[l - 1], f"{what}: dW[{l}]"),
+                                    (db[l - 1], want_b[l - 1], f"{what}: db[{l}]")):
+                assert got.shape == want.shape, name
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max(), err_msg=name)
+
+
+def test_dataframe_larger_than_a_worker_gives_net_gradients_by_a_column_name(frame_client):
+    n_0, rows = 90, _uneven(600_000, 20, seed=15)  # 432 MB of float64 features, 20 partitions of 11-32 MB
+
+    def partition(spec: tuple[int, int]) -> pd.DataFrame:  # made where it is used: nothing is sent but the seed
+        seed, m_p = spec
+        X = np.random.default_rng(seed).standard_normal((m_p, n_0))
+        part = pd.DataFrame(X, columns=[f"x{j}" for j in range(n_0)])
+        part["label"] = (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 0.5).astype(np.int64)
+        return part
+
+    specs = list(enumerate(rows))
+    df = dd.from_map(partition, specs)
+    workers = frame_client.scheduler_info()["workers"]
+    assert all(info["memory_limit"] == FRAME_MEMORY_LIMIT for info in workers.values())
+    assert 600_000 * n_0 * 8 > FRAME_MEMORY_LIMIT and len(set(rows)) == 20  # no worker could hold X; uneven
+    net = _classifier(n_0, seed=16)
+    dW, db = deltaprop_dask.gradients(net, df, "label", client=frame_client)
+    local = pd.concat([partition(spec) for spec in specs], ignore_index=True)  # the truth, in this process
+    want_W, want_b = net.gradients(local.drop(columns="label").to_numpy(), local["label"].to_numpy())
+    for l in range(1, net.L + 1):
+        for got, want, name in ((dW[l - 1], want_W[l - 1], f"dW[{l}]"), (db[l - 1], want_b[l - 1], f"db[{l}]")):
+            assert got.shape == want.shape, name
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max(), err_msg=name)
+    assert set(frame_client.scheduler_info()["workers"]) == set(workers)  # none restarted for memory
+    rss = frame_client.run(lambda dask_worker: dask_worker.monitor.get_process_memory())
+    assert len(rss) == 2 and all(r < FRAME_MEMORY_LIMIT for r in rss.values()), rss
+
+
+def test_dataframe_fit_is_full_batch_train(frame_client):
+    pdf = _frame(300, seed=11)
+    df = _uneven_frame(pdf[["x0", "x1", "count", "label"]], [0, 100, 107, 299])
+    net, local = _classifier(3, seed=12), _classifier(3, seed=12)
+    history = deltaprop_dask.fit(net, df, "label", client=frame_client, epochs=3, optimizer="adam", lr=0.05)
+    want = train(local, pdf[["x0", "x1", "count"]].to_numpy(dtype=np.float64), pdf["label"].to_numpy(), epochs=3,
+                 batch_size=300, shuffle=False, optimizer="adam", lr=0.05)
+    np.testing.assert_allclose(history.train_cost, want.train_cost, rtol=1e-12)
+    for l, (got, w) in enumerate(zip(net.weights + net.biases, local.weights + local.biases)):
+        np.testing.assert_allclose(got, w, rtol=1e-10, atol=1e-13, err_msg=f"parameter {l}")
+
+
+def test_dataframe_bad_input_is_named_and_changes_nothing(frame_client):
+    pdf = _frame(40, seed=13)
+    pdf["city"] = pd.Series(["Leeds", "York"] * 20, dtype="string")
+    df = _uneven_frame(pdf, [0, 10, 25, 39])
+    net = _classifier(4)
+    before = [p.copy() for p in net.weights + net.biases]
+    features = ["x0", "x1", "count", "flag"]
+    with pytest.raises(TypeError, match=re.escape("X column 'city' has dtype string; deltaprop.dask takes numeric")):
+        deltaprop_dask.fit(net, df[["x0", "x1", "city", "count", "label"]], "label", client=frame_client)
+    with pytest.raises(TypeError, match=re.escape("y column 'city' has dtype string")):
+        deltaprop_dask.fit(net, df[features], df["city"], client=frame_client)
+    with pytest.raises(ValueError, match=re.escape("y names the column 'target', which X does not have; its columns "
+                                                   "are 'x0', 'x1', 'count', 'flag'")):
+        deltaprop_dask.fit(net, df[features], "target", client=frame_client)
+    with pytest.raises(ValueError, match=re.escape("X has 5 columns; this network expects (m, n_0) with n_0 = 4")):
+        deltaprop_dask.fit(net, df[features + ["weight"]], df["label"], client=frame_client)
+    with pytest.raises(TypeError, match="y = 'label' names a column, so X must be a Dask DataFrame, got Array"):
+        deltaprop_dask.fit(net, da.from_array(np.ones((40, 4)), chunks=10), "label", client=frame_client)
+    # y with other rows per partition; y with the same rows per partition but another index (other divisions)
+    other_rows = dd.from_pandas(pdf["label"], npartitions=2)
+    other_index = _uneven_frame(pdf[["label"]].set_axis(pdf.index + 100), [100, 110, 125, 139])["label"]
+    for y, other in ((other_rows, "(20, 20) and (0, 20, 39)"), (other_index, "(10, 15, 15) and (100, 110, 125, 139)")):
+        with pytest.raises(ValueError, match=re.escape(f"X and y are partitioned differently: X has rows per partition "
+                                                       f"(10, 15, 15) and divisions (0, 10, 25, 39), y has {other}; ")):
+            deltaprop_dask.fit(net, df[features], y, client=frame_client)
+    with pytest.raises(ValueError, match="X and sample_weight are partitioned differently"):
+        deltaprop_dask.fit(net, df[features], df["label"], client=frame_client,
+                           sample_weight=other_rows.astype(float))
+    for p0, p1 in zip(before, net.weights + net.biases):
+        np.testing.assert_array_equal(p0, p1)

@@ -13,10 +13,12 @@ Two modes, both driven from the client by ``fit(net, X, y, client=...)``:
   starting from the averaged parameters and its own optimiser state, then the client averages
   the parameters of the replicas that ran: W^(l) <- (1/R') sum_r W_r^(l).
 
-Workers receive the network as the bytes of a model file (``deltaprop.io.to_bytes``, safetensors)
-and send back arrays; no deltaprop object is ever pickled. Partitions are never gathered: each
-task reads one partition (or a slice of one) where it lives, so X may exceed any worker's memory.
-X is recomputed from its graph every epoch; ``persist()`` it first if it fits in the cluster.
+A Dask DataFrame works as X (numeric or bool columns, in their order, cast to ``net.dtype``), and
+``y`` may name one of its columns. Workers receive the network as the bytes of a model file
+(``deltaprop.io.to_bytes``, safetensors) and send back arrays; no deltaprop object is ever pickled.
+Partitions are never gathered: each task reads one partition (or a slice of one) where it lives,
+so X may exceed any worker's memory. X is recomputed from its graph every epoch; ``persist()`` it
+first if it fits in the cluster.
 
 Examples
 --------
@@ -43,7 +45,7 @@ import numpy as np
 
 from .io import from_bytes, to_bytes
 from .network import Network
-from .optim import OPTIMIZERS, make_optimizer, optimizer_from_config
+from .optim import OPTIMIZERS, make_optimizer, next_epoch, optimizer_from_config
 from .train import DivergenceError, History, train
 
 __all__ = ["fit", "gradients"]
@@ -55,10 +57,8 @@ MODES = ("full-batch", "local-sgd")
 def _dask_rows(net: Network, X: Any, y: Any,
                sample_weight: Any) -> tuple[list[Any], list[Any], list[Any] | None, tuple[int, ...]]:
     """Delayed partitions of X (m_p, n_0), y and w, aligned by rows, and the row counts m_p."""
-    X, y = _as_dask_array(X, "X"), _as_dask_array(y, "y")
-    if X.ndim != 2 or X.shape[1] != net.sizes[0]:
-        shape = f"{X.shape[1]} columns" if X.ndim == 2 else f"{X.ndim} dimensions"
-        raise ValueError(f"X has {shape}; this network expects (m, n_0) with n_0 = {net.sizes[0]}")
+    X, y, w = _dask_arrays(net, X, y, sample_weight)
+    _check_width(net, X.ndim, X.shape[-1])
     if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
         raise ValueError(f"y must have m = {X.shape[0]} rows (shape (m,) or (m, n_L)), got shape {y.shape}")
     if any(np.isnan(n) for n in X.shape):
@@ -66,13 +66,85 @@ def _dask_rows(net: Network, X: Any, y: Any,
     X = X.rechunk({1: -1})  # whole rows in each partition
     rows = X.chunks[0]
     y = y.rechunk({0: rows} if y.ndim == 1 else {0: rows, 1: -1})
-    w = None
-    if sample_weight is not None:
-        w = _as_dask_array(sample_weight, "sample_weight")
+    if w is not None:
         if w.shape != (X.shape[0],):
             raise ValueError(f"sample_weight must have shape (m,) = ({X.shape[0]},), got {w.shape}")
         w = list(w.rechunk({0: rows}).to_delayed().ravel())
     return list(X.to_delayed().ravel()), list(y.to_delayed().ravel()), w, rows
+
+
+def _check_width(net: Network, ndim: int, columns: int) -> None:
+    if ndim != 2 or columns != net.sizes[0]:
+        shape = f"{columns} columns" if ndim == 2 else f"{ndim} dimensions"
+        raise ValueError(f"X has {shape}; this network expects (m, n_0) with n_0 = {net.sizes[0]}")
+
+
+def _is_frame(A: Any) -> bool:
+    """A Dask DataFrame or Series (a Dask array has no ``to_dask_array``)."""
+    from dask import is_dask_collection
+
+    return is_dask_collection(A) and hasattr(A, "to_dask_array")
+
+
+def _dask_arrays(net: Network, X: Any, y: Any, sample_weight: Any) -> tuple[Any, Any, Any]:
+    """X, y and w as Dask arrays with rows in the same order.
+
+    A Dask DataFrame or Series must have numeric (or bool) columns; it becomes an array of
+    ``net.dtype`` with the partitions it has. ``y`` may name a column of a DataFrame X, which
+    then leaves X. DataFrames given separately must be partitioned alike (the same divisions and
+    the same rows per partition): their rows are matched by position, partition by partition.
+    """
+    if isinstance(y, str):
+        if not _is_frame(X) or X.ndim != 2:
+            raise TypeError(f"y = {y!r} names a column, so X must be a Dask DataFrame, got {type(X).__name__}")
+        if y not in X.columns:
+            raise ValueError(f"y names the column {y!r}, which X does not have; its columns are "
+                             f"{', '.join(map(repr, X.columns))}")
+        X, y = X.drop(columns=[y]), X[y]
+    named = {"X": X, "y": y, "sample_weight": sample_weight}
+    frames = {name: A for name, A in named.items() if _is_frame(A)}
+    for name, A in frames.items():
+        _check_columns(name, A)
+    if "X" in frames:  # before the pass over the data that counts the rows
+        _check_width(net, X.ndim, len(X.columns) if X.ndim == 2 else 1)
+    if frames:
+        import dask
+
+        lengths = dict(zip(frames, dask.compute(*(A.map_partitions(len) for A in frames.values()))))  # one pass
+        _check_partitions(frames, {name: tuple(int(n) for n in rows) for name, rows in lengths.items()})
+        for name, A in frames.items():
+            named[name] = A.astype(net.dtype).to_dask_array(lengths=[int(n) for n in lengths[name]])
+    for name, A in named.items():
+        if name not in frames and not (name == "sample_weight" and A is None):
+            named[name] = _as_dask_array(A, name)
+    return named["X"], named["y"], named["sample_weight"]
+
+
+def _check_columns(name: str, A: Any) -> None:
+    """TypeError naming the first column that is not numeric or bool (complex included)."""
+    from pandas.api.types import is_complex_dtype, is_numeric_dtype
+
+    columns = A.dtypes.items() if A.ndim == 2 else [(A.name, A.dtype)]
+    for column, dtype in columns:
+        if not is_numeric_dtype(dtype) or is_complex_dtype(dtype):
+            raise TypeError(f"{name} column {column!r} has dtype {dtype}; deltaprop.dask takes numeric or bool "
+                            f"columns: encode it as numbers or drop it")
+
+
+def _check_partitions(frames: dict[str, Any], lengths: dict[str, tuple[int, ...]]) -> None:
+    """ValueError unless the DataFrames have the same divisions (when known) and rows per partition."""
+    def listed(values: Any) -> str:
+        return f"({', '.join(str(v) for v in values)})"
+
+    first = next(iter(frames))
+    for name, A in frames.items():
+        divisions = frames[first].divisions, A.divisions
+        if lengths[name] != lengths[first] or (None not in divisions[0] + divisions[1]
+                                               and listed(divisions[0]) != listed(divisions[1])):
+            raise ValueError(f"{first} and {name} are partitioned differently: {first} has rows per partition "
+                             f"{listed(lengths[first])} and divisions {listed(divisions[0])}, {name} has "
+                             f"{listed(lengths[name])} and {listed(divisions[1])}; take both from one DataFrame "
+                             f"(y as a column name) or repartition them alike")
 
 
 def _as_dask_array(A: Any, name: str) -> Any:
@@ -80,8 +152,6 @@ def _as_dask_array(A: Any, name: str) -> Any:
 
     if isinstance(A, da.Array):
         return A
-    if hasattr(A, "to_dask_array"):  # a Dask DataFrame or Series: partition lengths computed once
-        return A.to_dask_array(lengths=True)
     raise TypeError(f"{name} must be a Dask array or Dask DataFrame, got {type(A).__name__}; "
                     f"wrap a NumPy array with dask.array.from_array(A, chunks=...)")
 
@@ -133,10 +203,10 @@ def gradients(net: Network, X: Any, y: Any, *, client: Any,
     Parameters
     ----------
     net : Network
-    X : Dask array of shape (m, n_0), or a Dask DataFrame
-    y : Dask array of shape (m,) (class labels of a classifier) or (m, n_L)
+    X : Dask array of shape (m, n_0), or a Dask DataFrame of n_0 numeric columns
+    y : Dask array or Series of shape (m,) (class labels of a classifier) or (m, n_L), or a column name of X
     client : distributed.Client
-    sample_weight : Dask array of shape (m,), optional
+    sample_weight : Dask array or Series of shape (m,), optional
 
     Returns
     -------
@@ -218,17 +288,22 @@ def fit(net: Network, X: Any, y: Any, *, client: Any, mode: str = "full-batch", 
     ----------
     net : Network
         Without dropout. ``sizes=[n_0, ..., n_L]`` as for ``train``.
-    X : Dask array of shape (m, n_0), or a Dask DataFrame
-        Partitioned by rows; partitions may differ in size.
-    y : Dask array of shape (m,) (class labels) or (m, n_L), or a Dask Series/DataFrame
+    X : Dask array of shape (m, n_0), or a Dask DataFrame of n_0 numeric (or bool) columns
+        Partitioned by rows; partitions may differ in size. A DataFrame's columns are cast to
+        ``net.dtype``; its partition lengths are computed once (one pass over the data).
+    y : Dask array of shape (m,) (class labels) or (m, n_L), a Dask Series/DataFrame, or a str
+        A column name of the DataFrame X: that column is y and the others are X. A Series or
+        DataFrame given apart from X must be partitioned as X is (same divisions, same rows).
     client : distributed.Client
     mode : {"full-batch", "local-sgd"}
     epochs : int
         Full-batch: gradient steps (one per pass over the data). Local SGD: passes over the data.
     optimizer, lr, optimizer_options
         As for ``train`` (name or optimiser object; momentum, weight_decay, schedule, ...). The
-        schedule sets eta once per epoch in both modes.
-    sample_weight : Dask array of shape (m,), optional
+        schedule sets eta once per epoch in both modes. Full-batch: an optimiser object goes on
+        along its schedule from an earlier call (``optim.next_epoch``), as with ``train``; local
+        SGD starts the replicas' states and the schedule afresh in each call.
+    sample_weight : Dask array or Series of shape (m,), optional
     batch_size, shuffle, seed
         Local SGD only: rows per step, a seeded shuffle of each block (as in ``train``).
     local_steps : int
@@ -245,7 +320,8 @@ def fit(net: Network, X: Any, y: Any, *, client: Any, mode: str = "full-batch", 
     Raises
     ------
     ValueError, TypeError
-        For bad options or data (nothing changes). ``DivergenceError`` if the cost or a gradient
+        For bad options or data (nothing changes): a non-numeric column (named, with its dtype),
+        a column name X lacks, DataFrames partitioned differently. ``DivergenceError`` if the cost or a gradient
         stops being finite: ``net`` keeps the last finite weights.
     """
     _check_net(net)
@@ -284,9 +360,10 @@ def _make_optimizer(optimizer: Any, lr: float | None, options: dict[str, Any] | 
 def _fit_full_batch(net: Network, data: tuple[Any, ...], client: Any, opt: Any, epochs: int,
                     history: History) -> None:
     params = net.weights + net.biases
+    first = next_epoch(opt)  # an optimiser object that has stepped goes on along its schedule
     for epoch in range(epochs):
         start = time.perf_counter()
-        opt.set_epoch(epoch)
+        opt.set_epoch(first + epoch)
         sums, cost_sum, total = _full_batch_sums(net, data, client)
         _check_total(total)
         grads = [S / total for S in sums]  # dW^(1..L), then db^(1..L)
