@@ -355,3 +355,20 @@ def test_dataframe_bad_input_is_named_and_changes_nothing(frame_client):
                            sample_weight=other_rows.astype(float))
     for p0, p1 in zip(before, net.weights + net.biases):
         np.testing.assert_array_equal(p0, p1)
+
+
+def test_the_guides_dataframe_example_runs(frame_client):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "ecosystem.md").read_text()
+    block = re.search(r"runs this block against its cluster:\n```python\n(.+?)\n```", text, re.S).group(1)
+    assert "client = Client()" in block and 'fit(net, df, "target"' in block
+    namespace: dict = {}
+    exec(compile(block.replace("Client()", f"Client({frame_client.scheduler.address!r})"), "ecosystem.md", "exec"),
+         namespace)
+    history, net = namespace["history"], namespace["net"]
+    assert len(history.train_cost) == 30 and history.train_cost[-1] < 0.1 < history.train_cost[0]
+    table = namespace["table"]  # the standardised pandas table: the network learnt it
+    accuracy = np.mean(np.argmax(net.forward(table.iloc[:, :13].to_numpy()), axis=1) == table["target"].to_numpy())
+    assert accuracy > 0.95, accuracy
+    namespace["client"].close()
