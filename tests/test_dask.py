@@ -61,12 +61,17 @@ def test_grid_search_on_a_dask_cluster_equals_the_serial_search():
 MEMORY_LIMIT = 200e6  # bytes per worker, less than the data of the full-batch test
 
 
-@pytest.fixture(scope="module")
-def client():
+def _cluster(memory_limit: float):
+    """A client of two single-threaded worker processes on 127.0.0.1 with ``memory_limit`` bytes each."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, memory_limit=MEMORY_LIMIT) as cluster, \
+                                  dashboard_address=None, memory_limit=memory_limit) as cluster, \
             distributed.Client(cluster) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def client():
+    yield from _cluster(MEMORY_LIMIT)
 
 
 def _uneven(m: int, parts: int, seed: int) -> tuple[int, ...]:
@@ -242,10 +247,7 @@ FRAME_MEMORY_LIMIT = 400e6
 
 @pytest.fixture(scope="module")
 def frame_client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, memory_limit=FRAME_MEMORY_LIMIT) as cluster, \
-            distributed.Client(cluster) as c:
-        yield c
+    yield from _cluster(FRAME_MEMORY_LIMIT)
 
 
 def _frame(m: int, seed: int) -> pd.DataFrame:

@@ -270,14 +270,19 @@ def _adam_by_hand(params, grads, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8)
     return out
 
 
+def _chunked(Estimator, m: int, seed: int):
+    """X (m, 3), targets of the estimator's kind, and the first partial_fit call's extra arguments."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(m, 3))
+    y = rng.integers(0, 3, size=m) if Estimator is DeltapropClassifier else rng.normal(size=m)
+    return X, y, ({"classes": [0, 1, 2]} if Estimator is DeltapropClassifier else {})
+
+
 @pytest.mark.parametrize("Estimator", [DeltapropClassifier, DeltapropRegressor])
 def test_partial_fit_over_chunks_keeps_the_adam_state_between_calls(Estimator):
     # batch_size = chunk size: each call is one full-batch Adam step on its chunk, so the run is
     # fixed by the formulas: t counts 2, 3, 4 across calls and m, v carry over (a reset would restart t).
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(80, 3))
-    y = rng.integers(0, 3, size=80) if Estimator is DeltapropClassifier else rng.normal(size=80)
-    kwargs = {"classes": [0, 1, 2]} if Estimator is DeltapropClassifier else {}
+    X, y, kwargs = _chunked(Estimator, 80, seed=0)
     est = Estimator((4,), optimizer="adam", learning_rate=0.01, batch_size=20, random_state=1)
     est.partial_fit(X[:20], y[:20], **kwargs)  # builds the network and takes step t = 1
     net = est.network_.copy()
@@ -302,10 +307,7 @@ def test_partial_fit_over_chunks_keeps_the_adam_state_between_calls(Estimator):
 def test_partial_fit_calls_go_on_along_the_schedule(Estimator):
     # batch_size = chunk size and plain SGD: call k (counted from 0) is one step W <- W - eta_k dW on
     # its chunk, with the step schedule's eta_k = 0.1 * 0.5 ** (k // 2), as epoch k of fit would have it.
-    rng = np.random.default_rng(5)
-    X = rng.normal(size=(120, 3))
-    y = rng.integers(0, 3, size=120) if Estimator is DeltapropClassifier else rng.normal(size=120)
-    kwargs = {"classes": [0, 1, 2]} if Estimator is DeltapropClassifier else {}
+    X, y, kwargs = _chunked(Estimator, 120, seed=5)
     est = Estimator((4,), optimizer="sgd", learning_rate=0.1, batch_size=20, random_state=2,
                     schedule={"name": "step", "step_size": 2, "gamma": 0.5})
     est.partial_fit(X[:20], y[:20], **kwargs)  # call 0 builds the network and steps with eta_0 = 0.1
