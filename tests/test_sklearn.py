@@ -46,6 +46,16 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_dataframe_column_names_are_kept_and_checked(estimator):
+    # scikit-learn's own check, which parametrize_with_checks does not yield (1.9): fit on a DataFrame
+    # sets feature_names_in_; predict and a later partial_fit with other column names raise, without names warn.
+    pytest.importorskip("pandas")
+    from sklearn.utils.estimator_checks import check_dataframe_column_names_consistency
+
+    check_dataframe_column_names_consistency(type(estimator).__name__, clone(estimator).set_params(epochs=3))
+
+
 # ----- independent truths ---------------------------------------------------------------------
 
 def test_no_hidden_layer_regressor_is_least_squares():
