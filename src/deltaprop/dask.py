@@ -87,13 +87,8 @@ def _is_frame(A: Any) -> bool:
 
 
 def _dask_arrays(net: Network, X: Any, y: Any, sample_weight: Any) -> tuple[Any, Any, Any]:
-    """X, y and w as Dask arrays with rows in the same order.
-
-    A Dask DataFrame or Series must have numeric (or bool) columns; it becomes an array of
-    ``net.dtype`` with the partitions it has. ``y`` may name a column of a DataFrame X, which
-    then leaves X. DataFrames given separately must be partitioned alike (the same divisions and
-    the same rows per partition): their rows are matched by position, partition by partition.
-    """
+    """X, y and w as Dask arrays, rows in the same order; DataFrames checked, cast to ``net.dtype``
+    and matched by position, partition by partition (so they must be partitioned alike)."""
     if isinstance(y, str):
         if not _is_frame(X) or X.ndim != 2:
             raise TypeError(f"y = {y!r} names a column, so X must be a Dask DataFrame, got {type(X).__name__}")
@@ -110,10 +105,11 @@ def _dask_arrays(net: Network, X: Any, y: Any, sample_weight: Any) -> tuple[Any,
     if frames:
         import dask
 
-        lengths = dict(zip(frames, dask.compute(*(A.map_partitions(len) for A in frames.values()))))  # one pass
-        _check_partitions(frames, {name: tuple(int(n) for n in rows) for name, rows in lengths.items()})
+        counts = dask.compute(*(A.map_partitions(len) for A in frames.values()))  # one pass over the data
+        lengths = {name: tuple(int(n) for n in rows) for name, rows in zip(frames, counts)}
+        _check_partitions(frames, lengths)
         for name, A in frames.items():
-            named[name] = A.astype(net.dtype).to_dask_array(lengths=[int(n) for n in lengths[name]])
+            named[name] = A.astype(net.dtype).to_dask_array(lengths=list(lengths[name]))
     for name, A in named.items():
         if name not in frames and not (name == "sample_weight" and A is None):
             named[name] = _as_dask_array(A, name)
@@ -135,7 +131,6 @@ def _check_partitions(frames: dict[str, Any], lengths: dict[str, tuple[int, ...]
     """ValueError unless the DataFrames have the same divisions (when known) and rows per partition."""
     def listed(values: Any) -> str:
         return f"({', '.join(str(v) for v in values)})"
-
     first = next(iter(frames))
     for name, A in frames.items():
         divisions = frames[first].divisions, A.divisions
@@ -289,11 +284,11 @@ def fit(net: Network, X: Any, y: Any, *, client: Any, mode: str = "full-batch", 
     net : Network
         Without dropout. ``sizes=[n_0, ..., n_L]`` as for ``train``.
     X : Dask array of shape (m, n_0), or a Dask DataFrame of n_0 numeric (or bool) columns
-        Partitioned by rows; partitions may differ in size. A DataFrame's columns are cast to
-        ``net.dtype``; its partition lengths are computed once (one pass over the data).
+        Partitioned by rows, partitions of any sizes. A DataFrame is cast to ``net.dtype``; its
+        rows per partition are counted once (one pass over the data).
     y : Dask array of shape (m,) (class labels) or (m, n_L), a Dask Series/DataFrame, or a str
-        A column name of the DataFrame X: that column is y and the others are X. A Series or
-        DataFrame given apart from X must be partitioned as X is (same divisions, same rows).
+        A str names the column of the DataFrame X that is y. A Series or DataFrame given apart
+        must be partitioned as X is (the same divisions and rows per partition).
     client : distributed.Client
     mode : {"full-batch", "local-sgd"}
     epochs : int
@@ -320,9 +315,9 @@ def fit(net: Network, X: Any, y: Any, *, client: Any, mode: str = "full-batch", 
     Raises
     ------
     ValueError, TypeError
-        For bad options or data (nothing changes): a non-numeric column (named, with its dtype),
-        a column name X lacks, DataFrames partitioned differently. ``DivergenceError`` if the cost or a gradient
-        stops being finite: ``net`` keeps the last finite weights.
+        For bad options or data (nothing changes), e.g. a non-numeric column (named, with its
+        dtype) or DataFrames partitioned differently. ``DivergenceError`` if the cost or a
+        gradient stops being finite: ``net`` keeps the last finite weights.
     """
     _check_net(net)
     _check_client(client)

@@ -145,7 +145,8 @@ class Trainer:
     def state(self) -> dict[str, Any]:
         """Everything but the data and the weights that resuming needs (arrays copied)."""
         return {
-            "epoch": self.epoch, "first_epoch": self.first_epoch, "batch": self.batch, "perm": None if self.perm is None else self.perm.copy(),
+            "epoch": self.epoch, "first_epoch": self.first_epoch, "batch": self.batch,
+            "perm": None if self.perm is None else self.perm.copy(),
             "rng": self.rng.bit_generator.state, "optimizer": self.optimizer.state_dict(),
             "optimizer_config": self.optimizer.config(), "history": self.history.as_dict(),
             "acc": list(self._acc), "wait": self.wait,
