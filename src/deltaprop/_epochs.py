@@ -21,19 +21,40 @@ MAX_HALVINGS = 30  # on_divergence="halve-lr" gives up after this many halvings 
 STEPS_PER_RUN = 1024  # per-sample steps per call of the compiled loop
 
 
-def batch_epoch(tr: Trainer, kernel: Any, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None, batch_size: int,
+class Rows:
+    """The rows in memory as ``batch_epoch`` takes them: batch b is rows order[b B:(b+1) B] of X and Y.
+
+    ``deltaprop.stream.Stream`` offers the same four names for rows read a chunk at a time.
+    X is (m, n_0), Y (m, n_L); ``order`` draws an epoch's permutation of the m rows (``Trainer.perm``).
+    """
+
+    def __init__(self, X: np.ndarray, Y: np.ndarray) -> None:
+        self.X, self.Y, self.m = X, Y, X.shape[0]
+        self.order_size = self.m
+
+    def order(self, rng: np.random.Generator, shuffle: bool) -> np.ndarray:
+        """A permutation of the m rows drawn from rng, or 0..m-1 without shuffle."""
+        return rng.permutation(self.m) if shuffle else np.arange(self.m)
+
+    def batch(self, order: np.ndarray, epoch: int, b: int, batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """X, Y and the rows of batch b."""
+        return self.X, self.Y, order[b * batch_size:(b + 1) * batch_size]
+
+
+def batch_epoch(tr: Trainer, kernel: Any, feed: Any, w: np.ndarray | None, batch_size: int,
                 params: list[np.ndarray], good: list[np.ndarray], policy: str, callbacks: Callbacks,
                 draw_masks: Any) -> None:
     """The rest of the current epoch in mini-batches (from batch tr.batch on).
 
+    ``feed`` gives each batch's rows (``Rows``, or a ``deltaprop.stream.Stream``);
     ``draw_masks(net, rng, k)`` gives each batch's dropout masks (None without dropout).
     """
     assert tr.perm is not None
-    net, opt, m = tr.net, tr.optimizer, X.shape[0]
+    net, opt, m = tr.net, tr.optimizer, feed.m
     grads = kernel.dW + kernel.db
     n_batches = -(-m // batch_size)
     while tr.batch < n_batches and not tr.stop:
-        idx = tr.perm[tr.batch * batch_size:(tr.batch + 1) * batch_size]
+        X, Y, idx = feed.batch(tr.perm, tr.epoch, tr.batch, batch_size)
         masks = draw_masks(net, tr.rng, len(idx))
         weight = len(idx) if w is None else float(w[idx].sum())
         cost_sum, correct = kernel.batch(X, Y, idx, w, masks)

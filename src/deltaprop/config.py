@@ -75,9 +75,11 @@ class TrainConfig:
 
 
 HELP: dict[str, str] = {
-    "dataset": "digits (embedded, default), mnist, or a PATH.csv / PATH.npz file",
+    "dataset": "digits (embedded, default), mnist, a PATH.csv / PATH.npz file, or streamed from disk: a "
+               "PATH.parquet file or a folder DIR/ of .parquet files or of .npy shards",
     "data_dir": "folder with the MNIST IDX files (default: $DELTAPROP_DATA, else download once)",
-    "target": "label column of a CSV file (default: the last column; its number 1, 2, ... without a header)",
+    "target": "label column of a CSV, Parquet or .npy data set (default: the last column; its number 1, 2, ... "
+              "without a header)",
     "task": "auto, classification or regression; auto: regression for numeric targets that are not all "
             "integers or have more than 50 distinct values, else classification",
     "header": "--header: the CSV's first row is a header; --no-header: it is data (default: a header "

@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 
 from . import _checks
-from ._epochs import batch_epoch, sample_epoch
+from ._epochs import Rows, batch_epoch, sample_epoch
 from .engine import DivergenceError, blas_limit, check_kernel, count_correct, make_kernel, sample_loop
 from .network import Network
 from .optim import OPTIMIZERS, make_optimizer, next_epoch
+from .stream import Stream
 
 
 @dataclass
@@ -187,8 +188,8 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
     Parameters
     ----------
     net : Network
-    X : array of shape (m, n_0)
-    Y : array of shape (m, n_L), or class labels of shape (m,) for classifiers
+    X : array of shape (m, n_0), or a ``deltaprop.stream.Stream`` (rows read a chunk at a time)
+    Y : array of shape (m, n_L), or class labels of shape (m,) for classifiers; None with a Stream
     epochs, batch_size : int
         batch_size = 1 is seed 002's per-sample SGD; batch_size >= m is full-batch gradient
         descent (a batch larger than the data is allowed and means the whole data set).
@@ -200,7 +201,7 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
     optimizer_options : dict, optional
         Further options of the optimizer (momentum, weight_decay, schedule, ...). ``schedule="cosine"``
         by name alone is a cosine over this call's ``epochs``.
-    validation : (X_val, Y_val), optional
+    validation : (X_val, Y_val), or a Stream, optional
         Evaluated after every epoch (cost and accuracy).
     callbacks : list of callables, optional
         Each called with an ``Event`` after every batch and every epoch; setting
@@ -243,8 +244,9 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
         early_stopping = _checks.positive_int(early_stopping, "early_stopping")
         if validation is None:
             raise ValueError("early_stopping needs validation data: pass validation=(X_val, Y_val)")
-    if validation is not None and (not isinstance(validation, (tuple, list)) or len(validation) != 2):
-        raise TypeError(f"validation must be a pair (X_val, Y_val), got {type(validation).__name__}")
+    if validation is not None and not isinstance(validation, Stream) and \
+            (not isinstance(validation, (tuple, list)) or len(validation) != 2):
+        raise TypeError(f"validation must be a pair (X_val, Y_val) or a Stream, got {type(validation).__name__}")
     callbacks = list(callbacks or [])
     if not all(callable(cb) for cb in callbacks):
         raise TypeError("callbacks must be a list of callables, each taking an Event")
@@ -254,44 +256,57 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
             raise ValueError(f"a callback's batch_every must be an integer >= 0, got {every!r}")
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
             raise ValueError(f"a callback's batch_seconds must be a number >= 0, got {seconds!r}")
-    Xv = net._X(X)
-    m = Xv.shape[0]
-    Yv = net._Y(Y, m)
-    w = _checks.sample_weight(sample_weight, m, net.dtype)
+    feed, w = _feed(net, X, Y, sample_weight)
+    m = feed.m
     batch_size = min(batch_size, m)
-    val = None
-    if validation is not None:
+    val: Any = validation
+    if validation is not None and not isinstance(validation, Stream):
         Xval = net._X(validation[0])
         val = (Xval, net._Y(validation[1], Xval.shape[0]))
     opt = _optimizer(optimizer, lr, optimizer_options, epochs)
     if resume is not None:
-        _check_resume(resume, m, -(-m // batch_size))
+        _check_resume(resume, feed.order_size, -(-m // batch_size))
     rng = np.random.default_rng(net.rng.integers(2**63) if seed is None and resume is None else seed)
     tr = Trainer(net=net, optimizer=opt, rng=rng, history=History(), shuffle=bool(shuffle),
                  first_epoch=next_epoch(opt))
     if resume is not None:
         _restore(tr, resume)
 
-    loop = sample_loop(net, opt, batch_size, w, kernel)
-    kern = None if loop is not None else make_kernel(net, batch_size, Xv, Yv, kind=kernel, dropout=any(net.dropout))
+    loop = sample_loop(net, opt, batch_size, w, kernel) if isinstance(feed, Rows) else None
+    kern = None if loop is not None else make_kernel(net, batch_size, getattr(feed, "X", None), getattr(feed, "Y", None),
+                                                     kind=kernel, dropout=any(net.dropout))
     tr.kernel = "compiled per-sample loop" if loop is not None else kern.name  # type: ignore[union-attr]
     try:
         with blas_limit(kern), np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked instead
-            _epochs(tr, loop, kern, Xv, Yv, w, batch_size, epochs, val, early_stopping, on_divergence,
+            _epochs(tr, loop, kern, feed, w, batch_size, epochs, val, early_stopping, on_divergence,
                     Callbacks(callbacks))
     finally:
         if kern is not None:
             kern.close()
+        if isinstance(feed, Stream):
+            feed.release()
     if tr.best is not None and (tr.history.stopped_early or tr.epoch >= epochs):
         net.weights, net.biases = tr.best[1], tr.best[2]
     return tr.history
 
 
-def _epochs(tr: Trainer, loop: Any, kern: Any, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None,
-            batch_size: int, epochs: int, val: tuple[np.ndarray, np.ndarray] | None, patience: int | None,
+def _feed(net: Network, X: Any, Y: Any, sample_weight: Any) -> tuple[Rows | Stream, np.ndarray | None]:
+    """The rows to train on (checked) and their sample weights."""
+    if isinstance(X, Stream):
+        if Y is not None or sample_weight is not None:
+            raise TypeError("a Stream holds its own targets and takes no sample weights; pass Y=None")
+        if X.net is not net:
+            raise ValueError("the Stream was made for another network; make it with this one")
+        return X, None
+    Xv = net._X(X)
+    return Rows(Xv, net._Y(Y, Xv.shape[0])), _checks.sample_weight(sample_weight, Xv.shape[0], net.dtype)
+
+
+def _epochs(tr: Trainer, loop: Any, kern: Any, feed: Rows | Stream, w: np.ndarray | None,
+            batch_size: int, epochs: int, val: Any, patience: int | None,
             policy: str, callbacks: Callbacks) -> None:
     """Epochs until ``epochs`` are done or a callback or early stopping sets ``tr.stop``."""
-    net, opt, m = tr.net, tr.optimizer, X.shape[0]
+    net, opt, m = tr.net, tr.optimizer, feed.m
     params = net.weights + net.biases
     good = [p.copy() for p in params]  # the last weights known to be finite
     tr._start = [p.copy() for p in params] if policy == "halve-lr" else None
@@ -300,12 +315,13 @@ def _epochs(tr: Trainer, loop: Any, kern: Any, X: np.ndarray, Y: np.ndarray, w: 
         start = time.perf_counter()
         opt.set_epoch(tr.first_epoch + tr.epoch)
         if tr.perm is None:
-            tr.perm = tr.rng.permutation(m) if tr.shuffle else np.arange(m)
+            tr.perm = feed.order(tr.rng, tr.shuffle)
             tr.batch, tr._acc = 0, [0.0, 0.0, 0.0]
         if loop is not None:
-            sample_epoch(tr, loop, X, Y, params, good, policy, callbacks)
+            assert isinstance(feed, Rows)
+            sample_epoch(tr, loop, feed.X, feed.Y, params, good, policy, callbacks)
         else:
-            batch_epoch(tr, kern, X, Y, w, batch_size, params, good, policy, callbacks, _dropout_masks)
+            batch_epoch(tr, kern, feed, w, batch_size, params, good, policy, callbacks, _dropout_masks)
         if tr.batch < n_batches:
             return  # stopped by a callback in the middle of an epoch
         _end_epoch(tr, val, patience, time.perf_counter() - start, m, opt)
@@ -324,8 +340,7 @@ def _dropout_masks(net: Network, rng: np.random.Generator, m: int) -> dict[int, 
     return masks
 
 
-def _end_epoch(tr: Trainer, val: tuple[np.ndarray, np.ndarray] | None, patience: int | None,
-               seconds: float, m: int, opt: Any) -> None:
+def _end_epoch(tr: Trainer, val: Any, patience: int | None, seconds: float, m: int, opt: Any) -> None:
     h, net = tr.history, tr.net
     cost_sum, correct, rows = tr._acc
     h.train_cost.append(cost_sum / rows)
@@ -333,10 +348,9 @@ def _end_epoch(tr: Trainer, val: tuple[np.ndarray, np.ndarray] | None, patience:
     h.seconds.append(seconds)
     h.lr.append(float(opt.eta))
     if val is not None:
-        z, a, _ = net._forward(val[0])
-        vc = net._cost(z, a, val[1], None)
+        vc, right = _validation(net, val)
         h.val_cost.append(vc)
-        h.val_accuracy.append(count_correct(a[net.L], val[1]) / len(val[0]) if net.is_classifier else None)
+        h.val_accuracy.append(right if net.is_classifier else None)
         if patience is not None:
             if tr.best is None or vc < tr.best[0]:
                 tr.best = (vc, [W.copy() for W in net.weights], [b.copy() for b in net.biases])
@@ -352,6 +366,21 @@ def _end_epoch(tr: Trainer, val: tuple[np.ndarray, np.ndarray] | None, patience:
     tr.perm = None
 
 
+def _validation(net: Network, val: tuple[np.ndarray, np.ndarray] | Stream) -> tuple[float, float]:
+    """The validation rows' cost C and share classified right; a Stream's chunk by chunk (C weighted by rows)."""
+    if isinstance(val, tuple):
+        z, a, _ = net._forward(val[0])
+        return net._cost(z, a, val[1], None), count_correct(a[net.L], val[1]) / len(val[0])
+    cost = right = rows = 0.0
+    for X, y in val.pieces():
+        Y = net._Y(val.targets(y), len(y))
+        z, a, _ = net._forward(X)
+        cost += net._cost(z, a, Y, None) * len(X)
+        right += count_correct(a[net.L], Y)
+        rows += len(X)
+    return cost / rows, right / rows
+
+
 def _check_resume(state: Any, m: int, n_batches: int) -> None:
     """ValueError/TypeError unless state looks like a Trainer.state() for m rows (checked before any change)."""
     if not isinstance(state, dict):
@@ -361,7 +390,8 @@ def _check_resume(state: Any, m: int, n_batches: int) -> None:
         raise ValueError(f"resume is missing {', '.join(missing)}; pass a dict from Trainer.state()")
     perm = state["perm"]
     if perm is not None and np.shape(perm) != (m,):
-        raise ValueError(f"resume's shuffle is for {np.shape(perm)[0] if np.ndim(perm) else 0} rows; X has m = {m}")
+        raise ValueError(f"resume's shuffle is for {np.shape(perm)[0] if np.ndim(perm) else 0} rows (or chunks); "
+                         f"the data have {m}")
     first = state.get("first_epoch", 0)
     if isinstance(first, bool) or not isinstance(first, (int, np.integer)) or first < 0:
         raise ValueError(f"resume's first_epoch must be an integer >= 0, got {first!r}")

@@ -178,8 +178,10 @@ def check_train_files(args: Any, cfg: Any, ck: Any) -> None:
     from ..checkpoint import checkpoint_path
 
     inputs: list[tuple[str, Any]] = []
-    if Path(cfg.dataset).suffix.lower() in (".csv", ".npz") or Path(cfg.dataset).is_file():
+    if Path(cfg.dataset).suffix.lower() in (".csv", ".npz", ".parquet") or Path(cfg.dataset).is_file():
         inputs.append(("--dataset", cfg.dataset))
+    elif Path(cfg.dataset).is_dir():  # a streamed data set's files
+        inputs += [("--dataset", p) for p in Path(cfg.dataset).iterdir()]
     if cfg.data_dir is not None and Path(cfg.data_dir).is_dir():
         inputs += [("--data-dir", p) for p in Path(cfg.data_dir).iterdir()]
     if ck is not None:

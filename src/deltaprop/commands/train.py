@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import sys
 import time
@@ -24,6 +25,7 @@ import numpy as np
 
 from ..config import HELP, TrainConfig
 from ..engine.support import warm_up
+from ..datasets.stream import StreamData, is_streamed, open_stream
 from ._common import (Interrupt, free_dir, nonnegative_float, nonnegative_int, positive_float, positive_int,
                       stdout_console, summarised, write_json)
 from ._paths import check_train_files, save_or_rescue
@@ -141,9 +143,10 @@ def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
     ds = _load_data(cfg)
     if warm is not None:
         warm.join()
+    streamed = isinstance(ds, StreamData)
     cfg = cfg.resolved(ds.task)
     epochs = int(cfg.epochs or 0)
-    digest = _fingerprint(ds.X_train, ds.y_train)
+    digest = ds.digest if streamed else _fingerprint(ds.X_train, ds.y_train)
     if ck is not None:
         if ck.extra.get("data_sha256") != digest:
             raise ValueError(f"{ck.path}: the training data differ from those the checkpoint was trained on "
@@ -153,8 +156,11 @@ def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
         net = build_network(cfg, ds.n_features, ds.n_outputs)
         net.scaling, net.classes, net.target_scaling = ds.scaling, ds.classes or None, ds.target_scaling
         net.data = _provenance(cfg, ds)
-    X, y, validation = ds.X_train, targets_for(net, ds.y_train), None  # one-hot unless net.is_classifier
-    if cfg.early_stopping:
+    if streamed:
+        X, y, validation = _streams(cfg, net, ds)
+    else:
+        X, y, validation = ds.X_train, targets_for(net, ds.y_train), None  # one-hot unless net.is_classifier
+    if cfg.early_stopping and not streamed:
         order = np.random.default_rng(cfg.seed).permutation(len(y))
         n_val = max(1, round(cfg.validation_fraction * len(y)))
         if n_val >= len(y):
@@ -163,9 +169,10 @@ def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
         validation = (X[order[:n_val]], y[order[:n_val]])
         X, y = X[order[n_val:]], y[order[n_val:]]
     make_optimizer(str(cfg.optimizer), lr=cfg.lr, **optimizer_options(cfg))  # refuse bad options before any output
-    if cfg.batch_size > len(y):
-        print(f"deltaprop: note: --batch-size {cfg.batch_size} is larger than the {len(y)} training rows; every "
-              f"step uses all {len(y)} rows (full-batch gradient descent)", file=sys.stderr)
+    m = X.m if streamed else len(y)
+    if cfg.batch_size > m:
+        print(f"deltaprop: note: --batch-size {cfg.batch_size} is larger than the {m} training rows; every "
+              f"step uses all {m} rows (full-batch gradient descent)", file=sys.stderr)
     extra = {"config": cfg.as_dict(), "data_sha256": digest,
              "outputs": {k: None if v is None else str(Path(v).resolve())
                          for k, v in (("out", args.out), ("metrics_json", args.metrics_json))}}
@@ -195,7 +202,8 @@ def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
     for line in summarised(history.events):
         print(f"deltaprop: note: {line}", file=sys.stderr)
     wall = time.perf_counter() - start
-    test = {f"test_{k}": v for k, v in scores(net, ds.X_test, ds.y_test).items()}
+    test = {f"test_{k}": v for k, v in (_stream_scores(net, ds) if streamed else
+                                         scores(net, ds.X_test, ds.y_test)).items()}
     settings = _settings(cfg, ds, asked, "" if tr is None else tr.kernel)
     if args.out:
         save_or_rescue(net, args.out, keeper)
@@ -204,7 +212,7 @@ def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
                "val_accuracy": history.val_accuracy, "seconds": history.seconds, "wall_seconds": wall,
                "epochs_run": history.epochs, "stopped_early": history.stopped_early, "events": history.events,
                "n_params": net.n_params, "sizes": list(net.sizes), "config": cfg.as_dict(),
-               "dataset": {"name": ds.name, "train": len(ds.y_train), "test": len(ds.y_test)},
+               "dataset": {"name": ds.name, "train": settings["n_train"], "test": settings["n_test"]},
                "resumed_from": None if ck is None else str(ck.path),
                "checkpoints_written": 0 if keeper is None else keeper.writes}
     if args.metrics_json:
@@ -260,8 +268,61 @@ def _load_data(cfg: TrainConfig) -> Any:
 
     if cfg.subset is not None:
         return load_mnist(cfg.data_dir, subset=(cfg.subset, max(1, cfg.subset // 5)))
+    if is_streamed(cfg.dataset):
+        if cfg.header is not None:
+            raise ValueError(f"--header and --no-header apply to CSV files only, got --dataset {cfg.dataset}")
+        return open_stream(cfg.dataset, target=cfg.target, task=cfg.task)
     return load_dataset(cfg.dataset, data_dir=cfg.data_dir, target=cfg.target, seed=0,  # a fixed split
                         task=cfg.task, header=cfg.header)
+
+
+def _streams(cfg: TrainConfig, net: Any, ds: StreamData) -> tuple[Any, None, Any]:
+    """The training rows of a streamed data set (and with --early-stopping, the validation rows) as Streams.
+
+    The validation rows are the last --validation-fraction of the training rows (which come before the
+    test rows), as the test rows are the last of the file's.
+    """
+    from ..stream import Stream
+    from .evaluate import targets_for
+
+    targets = functools.partial(targets_for, net)
+    stop, validation = ds.n_train, None
+    if cfg.early_stopping:
+        n_val = max(1, round(cfg.validation_fraction * ds.n_train))
+        if n_val >= ds.n_train:
+            raise ValueError(f"--validation-fraction {cfg.validation_fraction} holds out all {ds.n_train} training "
+                             "rows; choose a smaller fraction")
+        stop = ds.n_train - n_val
+        validation = Stream(ds, net, stop, ds.n_train, targets=targets)
+    return Stream(ds, net, 0, stop, seed=cfg.seed, targets=targets), None, validation
+
+
+def _stream_scores(net: Any, ds: StreamData) -> dict[str, float]:
+    """``evaluate.scores`` of the test rows, computed chunk by chunk and combined.
+
+    Means (accuracy, cost, mae) are weighted by rows, rmse^2 too, and r2 = 1 - sum m_k rmse_k^2 / M2,
+    with M2 = sum (y - mean y)^2 from the chunks' moments.
+    """
+    from ..datasets.stream import Moments
+    from ..stream import Stream
+    from .evaluate import scores
+
+    total: dict[str, float] = {}
+    moments = Moments()
+    for X, y in Stream(ds, net, ds.n_train, ds.n_rows).pieces():
+        part = scores(net, X, y)
+        part.pop("r2", None)
+        if "rmse" in part:
+            part["rmse"] **= 2  # summed as squares
+            moments.add(y.reshape(-1, 1))
+        for k, v in part.items():
+            total[k] = total.get(k, 0.0) + v * len(y)
+    result = {k: v / ds.n_test for k, v in total.items()}
+    if "rmse" not in result:
+        return result
+    M2 = float(moments.M2[0])
+    r2 = 1.0 - total["rmse"] / M2 if M2 > 0 else float("nan")
+    return {"r2": r2, "rmse": float(np.sqrt(result["rmse"])), "mae": result["mae"], "cost": result["cost"]}
 
 
 def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
@@ -304,7 +365,7 @@ def _task_reason(asked: str, ds: Any) -> str:
     if asked != "auto":
         return f"--task {asked}"
     if ds.task == "regression":
-        y = np.concatenate([ds.y_train, ds.y_test])
+        y = ds.distinct if isinstance(ds, StreamData) else np.concatenate([ds.y_train, ds.y_test])
         why = ("the targets are not all integers" if not np.all(y == np.round(y))
                else f"{len(np.unique(y))} distinct integer targets, more than 50")
     else:
@@ -315,10 +376,15 @@ def _task_reason(asked: str, ds: Any) -> str:
 
 def _settings(cfg: TrainConfig, ds: Any, asked: str, kernel: str) -> dict[str, Any]:
     """Every choice that shapes training, as written to the metrics JSON and shown in the summary."""
-    split = ({"kind": "fixed test set"} if ds.split is None else
-             {"kind": "held out", "test_fraction": ds.split["test_fraction"], "seed": ds.split["seed"]})
-    return {"task": ds.task, "task_reason": _task_reason(asked, ds), "n_train": len(ds.y_train),
-            "n_test": len(ds.y_test), "split": split, "optimizer": cfg.optimizer, "lr": cfg.lr,
+    if isinstance(ds, StreamData):
+        split: dict[str, Any] = {"kind": "last rows", "test_fraction": ds.test_fraction}
+        n_train, n_test = ds.n_train, ds.n_test
+    else:
+        split = ({"kind": "fixed test set"} if ds.split is None else
+                 {"kind": "held out", "test_fraction": ds.split["test_fraction"], "seed": ds.split["seed"]})
+        n_train, n_test = len(ds.y_train), len(ds.y_test)
+    return {"task": ds.task, "task_reason": _task_reason(asked, ds), "n_train": n_train,
+            "n_test": n_test, "split": split, "optimizer": cfg.optimizer, "lr": cfg.lr,
             "momentum": cfg.momentum if cfg.optimizer in ("momentum", "nesterov") else None,
             "batch_size": cfg.batch_size, "schedule": cfg.schedule, "weight_decay": cfg.weight_decay,
             "dropout": cfg.dropout, "early_stopping": cfg.early_stopping or None,
@@ -331,9 +397,10 @@ def _summary(cfg: TrainConfig, net: Any, ds: Any, history: Any, test: dict[str, 
     from rich.table import Table
 
     table = Table(title=f"deltaprop train: {ds.name}", show_header=False)
-    split = (f"{st['n_train']} train / {st['n_test']} test rows" +
-             (f" (test fraction {st['split']['test_fraction']:g}, seed {st['split']['seed']})"
-              if ds.split is not None else " (the data set's own test set)"))
+    held = {"held out": f" (test fraction {st['split'].get('test_fraction', 0):g}, seed {st['split'].get('seed')})",
+            "last rows": f" (the last {st['split'].get('test_fraction', 0):g} of the rows, streamed)",
+            "fixed test set": " (the data set's own test set)"}
+    split = f"{st['n_train']} train / {st['n_test']} test rows" + held[st["split"]["kind"]]
     momentum = "" if st["momentum"] is None else f", momentum {st['momentum']:g}"
     stopping = "off" if not st["early_stopping"] else (
         f"patience {st['early_stopping']} epochs on {st['validation_fraction']:g} of the training rows")
@@ -357,7 +424,14 @@ def _summary(cfg: TrainConfig, net: Any, ds: Any, history: Any, test: dict[str, 
 
 
 def _provenance(cfg: TrainConfig, ds: Any) -> dict[str, Any] | None:
-    """What a model file records of its training file: name, SHA-256, target, header, task, held-out split."""
+    """What a model file records of its training file: name, SHA-256, target, header, task, held-out split.
+
+    A streamed data set records the SHA-256 of its values (not of its files) and that the test rows are the last.
+    """
+    if isinstance(ds, StreamData):
+        return {"file": Path(cfg.dataset).name, "sha256": ds.digest, "values_sha256": True, "target": cfg.target,
+                "task": ds.task, "n_rows": ds.n_rows, "seed": 0, "test_fraction": ds.test_fraction,
+                "n_test": ds.n_test, "held_out": "last rows"}
     if ds.split is None or not cfg.dataset.lower().endswith((".csv", ".npz")):
         return None
     digest = hashlib.sha256(Path(cfg.dataset).read_bytes()).hexdigest()

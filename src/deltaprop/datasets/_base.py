@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,6 +161,12 @@ def held_out(labels: list[Any], task: str, test_fraction: float, seed: int) -> t
     return _split(np.zeros(len(y)) if task == "regression" else y, test_fraction, seed)
 
 
+def unit_or_standardized(low: float, high: float, standardize: Callable[[], Scaling]) -> Scaling:
+    """The scaling of an .npz file's (and a streamed data set's) inputs, whose values lie in [low, high]:
+    none when they all lie in [0, 1], else ``standardize()`` (fitted to the training rows)."""
+    return Scaling.identity() if 0 <= low and high <= 1 else standardize()
+
+
 def _make(name: str, X: np.ndarray, labels: list[Any], X_test: np.ndarray | None,
           labels_test: list[Any] | None, test_fraction: float, seed: int, source: str,
           feature_names: tuple[str, ...] | None, *, always_standardize: bool, task: str = "auto") -> Dataset:
@@ -178,8 +185,9 @@ def _make(name: str, X: np.ndarray, labels: list[Any], X_test: np.ndarray | None
         X, y, X_test, y_test = X[train], y[train], X[test], y[test]
     else:
         y_test = _targets(labels_test, task, classes)
-    in_unit = all(0 <= A.min() and A.max() <= 1 for A in (X, X_test))
-    scaling = Scaling.identity() if in_unit and not always_standardize else Scaling.standardize_from(X)
+    low, high = min(X.min(), X_test.min()), max(X.max(), X_test.max())
+    scaling = (Scaling.standardize_from(X) if always_standardize
+               else unit_or_standardized(low, high, lambda: Scaling.standardize_from(X)))
     target_scaling = Scaling.standardize_from(y.reshape(-1, 1)) if task == "regression" else None
     return Dataset(name, scaling.apply(X).astype(np.float32), y, scaling.apply(X_test).astype(np.float32),
                    y_test, tuple(classes), scaling, feature_names, task, target_scaling, split)

@@ -97,10 +97,17 @@ class Scaling:
             Finite numbers, m >= 1; a feature with std 0 gets std 1.
         """
         X = _as_matrix(X, "X")
-        mean = X.mean(axis=0, dtype=np.float64)  # (n_0,)
-        std = X.std(axis=0, dtype=np.float64)  # (n_0,)
+        return cls.standardized(X.mean(axis=0, dtype=np.float64), X.std(axis=0, dtype=np.float64))
+
+    @classmethod
+    def standardized(cls, mean: npt.ArrayLike, std: npt.ArrayLike) -> Scaling:
+        """Return the standardisation with these statistics, each of shape (n_0,); std 0 becomes 1.
+
+        ``standardize_from`` computes them from an array in memory, ``datasets.stream`` in one pass.
+        """
+        std = np.array(std, dtype=np.float64)  # (n_0,), a copy
         std[std == 0] = 1.0
-        return cls("standardize", mean=tuple(mean.tolist()), std=tuple(std.tolist()))
+        return cls("standardize", mean=tuple(np.asarray(mean, dtype=np.float64).tolist()), std=tuple(std.tolist()))
 
     def apply(self, X: npt.ArrayLike) -> FloatArray:
         """Return the scaled inputs as a new array.

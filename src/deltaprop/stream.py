@@ -1,0 +1,136 @@
+r"""Training from data bigger than memory: ``train(net, Stream(data, net, start, stop), None, ...)``.
+
+A :class:`Stream` feeds ``train``'s batch loop (``deltaprop._epochs``) the rows of a streamed data
+set (``deltaprop.datasets.stream``) a chunk at a time. Each epoch visits the chunks in an order
+drawn from the run's generator (``Trainer.perm`` holds it, so a checkpoint keeps it), and shuffles
+the rows of each chunk with a generator seeded by (seed, epoch, chunk), so nothing but the chunk
+order needs keeping to resume in the middle of a chunk, bit for bit. Batch b holds rows
+b B..(b+1) B - 1 of that sequence (B = batch_size): a batch may span two chunks, and no more than
+the current chunk and the rest of the previous one are in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .datasets.stream import StreamData
+from .network import Network
+
+
+class Stream:
+    """Rows start..stop-1 of a streamed data set, as the network sees them, chunk by chunk.
+
+    Parameters
+    ----------
+    data : StreamData
+        From ``deltaprop.datasets.stream.open_stream``.
+    net : Network
+        Its ``scaling`` (when set) maps the raw inputs; its dtype is the inputs'.
+    start, stop : int
+        The rows fed (0 <= start < stop <= data.n_rows).
+    seed : int
+        Seeds the shuffle within each chunk (the chunk order comes from ``train``'s generator).
+    targets : callable, optional
+        Maps a chunk's targets (k,) (class indices or numbers) to what ``net``'s cost takes, e.g.
+        ``commands.evaluate.targets_for``; default: class indices, or the numbers standardised by
+        ``net.target_scaling`` when it is set.
+
+    Attributes
+    ----------
+    m : int
+        The rows fed, stop - start.
+    """
+
+    def __init__(self, data: StreamData, net: Network, start: int, stop: int, *, seed: int = 0,
+                 targets: Callable[[np.ndarray], Any] | None = None) -> None:
+        if not isinstance(data, StreamData):
+            raise TypeError(f"data must be a StreamData from open_stream, got {type(data).__name__}")
+        if not 0 <= start < stop <= data.n_rows:
+            raise ValueError(f"the rows start..stop-1 must lie in 0..{data.n_rows - 1} with start < stop, "
+                             f"got start={start}, stop={stop}")
+        if data.n_features != net.sizes[0]:
+            raise ValueError(f"the data have {data.n_features} features; this network expects n_0 = {net.sizes[0]}")
+        self.data, self.net, self.seed = data, net, int(seed)
+        self.targets = targets or _default_targets(net)
+        self.chunks = data.chunks(start, stop)
+        self.sizes = np.array([c.rows for c in self.chunks], dtype=np.int64)  # (C,)
+        self.m = int(stop - start)
+        self.shuffle = True
+        self._key: tuple[Any, int] | None = None  # (order, epoch) of the window
+        self._offsets = np.zeros(0, dtype=np.int64)  # where each chunk of the order starts
+        self._X: np.ndarray | None = None  # the window: rows lo..hi-1 of the epoch's sequence
+        self._Y: np.ndarray | None = None
+        self._lo = self._hi = 0
+
+    @property
+    def order_size(self) -> int:
+        """The length of an epoch's order: the number of chunks C."""
+        return len(self.chunks)
+
+    def order(self, rng: np.random.Generator, shuffle: bool) -> np.ndarray:
+        """The epoch's order of the chunks (C,): drawn from rng, or 0..C-1 without shuffle."""
+        self.shuffle = bool(shuffle)
+        return rng.permutation(len(self.chunks)) if shuffle else np.arange(len(self.chunks))
+
+    def batch(self, order: np.ndarray, epoch: int, b: int, batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """X (k', n_0), Y (k', n_L) and the rows idx of batch b within them (the kernel's ``batch``)."""
+        s, e = b * batch_size, min((b + 1) * batch_size, self.m)
+        if self._key is None or self._key[0] is not order or self._key[1] != epoch or not self._lo <= s < e <= self._hi:
+            self._fill(order, epoch, s, e)
+        assert self._X is not None and self._Y is not None
+        return self._X, self._Y, np.arange(s - self._lo, e - self._lo)
+
+    def _fill(self, order: np.ndarray, epoch: int, s: int, e: int) -> None:
+        """Make the window hold rows s..(at least) e-1: the rest of the old window, then whole chunks."""
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        if self._key is not None and self._key[0] is order and self._key[1] == epoch and self._lo <= s < self._hi:
+            assert self._X is not None and self._Y is not None
+            parts.append((self._X[s - self._lo:].copy(), self._Y[s - self._lo:].copy()))
+            pos = self._hi
+        else:
+            self._key = (order, epoch)
+            self._offsets = np.concatenate([[0], np.cumsum(self.sizes[order])])
+            pos = s
+        self._X = self._Y = None  # dropped before the next chunk is read
+        while pos < e:
+            j = int(np.searchsorted(self._offsets, pos, side="right")) - 1  # the order's chunk holding row pos
+            X, Y = self._load(int(order[j]), epoch)
+            skip = pos - int(self._offsets[j])  # > 0 only when resuming in the middle of a chunk
+            parts.append((X[skip:], Y[skip:]) if skip else (X, Y))
+            del X, Y
+            pos = int(self._offsets[j + 1])
+        self._X = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
+        self._Y = parts[0][1] if len(parts) == 1 else np.concatenate([p[1] for p in parts])
+        self._lo, self._hi = s, pos
+
+    def _load(self, c: int, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk c scaled (k, n_0) with its targets (k, n_L), its rows shuffled for this epoch."""
+        X, y = self.data.read(self.chunks[c])
+        if self.shuffle:
+            sigma = np.random.default_rng([self.seed, epoch, c]).permutation(len(y))
+            X, y = X[sigma], y[sigma]
+        return self._scaled(X), self.net._Y(self.targets(y), len(y))
+
+    def _scaled(self, X: np.ndarray) -> np.ndarray:
+        scaling = self.net.scaling
+        X = scaling.apply(X) if scaling is not None else X
+        return X.astype(self.net.dtype, copy=False)
+
+    def pieces(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The rows in file order, chunk by chunk: X (k, n_0) as the network sees it and the raw targets (k,)."""
+        for chunk in self.chunks:
+            X, y = self.data.read(chunk)
+            yield self._scaled(X), y
+
+    def release(self) -> None:
+        """Drop the window (a run keeps at most a chunk and the rest of the previous one)."""
+        self._key, self._X, self._Y = None, None, None
+
+
+def _default_targets(net: Network) -> Callable[[np.ndarray], Any]:
+    if net.target_scaling is not None:
+        return lambda y: net.target_scaling.apply(y.reshape(-1, 1))  # (k, 1)
+    return lambda y: y
