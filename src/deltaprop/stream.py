@@ -4,9 +4,9 @@ A :class:`Stream` feeds ``train``'s batch loop (``deltaprop._epochs``) the rows 
 set (``deltaprop.datasets.stream``) a chunk at a time. Each epoch visits the chunks in an order
 drawn from the run's generator (``Trainer.perm`` holds it, so a checkpoint keeps it), and shuffles
 the rows of each chunk with a generator seeded by (seed, epoch, chunk), so nothing but the chunk
-order needs keeping to resume in the middle of a chunk, bit for bit. Batch b holds rows
+order needs keeping to resume in the middle of a chunk, bit for bit. Batch b holds positions
 b B..(b+1) B - 1 of that sequence (B = batch_size): a batch may span two chunks, and no more than
-the current chunk and the rest of the previous one are in memory.
+the current chunk and the rest of the previous one (fewer rows than a batch) are in memory.
 """
 
 from __future__ import annotations
@@ -61,8 +61,9 @@ class Stream:
         self.shuffle = True
         self._key: tuple[Any, int] | None = None  # (order, epoch) of the window
         self._offsets = np.zeros(0, dtype=np.int64)  # where each chunk of the order starts
-        self._X: np.ndarray | None = None  # the window: rows lo..hi-1 of the epoch's sequence
+        self._X: np.ndarray | None = None  # the window: the rows of positions lo..hi-1 of the epoch's sequence
         self._Y: np.ndarray | None = None
+        self._seq: np.ndarray | None = None  # _seq[i]: the window's row at position lo + i
         self._lo = self._hi = 0
 
     @property
@@ -80,54 +81,59 @@ class Stream:
         s, e = b * batch_size, min((b + 1) * batch_size, self.m)
         if self._key is None or self._key[0] is not order or self._key[1] != epoch or not self._lo <= s < e <= self._hi:
             self._fill(order, epoch, s, e)
-        assert self._X is not None and self._Y is not None
-        return self._X, self._Y, np.arange(s - self._lo, e - self._lo)
+        assert self._X is not None and self._Y is not None and self._seq is not None
+        return self._X, self._Y, self._seq[s - self._lo:e - self._lo]
 
     def _fill(self, order: np.ndarray, epoch: int, s: int, e: int) -> None:
-        """Make the window hold rows s..(at least) e-1: the rest of the old window, then whole chunks."""
-        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        """Make the window hold positions s..(at least) e-1 of the epoch's sequence: the rows of the old
+        window not yet used, then whole chunks, read into place; ``_seq`` lists the window's rows in
+        sequence order (a chunk's rows stay in file order, the shuffle is in ``_seq``)."""
+        keep: tuple[np.ndarray, np.ndarray] | None = None
         if self._key is not None and self._key[0] is order and self._key[1] == epoch and self._lo <= s < self._hi:
-            assert self._X is not None and self._Y is not None
-            parts.append((self._X[s - self._lo:].copy(), self._Y[s - self._lo:].copy()))
-            pos = self._hi
+            assert self._X is not None and self._Y is not None and self._seq is not None
+            rest = self._seq[s - self._lo:]
+            keep, pos = (self._X[rest], self._Y[rest]), self._hi  # fewer rows than a batch
         else:
             self._key = (order, epoch)
             self._offsets = np.concatenate([[0], np.cumsum(self.sizes[order])])
             pos = s
-        self._X = self._Y = None  # dropped before the next chunk is read
-        while pos < e:
-            j = int(np.searchsorted(self._offsets, pos, side="right")) - 1  # the order's chunk holding row pos
-            X, Y = self._load(int(order[j]), epoch)
-            skip = pos - int(self._offsets[j])  # > 0 only when resuming in the middle of a chunk
-            parts.append((X[skip:], Y[skip:]) if skip else (X, Y))
-            del X, Y
-            pos = int(self._offsets[j + 1])
-        self._X = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
-        self._Y = parts[0][1] if len(parts) == 1 else np.concatenate([p[1] for p in parts])
-        self._lo, self._hi = s, pos
+        self._X = self._Y = self._seq = None  # dropped before the next chunk is read
+        first = int(np.searchsorted(self._offsets, pos, side="right")) - 1  # the order's chunk holding pos
+        last = int(np.searchsorted(self._offsets, e, side="left")) - 1  # ... and the one holding e - 1
+        kept = 0 if keep is None else len(keep[0])
+        rows = kept + int(self._offsets[last + 1] - self._offsets[first])
+        X = np.empty((rows, self.net.sizes[0]), self.net.dtype)
+        Y = np.empty((rows, self.net.sizes[-1]), self.net.dtype)
+        seq = [np.arange(kept)]
+        if keep is not None:
+            X[:kept], Y[:kept] = keep
+        del keep
+        o = kept
+        for j in range(first, last + 1):
+            c = int(order[j])
+            k = int(self.sizes[c])
+            _, y = self.data.read(self.chunks[c], X[o:o + k], self._scale)
+            Y[o:o + k] = self.net._Y(self.targets(y), k)
+            sigma = np.random.default_rng([self.seed, epoch, c]).permutation(k) if self.shuffle else np.arange(k)
+            skip = pos - int(self._offsets[j]) if j == first else 0  # > 0 only when resuming inside a chunk
+            seq.append(o + sigma[skip:])
+            o += k
+        self._X, self._Y, self._seq = X, Y, np.concatenate(seq)
+        self._lo, self._hi = s, int(self._offsets[last + 1])
 
-    def _load(self, c: int, epoch: int) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk c scaled (k, n_0) with its targets (k, n_L), its rows shuffled for this epoch."""
-        X, y = self.data.read(self.chunks[c])
-        if self.shuffle:
-            sigma = np.random.default_rng([self.seed, epoch, c]).permutation(len(y))
-            X, y = X[sigma], y[sigma]
-        return self._scaled(X), self.net._Y(self.targets(y), len(y))
-
-    def _scaled(self, X: np.ndarray) -> np.ndarray:
+    def _scale(self, X: np.ndarray) -> np.ndarray:
+        """A block of raw rows (k, n_0) as the network sees them (``net.scaling``, when set)."""
         scaling = self.net.scaling
-        X = scaling.apply(X) if scaling is not None else X
-        return X.astype(self.net.dtype, copy=False)
+        return scaling.apply(X) if scaling is not None else X
 
     def pieces(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The rows in file order, chunk by chunk: X (k, n_0) as the network sees it and the raw targets (k,)."""
+        """The rows in file order, chunk by chunk: X (k, n_0) as the network sees it and the targets (k,)."""
         for chunk in self.chunks:
-            X, y = self.data.read(chunk)
-            yield self._scaled(X), y
+            yield self.data.read(chunk, np.empty((chunk.rows, self.net.sizes[0]), self.net.dtype), self._scale)
 
     def release(self) -> None:
         """Drop the window (a run keeps at most a chunk and the rest of the previous one)."""
-        self._key, self._X, self._Y = None, None, None
+        self._key, self._X, self._Y, self._seq = None, None, None, None
 
 
 def _default_targets(net: Network) -> Callable[[np.ndarray], Any]:

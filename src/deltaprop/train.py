@@ -246,7 +246,7 @@ def train(net: Network, X: Any, Y: Any, *, epochs: int = 10, batch_size: int = 3
             raise ValueError("early_stopping needs validation data: pass validation=(X_val, Y_val)")
     if validation is not None and not isinstance(validation, Stream) and \
             (not isinstance(validation, (tuple, list)) or len(validation) != 2):
-        raise TypeError(f"validation must be a pair (X_val, Y_val) or a Stream, got {type(validation).__name__}")
+        raise TypeError(f"validation must be a pair (X_val, Y_val), got {type(validation).__name__} (or a Stream)")
     callbacks = list(callbacks or [])
     if not all(callable(cb) for cb in callbacks):
         raise TypeError("callbacks must be a list of callables, each taking an Event")

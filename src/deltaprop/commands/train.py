@@ -276,7 +276,7 @@ def _load_data(cfg: TrainConfig) -> Any:
                         task=cfg.task, header=cfg.header)
 
 
-def _streams(cfg: TrainConfig, net: Any, ds: StreamData) -> tuple[Any, None, Any]:
+def _streams(cfg: TrainConfig, net: Any, ds: StreamData) -> tuple[Any, Any, Any]:
     """The training rows of a streamed data set (and with --early-stopping, the validation rows) as Streams.
 
     The validation rows are the last --validation-fraction of the training rows (which come before the

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from ._base import MAX_CLASSES, PathLike, TASKS, choose_task, unit_or_standardiz
 from .scaling import Scaling
 
 CHUNK_BYTES = 32 << 20  # an .npy shard is read this many bytes of rows at a time
+BLOCK_BYTES = 1 << 20  # a chunk is read (and scaled) this many bytes of float64 rows at a time
 BLOCK_ROWS = 4096  # rows per block of the moments: bounds the float64 temporaries of a chunk
 MAX_DISTINCT = 10_000  # distinct targets remembered; more are a regression's (or too many classes)
 
@@ -72,7 +73,9 @@ class _Files:
             self.files, self.kind = [self.path], "parquet"
         else:
             raise ValueError(f"--dataset {path}: expected a .parquet file or a folder of .parquet or .npy files")
-        self._parquet: dict[int, Any] = {}
+        self._parquet: dict[int, Any] = {}  # file number -> its ParquetFile
+        self._npy: dict[int, tuple[np.dtype[Any], int, int]] = {}  # file number -> dtype, width, header bytes
+        self._float: dict[int, type] = {}  # file number -> the float type its inputs are read as
         self.columns, self.chunks = self._open_parquet() if self.kind == "parquet" else self._open_npy()
         self.target = self.columns[-1] if target is None else str(target)
         if self.target not in self.columns:
@@ -116,11 +119,14 @@ class _Files:
         import pyarrow as pa
 
         for i, f in enumerate(self.files):
+            self._float[i] = np.float32
             schema = self._parquet[i].schema_arrow
             for c, name in enumerate(self.columns):
                 kind = schema.field(name).type
                 numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
                 text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                if c != self.t and _arrow_float(kind) is np.float64:
+                    self._float[i] = np.float64
                 if not numeric and not (c == self.t and text):
                     what = "the target column must hold numbers or text" if c == self.t else \
                         "feature columns must be numeric"
@@ -138,6 +144,11 @@ class _Files:
             elif A.shape[1] != width:
                 raise ValueError(f"{f}: {A.shape[1]} columns, {self.files[0].name} has {width}; "
                                  "expected shards of the same width")
+            if A.flags.f_contiguous and not A.flags.c_contiguous:
+                raise ValueError(f"{f}: a Fortran-ordered array; expected rows stored one after another "
+                                 "(save np.ascontiguousarray(A))")
+            self._npy[i] = (A.dtype, A.shape[1], A.offset)
+            self._float[i] = _float_type(A.dtype)
             step = max(1, CHUNK_BYTES // max(1, A.shape[1] * A.dtype.itemsize))
             for start in range(0, A.shape[0], step):
                 stop = min(start + step, A.shape[0])
@@ -146,16 +157,39 @@ class _Files:
             del A
         return [str(k) for k in range(1, (width or 0) + 1)], chunks
 
-    def read(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
-        """Raw inputs (k, n_0), in the file's float type (float64 for integers), and raw targets (k,)."""
-        if self.kind == "npy":
-            A = _memmap(self.files[chunk.file])
-            block = np.array(A[chunk.start:chunk.stop])  # a copy: the mapping is dropped with A
-            del A
-            y = block[:, self.t].copy()
-            X = block[:, self.features] if self.t != block.shape[1] - 1 else block[:, :-1]
-            del block
-            return np.ascontiguousarray(X, dtype=_float_type(X.dtype)), y
+    def read(self, chunk: Chunk, out: np.ndarray | None = None,
+             transform: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs (k, n_0) and raw targets (k,) of a chunk, BLOCK_BYTES of rows at a time.
+
+        Each block of raw rows (in the file's float type; float64 for integers) goes through
+        ``transform`` (default: none) into ``out`` (default: a new array of that type), so a chunk
+        is never held twice, nor mapped whole.
+        """
+        blocks = self._npy_blocks(chunk) if self.kind == "npy" else self._parquet_blocks(chunk)
+        X: np.ndarray = out if out is not None else np.empty((chunk.rows, len(self.features)), self._float[chunk.file])
+        ys = []
+        for a, Xb, yb in blocks:
+            X[a:a + len(Xb)] = Xb if transform is None else transform(Xb)
+            ys.append(yb)
+        return X, np.concatenate(ys)
+
+    def _block_rows(self) -> int:
+        return max(1, BLOCK_BYTES // (len(self.columns) * 8))
+
+    def _npy_blocks(self, chunk: Chunk) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """(first row in the chunk, raw inputs, raw targets) of each block; only the block is mapped."""
+        f = self.files[chunk.file]
+        dtype, width, offset = self._npy[chunk.file]
+        last = self.t == width - 1
+        for a in range(chunk.start, chunk.stop, self._block_rows()):
+            b = min(a + self._block_rows(), chunk.stop)
+            A = np.memmap(f, dtype=dtype, mode="r", offset=offset + a * width * dtype.itemsize, shape=(b - a, width))
+            X: np.ndarray = np.array(A[:, :-1] if last else A[:, self.features], dtype=_float_type(dtype))
+            y = np.array(A[:, self.t])
+            del A  # unmapped: its pages leave the resident set
+            yield a - chunk.start, X, y
+
+    def _parquet_blocks(self, chunk: Chunk) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         table = self._parquet[chunk.file].read_row_group(chunk.group)
         if chunk.start or chunk.stop != table.num_rows:
             table = table.slice(chunk.start, chunk.rows)
@@ -164,15 +198,39 @@ class _Files:
             if table.column(name).null_count:
                 raise ValueError(f"{where}, column {name!r}: {table.column(name).null_count} missing values; "
                                  "expected a value in every cell")
-        cols = [table.column(self.columns[c]) for c in self.features]
-        kinds = {_arrow_float(col.type) for col in cols}
-        X = np.empty((chunk.rows, len(cols)), dtype=np.float64 if np.float64 in kinds else np.float32)
-        for k, col in enumerate(cols):
-            X[:, k] = col.to_numpy()
-        target = table.column(self.target)
-        y = target.to_numpy(zero_copy_only=False)
-        del table, cols
-        return X, np.asarray(y)
+        for a in range(0, chunk.rows, self._block_rows()):
+            part = table.slice(a, self._block_rows())
+            X = np.empty((part.num_rows, len(self.features)), self._float[chunk.file])
+            for k, c in enumerate(self.features):
+                _fill(X[:, k], part.column(self.columns[c]))
+            target = part.column(self.target)
+            yield a, X, np.concatenate([_values(piece) for piece in target.chunks])
+
+
+def _fill(out: np.ndarray, column: Any) -> None:
+    """Copy an Arrow ChunkedArray into out (k,) piece by piece."""
+    start = 0
+    for piece in column.chunks:
+        out[start:start + len(piece)] = _values(piece)
+        start += len(piece)
+
+
+def _values(piece: Any) -> np.ndarray:
+    """An Arrow array without nulls as NumPy (k,), read from its buffers: numbers as they are stored,
+    booleans unpacked, text as Python strings. (Arrow's own ``to_numpy`` imports pandas when it is
+    installed: about 50 MB for nothing.)"""
+    import pyarrow as pa
+
+    kind, n = piece.type, len(piece)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return np.array(piece.to_pylist(), dtype=object)
+    data = piece.buffers()[1]
+    if pa.types.is_boolean(kind):
+        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little")
+        return bits[piece.offset:piece.offset + n].astype(bool)
+    code = "f" if pa.types.is_floating(kind) else "i" if pa.types.is_signed_integer(kind) else "u"
+    dtype = np.dtype(f"<{code}{kind.bit_width // 8}")
+    return np.frombuffer(data, dtype=dtype, count=n, offset=piece.offset * dtype.itemsize)
 
 
 def _arrow_float(kind: Any) -> type:
@@ -186,9 +244,9 @@ def _float_type(dtype: np.dtype[Any]) -> type:
     return np.float32 if dtype in (np.float32, np.float16) else np.float64
 
 
-def _memmap(path: Path) -> np.ndarray:
+def _memmap(path: Path) -> np.memmap[Any, Any]:
     try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
+        return np.load(path, mmap_mode="r", allow_pickle=False)  # type: ignore[no-any-return]
     except (ValueError, OSError) as exc:
         raise ValueError(f"{path}: not a NumPy .npy array ({exc})") from None
 
@@ -296,9 +354,11 @@ class StreamData:
                       max(start, c.row))
                 for c in self.files.chunks if c.row < stop and c.row + c.rows > start]
 
-    def read(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
-        """Raw inputs (k, n_0) and targets (k,): class indices (int64) or numbers (float64)."""
-        X, labels = self.files.read(chunk)
+    def read(self, chunk: Chunk, out: np.ndarray | None = None,
+             transform: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs (k, n_0), each block of raw rows through ``transform`` into ``out`` (see ``_Files.read``),
+        and the targets (k,): class indices (int64) or numbers (float64)."""
+        X, labels = self.files.read(chunk, out, transform)
         if self.task == "regression":
             return X, labels.astype(np.float64)
         return X, np.searchsorted(np.asarray(self.classes), _labels(labels)).astype(np.int64)
@@ -361,8 +421,8 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
         X, y = files.read(chunk)
         where = f"{files.files[chunk.file]}" + (f": row group {chunk.group}" if chunk.group >= 0 else "")
         _finite(X, y, where, chunk, files)
-        digest.update(X.tobytes())
-        digest.update(y.astype(str).tobytes() if y.dtype.kind == "O" else y.tobytes())
+        digest.update(X.data)  # X is contiguous: hashed without a copy
+        digest.update(np.ascontiguousarray(y.astype(str) if y.dtype.kind == "O" else y).data)
         train = max(0, min(chunk.rows, n_train - chunk.row))  # the chunk's first `train` rows are training rows
         moments.add(X[:train])
         low, high = min(low, float(X.min())), max(high, float(X.max()))
