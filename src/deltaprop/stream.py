@@ -65,6 +65,7 @@ class Stream:
         self._Y: np.ndarray | None = None
         self._seq: np.ndarray | None = None  # _seq[i]: the window's row at position lo + i
         self._lo = self._hi = 0
+        self._parts: dict[tuple[int, int], Any] = {}  # the scaling of some features (Parquet is read by columns)
 
     @property
     def order_size(self) -> int:
@@ -121,10 +122,15 @@ class Stream:
         self._X, self._Y, self._seq = X, Y, np.concatenate(seq)
         self._lo, self._hi = s, int(self._offsets[last + 1])
 
-    def _scale(self, X: np.ndarray) -> np.ndarray:
-        """A block of raw rows (k, n_0) as the network sees them (``net.scaling``, when set)."""
+    def _scale(self, X: np.ndarray, columns: slice) -> np.ndarray:
+        """A block of raw inputs (k, n) of the features ``columns`` as the network sees them (``net.scaling``)."""
         scaling = self.net.scaling
-        return scaling.apply(X) if scaling is not None else X
+        if scaling is None:
+            return X
+        if columns.stop - columns.start != self.net.sizes[0]:
+            scaling = self._parts.get((columns.start, columns.stop)) or \
+                self._parts.setdefault((columns.start, columns.stop), scaling.features(columns.start, columns.stop))
+        return scaling.apply(X)
 
     def pieces(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The rows in file order, chunk by chunk: X (k, n_0) as the network sees it and the targets (k,)."""

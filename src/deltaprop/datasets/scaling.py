@@ -109,6 +109,19 @@ class Scaling:
         std[std == 0] = 1.0
         return cls("standardize", mean=tuple(np.asarray(mean, dtype=np.float64).tolist()), std=tuple(std.tolist()))
 
+    def features(self, first: int, stop: int) -> Scaling:
+        """Return this scaling restricted to the features first..stop-1 (for inputs read a few columns at a time).
+
+        Examples
+        --------
+        >>> Scaling("standardize", mean=(1.0, 2.0, 3.0), std=(1.0, 1.0, 2.0)).features(1, 3).mean
+        (2.0, 3.0)
+        """
+        if self.kind != "standardize":
+            return self
+        assert self.mean is not None and self.std is not None  # invariant of __post_init__
+        return Scaling("standardize", mean=self.mean[first:stop], std=self.std[first:stop])
+
     def apply(self, X: npt.ArrayLike) -> FloatArray:
         """Return the scaled inputs as a new array.
 

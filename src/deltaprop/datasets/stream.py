@@ -32,8 +32,9 @@ from ._base import MAX_CLASSES, PathLike, TASKS, choose_task, unit_or_standardiz
 from .scaling import Scaling
 
 CHUNK_BYTES = 32 << 20  # an .npy shard is read this many bytes of rows at a time
-BLOCK_BYTES = 1 << 20  # a chunk is read (and scaled) this many bytes of float64 rows at a time
+BLOCK_BYTES = 4 << 20  # a chunk is read (and scaled) this many bytes (as float64) at a time
 BLOCK_ROWS = 4096  # rows per block of the moments: bounds the float64 temporaries of a chunk
+Transform = Callable[[np.ndarray, slice], np.ndarray]  # (raw block, its feature columns) -> scaled block
 MAX_DISTINCT = 10_000  # distinct targets remembered; more are a regression's (or too many classes)
 
 
@@ -158,61 +159,56 @@ class _Files:
         return [str(k) for k in range(1, (width or 0) + 1)], chunks
 
     def read(self, chunk: Chunk, out: np.ndarray | None = None,
-             transform: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Inputs (k, n_0) and raw targets (k,) of a chunk, BLOCK_BYTES of rows at a time.
+             transform: Transform | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs (k, n_0) and raw targets (k,) of a chunk, a block at a time.
 
-        Each block of raw rows (in the file's float type; float64 for integers) goes through
-        ``transform`` (default: none) into ``out`` (default: a new array of that type), so a chunk
-        is never held twice, nor mapped whole.
+        Each block of raw inputs (in the file's float type; float64 for integers) goes through
+        ``transform(block, columns)`` (default: none; ``columns`` is the slice of the n_0 features
+        the block holds) into ``out`` (default: a new array of that type). An .npy block is
+        BLOCK_BYTES of whole rows, and only it is mapped; a Parquet block is a few columns of the
+        row group (about BLOCK_BYTES as float64), read alone. So a chunk is never held twice.
         """
-        blocks = self._npy_blocks(chunk) if self.kind == "npy" else self._parquet_blocks(chunk)
         X: np.ndarray = out if out is not None else np.empty((chunk.rows, len(self.features)), self._float[chunk.file])
-        ys = []
-        for a, Xb, yb in blocks:
-            X[a:a + len(Xb)] = Xb if transform is None else transform(Xb)
-            ys.append(yb)
-        return X, np.concatenate(ys)
+        if self.kind == "npy":
+            ys = []
+            for rows, Xb, yb in self._npy_blocks(chunk):
+                X[rows] = Xb if transform is None else transform(Xb, slice(0, len(self.features)))
+                ys.append(yb)
+            return X, np.concatenate(ys)
+        pf, where = self._parquet[chunk.file], f"{self.files[chunk.file]}: row group {chunk.group}"
+        y = _column(pf, chunk, self.target, where)
+        n_cols = max(1, BLOCK_BYTES // (8 * chunk.rows))
+        for k0 in range(0, len(self.features), n_cols):
+            cols = slice(k0, min(k0 + n_cols, len(self.features)))
+            Xb = np.empty((chunk.rows, cols.stop - k0), self._float[chunk.file])
+            for k in range(k0, cols.stop):
+                Xb[:, k - k0] = _column(pf, chunk, self.columns[self.features[k]], where)
+            X[:, cols] = Xb if transform is None else transform(Xb, cols)
+        return X, y
 
-    def _block_rows(self) -> int:
-        return max(1, BLOCK_BYTES // (len(self.columns) * 8))
-
-    def _npy_blocks(self, chunk: Chunk) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        """(first row in the chunk, raw inputs, raw targets) of each block; only the block is mapped."""
+    def _npy_blocks(self, chunk: Chunk) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+        """(rows in the chunk, raw inputs, raw targets) of each block; only the block is mapped."""
         f = self.files[chunk.file]
         dtype, width, offset = self._npy[chunk.file]
         last = self.t == width - 1
-        for a in range(chunk.start, chunk.stop, self._block_rows()):
-            b = min(a + self._block_rows(), chunk.stop)
+        step = max(1, BLOCK_BYTES // (width * 8))
+        for a in range(chunk.start, chunk.stop, step):
+            b = min(a + step, chunk.stop)
             A = np.memmap(f, dtype=dtype, mode="r", offset=offset + a * width * dtype.itemsize, shape=(b - a, width))
             X: np.ndarray = np.array(A[:, :-1] if last else A[:, self.features], dtype=_float_type(dtype))
             y = np.array(A[:, self.t])
             del A  # unmapped: its pages leave the resident set
-            yield a - chunk.start, X, y
-
-    def _parquet_blocks(self, chunk: Chunk) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        table = self._parquet[chunk.file].read_row_group(chunk.group)
-        if chunk.start or chunk.stop != table.num_rows:
-            table = table.slice(chunk.start, chunk.rows)
-        where = f"{self.files[chunk.file]}: row group {chunk.group}"
-        for name in [self.columns[c] for c in self.features] + [self.target]:
-            if table.column(name).null_count:
-                raise ValueError(f"{where}, column {name!r}: {table.column(name).null_count} missing values; "
-                                 "expected a value in every cell")
-        for a in range(0, chunk.rows, self._block_rows()):
-            part = table.slice(a, self._block_rows())
-            X = np.empty((part.num_rows, len(self.features)), self._float[chunk.file])
-            for k, c in enumerate(self.features):
-                _fill(X[:, k], part.column(self.columns[c]))
-            target = part.column(self.target)
-            yield a, X, np.concatenate([_values(piece) for piece in target.chunks])
+            yield slice(a - chunk.start, b - chunk.start), X, y
 
 
-def _fill(out: np.ndarray, column: Any) -> None:
-    """Copy an Arrow ChunkedArray into out (k,) piece by piece."""
-    start = 0
-    for piece in column.chunks:
-        out[start:start + len(piece)] = _values(piece)
-        start += len(piece)
+def _column(pf: Any, chunk: Chunk, name: str, where: str) -> np.ndarray:
+    """One column of a chunk of a ParquetFile (k,), read alone; ValueError on a missing value."""
+    column = pf.read_row_group(chunk.group, columns=[name]).column(0)
+    if chunk.start or chunk.stop != len(column):
+        column = column.slice(chunk.start, chunk.rows)
+    if column.null_count:
+        raise ValueError(f"{where}, column {name!r}: {column.null_count} missing values; expected a value in every cell")
+    return np.concatenate([_values(piece) for piece in column.chunks]) if column.num_chunks else np.empty(0)
 
 
 def _values(piece: Any) -> np.ndarray:
@@ -355,7 +351,7 @@ class StreamData:
                 for c in self.files.chunks if c.row < stop and c.row + c.rows > start]
 
     def read(self, chunk: Chunk, out: np.ndarray | None = None,
-             transform: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+             transform: Transform | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Inputs (k, n_0), each block of raw rows through ``transform`` into ``out`` (see ``_Files.read``),
         and the targets (k,): class indices (int64) or numbers (float64)."""
         X, labels = self.files.read(chunk, out, transform)
