@@ -90,7 +90,7 @@ def train_cmd(dataset: Path, out: Path) -> list[str]:
 
 
 def main() -> None:
-    from deltaprop.datasets import stream as ds_stream
+    from deltaprop.datasets import _shards as ds_shards
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=10_800_000)
@@ -111,7 +111,7 @@ def main() -> None:
         tiny_parquet, tiny_shards = generate(tiny, 2000, 1000, 2)
         n_params = N_0 * HIDDEN + HIDDEN + HIDDEN * 2 + 2
         model = 4 * n_params * 4 / 2**20  # W and b, dW and db, the momentum's velocity, the last good copy; float32
-        chunk_bytes = {"Parquet": args.group_rows * (N_0 + 1) * 4, ".npy shards": ds_stream.CHUNK_BYTES}
+        chunk_bytes = {"Parquet": args.group_rows * (N_0 + 1) * 4, ".npy shards": ds_shards.CHUNK_BYTES}
         rows = []
         for kind, data, small in (("Parquet", parquet, tiny_parquet), (".npy shards", shards, tiny_shards)):
             base, _, rc0 = peak_rss(train_cmd(small, folder / "tiny.safetensors"), folder)

@@ -14,6 +14,7 @@ import pytest
 import deltaprop
 from deltaprop.checkpoint import checkpoint_path, load_checkpoint
 from deltaprop.datasets import Scaling
+from deltaprop.datasets import _shards as shards
 from deltaprop.datasets import stream as ds_stream
 from deltaprop.datasets.stream import Moments, open_stream
 from deltaprop.stream import Stream
@@ -68,7 +69,7 @@ def test_moments_merged_equal_the_two_pass_statistics(offset, block, monkeypatch
 
 @pytest.mark.parametrize("kind", ["npy", "parquet"])
 def test_streamed_scaling_equals_the_in_memory_scaling_of_the_training_rows(tmp_path, kind, monkeypatch):
-    monkeypatch.setattr(ds_stream, "CHUNK_BYTES", 24 * 37)  # 37 rows of 6 float32 columns per chunk
+    monkeypatch.setattr(shards, "CHUNK_BYTES", 24 * 37)  # 37 rows of 6 float32 columns per chunk
     X, y = table(m=1000, offset=1e3)
     path = (npy_shards(tmp_path / "d", X, y, [300, 1, 699]) if kind == "npy"
             else parquet_file(tmp_path / "d.parquet", X, y, 113))
@@ -128,8 +129,8 @@ def prepared(path, hidden=6, seed=0):
 @pytest.mark.parametrize("kind", ["npy", "parquet"])
 @pytest.mark.parametrize("batch_size", [1, 32, 45, 600])
 def test_an_unshuffled_stream_trains_exactly_as_the_rows_in_memory(tmp_path, batch_size, kind, monkeypatch):
-    monkeypatch.setattr(ds_stream, "CHUNK_BYTES", 24 * 40)  # batches of 32 and 45 straddle the 40-row chunks
-    monkeypatch.setattr(ds_stream, "BLOCK_BYTES", 8 * 40 * 2)  # Parquet: 2 columns a read; .npy: 13 rows a block
+    monkeypatch.setattr(shards, "CHUNK_BYTES", 24 * 40)  # batches of 32 and 45 straddle the 40-row chunks
+    monkeypatch.setattr(shards, "BLOCK_BYTES", 8 * 40 * 2)  # Parquet: 2 columns a read; .npy: 13 rows a block
     X, y = table(m=800)
     data, net = prepared(npy_shards(tmp_path / "d", X, y, [130, 270, 400]) if kind == "npy"
                          else parquet_file(tmp_path / "d.parquet", X, y, 40))
@@ -146,7 +147,7 @@ def test_an_unshuffled_stream_trains_exactly_as_the_rows_in_memory(tmp_path, bat
 
 
 def test_a_shuffled_epoch_visits_every_row_once_and_holds_a_chunk_at_a_time(tmp_path, monkeypatch):
-    monkeypatch.setattr(ds_stream, "CHUNK_BYTES", 24 * 50)
+    monkeypatch.setattr(shards, "CHUNK_BYTES", 24 * 50)
     X, y = table(m=1000)
     X[:, 0] = np.arange(1000)  # the row number, to recognise rows after scaling
     data, net = prepared(npy_shards(tmp_path / "d", X, y, [1000]))
@@ -169,7 +170,7 @@ def test_a_shuffled_epoch_visits_every_row_once_and_holds_a_chunk_at_a_time(tmp_
 
 
 def test_library_resume_in_the_middle_of_a_chunk_is_bit_identical(tmp_path, monkeypatch):
-    monkeypatch.setattr(ds_stream, "CHUNK_BYTES", 24 * 70)
+    monkeypatch.setattr(shards, "CHUNK_BYTES", 24 * 70)
     X, y = table(m=900)
     path = npy_shards(tmp_path / "d", X, y, [500, 400])
     data, net = prepared(path)
@@ -244,7 +245,7 @@ def test_cli_trains_on_a_stream_and_reports_the_held_out_last_rows(tmp_path, cap
 def test_cli_stream_regression_scores_equal_the_in_memory_scores(tmp_path, capsys, monkeypatch):
     from deltaprop.commands.evaluate import scores
 
-    monkeypatch.setattr(ds_stream, "CHUNK_BYTES", 8 * 4 * 30)
+    monkeypatch.setattr(shards, "CHUNK_BYTES", 8 * 4 * 30)
     rng = np.random.default_rng(2)
     X = rng.normal(size=(400, 3)) * 5 + 2
     y = np.sin(X[:, 0]) + X[:, 1] * 0.3 + 10

@@ -1,0 +1,235 @@
+"""The files of a streamed data set (see ``datasets.stream``): Parquet row groups or .npy shards, read by chunks.
+
+A :class:`Chunk` is a range of rows of one row group or one shard. ``_Files.read`` fills a chunk's
+inputs a block at a time, so neither the chunk nor a whole file is ever held twice or mapped whole:
+an .npy block is BLOCK_BYTES of rows mapped alone, a Parquet block a few columns of the row group.
+Arrow's arrays are read from their buffers (``_values``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._base import PathLike
+
+CHUNK_BYTES = 32 << 20  # an .npy shard is read this many bytes of rows at a time
+BLOCK_BYTES = 4 << 20  # a chunk is read (and scaled) this many bytes (as float64) at a time
+Transform = Callable[[np.ndarray, slice], np.ndarray]  # (raw block, its feature columns) -> scaled block
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Rows ``start..stop`` (0-based) of a file's row group (Parquet) or of an .npy shard (``group`` -1),
+    the ``row``-th row of the data set being its first."""
+
+    file: int
+    group: int
+    start: int
+    stop: int
+    row: int
+
+    @property
+    def rows(self) -> int:
+        """How many rows the chunk holds."""
+        return self.stop - self.start
+
+
+class _Files:
+    """The files of a streamed data set, their columns and their chunks; reads one chunk at a time."""
+
+    def __init__(self, path: PathLike, target: str | None) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise ValueError(f"--dataset {path}: no such file or folder; expected a .parquet file or a folder "
+                             "of .parquet or .npy files")
+        if self.path.is_dir():
+            parquet, npy = sorted(self.path.glob("*.parquet")), sorted(self.path.glob("*.npy"))
+            if parquet and npy:
+                raise ValueError(f"--dataset {path}: holds both .parquet and .npy files; expected one kind")
+            if not parquet and not npy:
+                raise ValueError(f"--dataset {path}: an empty folder; expected .parquet files or .npy shards")
+            self.files, self.kind = parquet or npy, "parquet" if parquet else "npy"
+        elif self.path.suffix.lower() == ".parquet":
+            self.files, self.kind = [self.path], "parquet"
+        else:
+            raise ValueError(f"--dataset {path}: expected a .parquet file or a folder of .parquet or .npy files")
+        self._parquet: dict[int, Any] = {}  # file number -> its ParquetFile
+        self._npy: dict[int, tuple[np.dtype[Any], int, int]] = {}  # file number -> dtype, width, header bytes
+        self._float: dict[int, type] = {}  # file number -> the float type its inputs are read as
+        self.columns, self.chunks = self._open_parquet() if self.kind == "parquet" else self._open_npy()
+        self.target = self.columns[-1] if target is None else str(target)
+        if self.target not in self.columns:
+            raise ValueError(f"--dataset {path}: no column named {self.target!r}; the columns are "
+                             f"{', '.join(map(repr, self.columns[:20]))}{' ...' if len(self.columns) > 20 else ''}")
+        if len(self.columns) < 2:
+            raise ValueError(f"--dataset {path}: only the column {self.target!r}; at least one feature column is needed")
+        self.t = self.columns.index(self.target)
+        self.features = [c for c in range(len(self.columns)) if c != self.t]
+        self.n_rows = sum(c.rows for c in self.chunks)
+        if self.n_rows == 0:
+            raise ValueError(f"--dataset {path}: no rows")
+        if self.kind == "parquet":
+            self._check_parquet_types()
+
+    def _open_parquet(self) -> tuple[list[str], list[Chunk]]:
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise ValueError(f"--dataset {self.path}: reading Parquet needs pyarrow: pip install "
+                             "'deltaprop[stream]'") from None
+        columns: list[str] | None = None
+        chunks, row = [], 0
+        for i, f in enumerate(self.files):
+            try:
+                pf = pq.ParquetFile(f)
+            except (ValueError, OSError, pa.ArrowException) as exc:
+                raise ValueError(f"{f}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+            names = list(pf.schema_arrow.names)
+            if columns is None:
+                columns = names
+            elif names != columns:
+                raise ValueError(f"{f}: columns {names[:8]} differ from {self.files[0].name}'s {columns[:8]}; "
+                                 "expected the same columns in every file")
+            self._parquet[i] = pf
+            for g in range(pf.num_row_groups):
+                n = pf.metadata.row_group(g).num_rows
+                if n:
+                    chunks.append(Chunk(i, g, 0, n, row))
+                    row += n
+        return columns or [], chunks
+
+    def _check_parquet_types(self) -> None:
+        import pyarrow as pa
+
+        for i, f in enumerate(self.files):
+            self._float[i] = np.float32
+            schema = self._parquet[i].schema_arrow
+            for c, name in enumerate(self.columns):
+                kind = schema.field(name).type
+                numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+                text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                if c != self.t and _arrow_float(kind) is np.float64:
+                    self._float[i] = np.float64
+                if not numeric and not (c == self.t and text):
+                    what = "the target column must hold numbers or text" if c == self.t else \
+                        "feature columns must be numeric"
+                    raise ValueError(f"{f}: column {name!r} has type {kind}; {what}")
+
+    def _open_npy(self) -> tuple[list[str], list[Chunk]]:
+        width: int | None = None
+        chunks, row = [], 0
+        for i, f in enumerate(self.files):
+            A = _memmap(f)
+            if A.ndim != 2 or A.dtype.kind not in "biuf":
+                raise ValueError(f"{f}: expected a 2-D numeric array, got {A.dtype} {A.shape}")
+            if width is None:
+                width = A.shape[1]
+            elif A.shape[1] != width:
+                raise ValueError(f"{f}: {A.shape[1]} columns, {self.files[0].name} has {width}; "
+                                 "expected shards of the same width")
+            if A.flags.f_contiguous and not A.flags.c_contiguous:
+                raise ValueError(f"{f}: a Fortran-ordered array; expected rows stored one after another "
+                                 "(save np.ascontiguousarray(A))")
+            self._npy[i] = (A.dtype, A.shape[1], A.offset)
+            self._float[i] = _float_type(A.dtype)
+            step = max(1, CHUNK_BYTES // max(1, A.shape[1] * A.dtype.itemsize))
+            for start in range(0, A.shape[0], step):
+                stop = min(start + step, A.shape[0])
+                chunks.append(Chunk(i, -1, start, stop, row))
+                row += stop - start
+            del A
+        return [str(k) for k in range(1, (width or 0) + 1)], chunks
+
+    def read(self, chunk: Chunk, out: np.ndarray | None = None,
+             transform: Transform | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs (k, n_0) and raw targets (k,) of a chunk, a block at a time.
+
+        Each block of raw inputs (in the file's float type; float64 for integers) goes through
+        ``transform(block, columns)`` (default: none; ``columns`` is the slice of the n_0 features
+        the block holds) into ``out`` (default: a new array of that type). An .npy block is
+        BLOCK_BYTES of whole rows, and only it is mapped; a Parquet block is a few columns of the
+        row group (about BLOCK_BYTES as float64), read alone. So a chunk is never held twice.
+        """
+        X: np.ndarray = out if out is not None else np.empty((chunk.rows, len(self.features)), self._float[chunk.file])
+        if self.kind == "npy":
+            ys = []
+            for rows, Xb, yb in self._npy_blocks(chunk):
+                X[rows] = Xb if transform is None else transform(Xb, slice(0, len(self.features)))
+                ys.append(yb)
+            return X, np.concatenate(ys)
+        pf, where = self._parquet[chunk.file], f"{self.files[chunk.file]}: row group {chunk.group}"
+        y = _column(pf, chunk, self.target, where)
+        n_cols = max(1, BLOCK_BYTES // (8 * chunk.rows))
+        for k0 in range(0, len(self.features), n_cols):
+            cols = slice(k0, min(k0 + n_cols, len(self.features)))
+            Xb = np.empty((chunk.rows, cols.stop - k0), self._float[chunk.file])
+            for k in range(k0, cols.stop):
+                Xb[:, k - k0] = _column(pf, chunk, self.columns[self.features[k]], where)
+            X[:, cols] = Xb if transform is None else transform(Xb, cols)
+        return X, y
+
+    def _npy_blocks(self, chunk: Chunk) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+        """(rows in the chunk, raw inputs, raw targets) of each block; only the block is mapped."""
+        f = self.files[chunk.file]
+        dtype, width, offset = self._npy[chunk.file]
+        last = self.t == width - 1
+        step = max(1, BLOCK_BYTES // (width * 8))
+        for a in range(chunk.start, chunk.stop, step):
+            b = min(a + step, chunk.stop)
+            A = np.memmap(f, dtype=dtype, mode="r", offset=offset + a * width * dtype.itemsize, shape=(b - a, width))
+            X: np.ndarray = np.array(A[:, :-1] if last else A[:, self.features], dtype=_float_type(dtype))
+            y = np.array(A[:, self.t])
+            del A  # unmapped: its pages leave the resident set
+            yield slice(a - chunk.start, b - chunk.start), X, y
+
+
+def _column(pf: Any, chunk: Chunk, name: str, where: str) -> np.ndarray:
+    """One column of a chunk of a ParquetFile (k,), read alone; ValueError on a missing value."""
+    column = pf.read_row_group(chunk.group, columns=[name]).column(0)
+    if chunk.start or chunk.stop != len(column):
+        column = column.slice(chunk.start, chunk.rows)
+    if column.null_count:
+        raise ValueError(f"{where}, column {name!r}: {column.null_count} missing values; expected a value in every cell")
+    return np.concatenate([_values(piece) for piece in column.chunks]) if column.num_chunks else np.empty(0)
+
+
+def _values(piece: Any) -> np.ndarray:
+    """An Arrow array without nulls as NumPy (k,), read from its buffers: numbers as they are stored,
+    booleans unpacked, text as Python strings. (Arrow's own ``to_numpy`` imports pandas when it is
+    installed: about 50 MB for nothing.)"""
+    import pyarrow as pa
+
+    kind, n = piece.type, len(piece)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return np.array(piece.to_pylist(), dtype=object)
+    data = piece.buffers()[1]
+    if pa.types.is_boolean(kind):
+        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little")
+        return bits[piece.offset:piece.offset + n].astype(bool)
+    code = "f" if pa.types.is_floating(kind) else "i" if pa.types.is_signed_integer(kind) else "u"
+    dtype = np.dtype(f"<{code}{kind.bit_width // 8}")
+    return np.frombuffer(data, dtype=dtype, count=n, offset=piece.offset * dtype.itemsize)
+
+
+def _arrow_float(kind: Any) -> type:
+    """float32 for Arrow's float32 and float16 columns, float64 for the rest (integers, float64, booleans)."""
+    import pyarrow as pa
+
+    return np.float32 if kind in (pa.float32(), pa.float16()) else np.float64
+
+
+def _float_type(dtype: np.dtype[Any]) -> type:
+    return np.float32 if dtype in (np.float32, np.float16) else np.float64
+
+
+def _memmap(path: Path) -> np.memmap[Any, Any]:
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)  # type: ignore[no-any-return]
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{path}: not a NumPy .npy array ({exc})") from None
