@@ -109,6 +109,17 @@ def test_text_labels_become_sorted_classes_and_a_column_is_chosen_by_name(tmp_pa
     assert by_name.task == "regression" and by_name.n_features == 5
 
 
+def test_one_npy_file_is_a_data_set_and_a_folder_does_not_hide_a_named_one(tmp_path, monkeypatch):
+    X, y = table(m=200)
+    npy_shards(tmp_path / "d", X, y, [200])
+    one = open_stream(tmp_path / "d" / "part-000.npy")
+    assert (one.n_train, one.n_features, one.digest) == (150, 5, open_stream(tmp_path / "d").digest)
+    (tmp_path / "digits").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert not ds_stream.is_streamed("digits") and ds_stream.is_streamed("digits/")
+    assert ds_stream.is_streamed("d") and ds_stream.is_streamed("x.parquet") and not ds_stream.is_streamed("x.csv")
+
+
 def test_the_digest_depends_on_every_value(tmp_path):
     X, y = table(m=200)
     a = open_stream(npy_shards(tmp_path / "a", X, y, [100, 100])).digest

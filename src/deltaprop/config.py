@@ -76,7 +76,7 @@ class TrainConfig:
 
 HELP: dict[str, str] = {
     "dataset": "digits (embedded, default), mnist, a PATH.csv / PATH.npz file, or streamed from disk: a "
-               "PATH.parquet file or a folder DIR/ of .parquet files or of .npy shards",
+               "PATH.parquet or PATH.npy file or a folder DIR/ of .parquet files or of .npy shards",
     "data_dir": "folder with the MNIST IDX files (default: $DELTAPROP_DATA, else download once)",
     "target": "label column of a CSV, Parquet or .npy data set (default: the last column; its number 1, 2, ... "
               "without a header)",

@@ -28,7 +28,7 @@ import os
 
 import numpy as np
 
-from ._base import Dataset, PathLike
+from ._base import NAMED, Dataset, PathLike
 from .idx import read_idx, write_idx
 from .mnist import MNIST_SHA256, MNIST_URL, load_mnist
 from .scaling import Scaling
@@ -69,4 +69,5 @@ def load_dataset(spec: PathLike, *, data_dir: PathLike | None = None, target: st
         return load_csv(spec, target=target, seed=seed, task=task, header=header)
     if text.lower().endswith(".npz"):
         return load_npz(spec, seed=seed, task=task)
-    raise ValueError(f"unknown data set {text!r}; expected 'digits', 'mnist', 'higham', 'higham+1', or a path ending in .csv or .npz")
+    raise ValueError(f"unknown data set {text!r}; expected {', '.join(map(repr, NAMED))}, or a path ending in .csv "
+                     "or .npz (deltaprop train also streams .parquet and .npy files and folders)")

@@ -20,6 +20,7 @@ from .scaling import Scaling, _is_real
 FloatArray = npt.NDArray[np.floating]
 PathLike = str | os.PathLike[str]
 TASKS = ("auto", "classification", "regression")
+NAMED = ("digits", "mnist", "higham", "higham+1")  # the data sets known by name (``load_dataset``)
 MAX_CLASSES = 50  # "auto": integer targets with more distinct values than this are a regression
 
 

@@ -54,10 +54,10 @@ class _Files:
             if not parquet and not npy:
                 raise ValueError(f"--dataset {path}: an empty folder; expected .parquet files or .npy shards")
             self.files, self.kind = parquet or npy, "parquet" if parquet else "npy"
-        elif self.path.suffix.lower() == ".parquet":
-            self.files, self.kind = [self.path], "parquet"
+        elif self.path.suffix.lower() in (".parquet", ".npy"):
+            self.files, self.kind = [self.path], self.path.suffix.lower()[1:]
         else:
-            raise ValueError(f"--dataset {path}: expected a .parquet file or a folder of .parquet or .npy files")
+            raise ValueError(f"--dataset {path}: expected a .parquet or .npy file, or a folder of .parquet or .npy files")
         self._parquet: dict[int, Any] = {}  # file number -> its ParquetFile
         self._npy: dict[int, tuple[np.dtype[Any], int, int]] = {}  # file number -> dtype, width, header bytes
         self._float: dict[int, type] = {}  # file number -> the float type its inputs are read as

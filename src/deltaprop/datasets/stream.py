@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ._base import PathLike, TASKS, choose_task, unit_or_standardized
+from ._base import NAMED, TASKS, PathLike, choose_task, unit_or_standardized
 from ._shards import Chunk, Transform, _Files
 from .scaling import Scaling
 
@@ -158,9 +158,12 @@ def _labels(values: np.ndarray) -> np.ndarray:
 
 
 def is_streamed(spec: PathLike) -> bool:
-    """True for a path that :func:`open_stream` reads: a .parquet file, or a folder."""
+    """True for what :func:`open_stream` reads: a .parquet or .npy file, or a folder (a named data set
+    such as "mnist" stays itself beside a folder of that name, unless written "mnist/")."""
     text = os.fspath(spec)
-    return text.lower().endswith(".parquet") or os.path.isdir(text) or text.endswith(("/", os.sep))
+    if text in NAMED:
+        return False
+    return text.lower().endswith((".parquet", ".npy")) or os.path.isdir(text) or text.endswith(("/", os.sep))
 
 
 def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto",
@@ -170,7 +173,7 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
     Parameters
     ----------
     path : str or path-like
-        A .parquet file, or a folder of .parquet files or of .npy shards.
+        A .parquet file, a folder of .parquet files or of .npy shards, or one .npy file.
     target : str, optional
         The target column (a name; for .npy shards its number "1", "2", ...); default the last.
     task : {"auto", "classification", "regression"}
