@@ -24,8 +24,25 @@ NAMED = ("digits", "mnist", "higham", "higham+1")  # the data sets known by name
 MAX_CLASSES = 50  # "auto": integer targets with more distinct values than this are a regression
 
 
+class Outputs:
+    """What a network needs of a data set's targets (``Dataset``, ``stream.StreamData``): K and n_L."""
+
+    task: str
+    classes: tuple[Any, ...]
+
+    @property
+    def n_classes(self) -> int:
+        """K, the number of classes (0 for regression)."""
+        return len(self.classes)
+
+    @property
+    def n_outputs(self) -> int:
+        """n_L of a network for this data: K, or 1 for regression."""
+        return 1 if self.task == "regression" else len(self.classes)
+
+
 @dataclass(frozen=True, eq=False)
-class Dataset:
+class Dataset(Outputs):
     """A data set split into training and test rows, inputs already scaled.
 
     Attributes
@@ -81,15 +98,6 @@ class Dataset:
         """n_0, the number of input features."""
         return int(self.X_train.shape[1])
 
-    @property
-    def n_classes(self) -> int:
-        """K, the number of classes (0 for regression)."""
-        return len(self.classes)
-
-    @property
-    def n_outputs(self) -> int:
-        """n_L of a network for this data: K, or 1 for regression."""
-        return 1 if self.task == "regression" else len(self.classes)
 
 
 def typed_labels(texts: list[str]) -> list[Any]:

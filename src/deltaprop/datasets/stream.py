@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ._base import NAMED, TASKS, PathLike, choose_task, unit_or_standardized
+from ._base import NAMED, TASKS, Outputs, PathLike, choose_task, unit_or_standardized
 from ._shards import Chunk, Transform, _Files
 from .scaling import Scaling
 
@@ -75,7 +75,7 @@ class Moments:
 
 
 @dataclass
-class StreamData:
+class StreamData(Outputs):
     """A streamed data set after its one pass: how to read it, and what the pass found.
 
     Attributes
@@ -116,16 +116,6 @@ class StreamData:
     def n_features(self) -> int:
         """n_0, the number of input features."""
         return len(self.files.features)
-
-    @property
-    def n_classes(self) -> int:
-        """K, the number of classes (0 for regression)."""
-        return len(self.classes)
-
-    @property
-    def n_outputs(self) -> int:
-        """n_L of a network for this data: K, or 1 for regression."""
-        return 1 if self.task == "regression" else len(self.classes)
 
     @property
     def feature_names(self) -> tuple[str, ...]:
