@@ -58,6 +58,7 @@ def batch_epoch(tr: Trainer, kernel: Any, feed: Any, w: np.ndarray | None, batch
         masks = draw_masks(net, tr.rng, len(idx))
         weight = len(idx) if w is None else float(w[idx].sum())
         cost_sum, correct = kernel.batch(X, Y, idx, w, masks)
+        del X  # a Stream's next batch may replace its window: this name must not keep the old one alive
         if not kernel.finite(cost_sum):
             _diverged(tr, params, good, policy, tr.batch + 1)
             continue

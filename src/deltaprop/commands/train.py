@@ -297,8 +297,11 @@ def _streams(cfg: TrainConfig, net: Any, ds: StreamData) -> tuple[Any, Any, Any]
     return Stream(ds, net, 0, stop, seed=cfg.seed, targets=targets), None, validation
 
 
+SCORE_ROWS = 16384  # rows of a streamed test set scored at a time
+
+
 def _stream_scores(net: Any, ds: StreamData) -> dict[str, float]:
-    """``evaluate.scores`` of the test rows, computed chunk by chunk and combined.
+    """``evaluate.scores`` of the test rows, computed SCORE_ROWS at a time and combined.
 
     Means (accuracy, cost, mae) are weighted by rows, rmse^2 too, and r2 = 1 - sum m_k rmse_k^2 / M2,
     with M2 = sum (y - mean y)^2 from the chunks' moments.
@@ -310,13 +313,15 @@ def _stream_scores(net: Any, ds: StreamData) -> dict[str, float]:
     total: dict[str, float] = {}
     moments = Moments()
     for X, y in Stream(ds, net, ds.n_train, ds.n_rows).pieces():
-        part = scores(net, X, y)
-        part.pop("r2", None)
-        if "rmse" in part:
-            part["rmse"] **= 2  # summed as squares
-            moments.add(y.reshape(-1, 1))
-        for k, v in part.items():
-            total[k] = total.get(k, 0.0) + v * len(y)
+        for rows in range(0, len(y), SCORE_ROWS):  # bounds the forward pass's a^(l)
+            part = scores(net, X[rows:rows + SCORE_ROWS], y[rows:rows + SCORE_ROWS])
+            part.pop("r2", None)
+            if "rmse" in part:
+                part["rmse"] **= 2  # summed as squares
+                moments.add(y[rows:rows + SCORE_ROWS].reshape(-1, 1))
+            for k, v in part.items():
+                total[k] = total.get(k, 0.0) + v * len(y[rows:rows + SCORE_ROWS])
+        del X  # not kept while the next chunk is read
     result = {k: v / ds.n_test for k, v in total.items()}
     if "rmse" not in result:
         return result
