@@ -94,6 +94,17 @@ def test_regression_target_scaling_equals_the_in_memory_one_and_inputs_in_the_un
     np.testing.assert_allclose(data.target_scaling.std, expected.std, rtol=1e-12)
 
 
+def test_many_distinct_targets_are_a_regression_or_too_many_classes(tmp_path, monkeypatch):
+    monkeypatch.setattr(ds_stream, "MAX_DISTINCT", 20)  # the pass stops collecting distinct targets after 20
+    X, _ = table(m=200)
+    y = np.arange(200) % 30  # 30 distinct integers: a classification by CSV's rule (<= 50), too many to collect here
+    path = npy_shards(tmp_path / "d", X, y, [200])
+    assert open_stream(path).task == "regression"
+    with pytest.raises(ValueError, match="more than 20 distinct targets; too many classes"):
+        open_stream(path, task="classification")
+    assert open_stream(npy_shards(tmp_path / "e", X, y % 3, [200])).classes == (0, 1, 2)
+
+
 def test_text_labels_become_sorted_classes_and_a_column_is_chosen_by_name(tmp_path):
     X, y = table(m=300)
     path = parquet_file(tmp_path / "d.parquet", X, y, 64, labels=["cat", "ant", "bee"])

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -214,8 +213,10 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
         del X, y
     assert distinct is not None  # at least one row was read
     values = distinct.tolist()
-    task = choose_task(values, task, str(path)) if not many or task == "regression" or not numeric else \
-        ("regression" if task == "auto" else task)
+    if many and numeric:  # more distinct numbers than could be classes: choose_task's "auto" rule, without the list
+        task = "regression" if task == "auto" else task
+    else:
+        task = choose_task(values, task, str(path))
     classes: tuple[Any, ...] = ()
     target_scaling = None
     if task == "classification":
@@ -246,8 +247,3 @@ def _finite(X: np.ndarray, y: np.ndarray, where: str, chunk: Chunk, files: _File
         name = files.columns[files.features[int(c)]]
     raise ValueError(f"{where}, row {chunk.start + int(r)}, column {name!r}: not finite (NaN and Inf are not allowed)")
 
-
-def pieces(data: StreamData, start: int, stop: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Raw (X, y) of rows start..stop-1 chunk by chunk, in file order."""
-    for chunk in data.chunks(start, stop):
-        yield data.read(chunk)
