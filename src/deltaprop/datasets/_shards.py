@@ -2,7 +2,8 @@
 
 A :class:`Chunk` is a range of rows of one row group or one shard. ``_Files.read`` fills a chunk's
 inputs a block at a time, so neither the chunk nor a whole file is ever held twice or mapped whole:
-an .npy block is BLOCK_BYTES of rows mapped alone, a Parquet block a few columns of the row group.
+an .npy block is BLOCK_BYTES of rows mapped alone, a Parquet block a column of the row group (more
+columns per read were no faster, and Arrow then kept more memory: benchmarks/README.md).
 Arrow's arrays are read from their buffers (``_values``).
 """
 
@@ -18,7 +19,8 @@ import numpy as np
 from ._base import PathLike
 
 CHUNK_BYTES = 32 << 20  # an .npy shard is read this many bytes of rows at a time
-BLOCK_BYTES = 4 << 20  # a chunk is read (and scaled) this many bytes (as float64) at a time
+BLOCK_BYTES = 4 << 20  # an .npy chunk is read (and scaled) this many bytes of rows (as float64) at a time
+PARQUET_COLUMNS = 1  # a Parquet chunk is read (and scaled) this many columns at a time
 Transform = Callable[[np.ndarray, slice], np.ndarray]  # (raw block, its feature columns) -> scaled block
 
 
@@ -153,8 +155,8 @@ class _Files:
         Each block of raw inputs (in the file's float type; float64 for integers) goes through
         ``transform(block, columns)`` (default: none; ``columns`` is the slice of the n_0 features
         the block holds) into ``out`` (default: a new array of that type). An .npy block is
-        BLOCK_BYTES of whole rows, and only it is mapped; a Parquet block is a few columns of the
-        row group (about BLOCK_BYTES as float64), read alone. So a chunk is never held twice.
+        BLOCK_BYTES of whole rows, and only it is mapped; a Parquet block is PARQUET_COLUMNS columns
+        of the row group, read alone. So a chunk is never held twice.
         """
         X: np.ndarray = out if out is not None else np.empty((chunk.rows, len(self.features)), self._float[chunk.file])
         if self.kind == "npy":
@@ -166,7 +168,7 @@ class _Files:
         pf, where = self._parquet[chunk.file], f"{self.files[chunk.file]}: row group {chunk.group}"
         (target,) = _columns(pf, chunk, [self.target], where)
         y = np.concatenate([_values(piece) for piece in target.chunks])
-        n_cols = max(1, BLOCK_BYTES // (8 * chunk.rows))
+        n_cols = PARQUET_COLUMNS
         for k0 in range(0, len(self.features), n_cols):
             cols = slice(k0, min(k0 + n_cols, len(self.features)))
             names = [self.columns[c] for c in self.features[cols]]
