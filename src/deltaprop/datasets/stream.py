@@ -5,8 +5,8 @@ Layout
 - ``PATH.parquet``: one Parquet file; a chunk is a row group. Every column is numeric except the
   target, which may also hold text; ``target`` names it (default: the last column).
 - ``DIR/`` of ``*.parquet``: the files in name order, all with the same columns.
-- ``DIR/`` of ``*.npy``: 2-D numeric arrays of the same width in name order, read through
-  ``np.load(mmap_mode="r")``; the columns are named "1", "2", ... as in a CSV file without a
+- ``DIR/`` of ``*.npy`` (or one ``PATH.npy``): 2-D numeric arrays of the same width in name order,
+  memory-mapped (never unpickled); the columns are named "1", "2", ... as in a CSV file without a
   header, and ``target`` picks one (default: the last). A chunk is at most CHUNK_BYTES of a shard.
 
 The rows are numbered in file order; the last ``test_fraction`` of them are held out for testing
