@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from ..config import HELP, TrainConfig
-from ..engine.support import warm_up
 from ..datasets.stream import StreamData, is_streamed, open_stream
+from ..engine.support import warm_up
 from ._common import (Interrupt, free_dir, nonnegative_float, nonnegative_int, positive_float, positive_int,
                       stdout_console, summarised, write_json)
 from ._paths import check_train_files, save_or_rescue
