@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import hashlib
 import sys
 import time
@@ -29,6 +28,7 @@ from ..engine.support import warm_up
 from ._common import (Interrupt, free_dir, nonnegative_float, nonnegative_int, positive_float, positive_int,
                       stdout_console, summarised, write_json)
 from ._paths import check_train_files, save_or_rescue
+from ._stream import stream_scores, streams
 from ._progress import Progress
 
 
@@ -157,7 +157,7 @@ def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
         net.scaling, net.classes, net.target_scaling = ds.scaling, ds.classes or None, ds.target_scaling
         net.data = _provenance(cfg, ds)
     if streamed:
-        X, y, validation = _streams(cfg, net, ds)
+        X, y, validation = streams(cfg, net, ds)
     else:
         X, y, validation = ds.X_train, targets_for(net, ds.y_train), None  # one-hot unless net.is_classifier
     if cfg.early_stopping and not streamed:
@@ -202,7 +202,7 @@ def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
     for line in summarised(history.events):
         print(f"deltaprop: note: {line}", file=sys.stderr)
     wall = time.perf_counter() - start
-    test = {f"test_{k}": v for k, v in (_stream_scores(net, ds) if streamed else
+    test = {f"test_{k}": v for k, v in (stream_scores(net, ds) if streamed else
                                          scores(net, ds.X_test, ds.y_test)).items()}
     settings = _settings(cfg, ds, asked, "" if tr is None else tr.kernel)
     if args.out:
@@ -274,60 +274,6 @@ def _load_data(cfg: TrainConfig) -> Any:
         return open_stream(cfg.dataset, target=cfg.target, task=cfg.task)
     return load_dataset(cfg.dataset, data_dir=cfg.data_dir, target=cfg.target, seed=0,  # a fixed split
                         task=cfg.task, header=cfg.header)
-
-
-def _streams(cfg: TrainConfig, net: Any, ds: StreamData) -> tuple[Any, Any, Any]:
-    """The training rows of a streamed data set (and with --early-stopping, the validation rows) as Streams.
-
-    The validation rows are the last --validation-fraction of the training rows (which come before the
-    test rows), as the test rows are the last of the file's.
-    """
-    from ..stream import Stream
-    from .evaluate import targets_for
-
-    targets = functools.partial(targets_for, net)
-    stop, validation = ds.n_train, None
-    if cfg.early_stopping:
-        n_val = max(1, round(cfg.validation_fraction * ds.n_train))
-        if n_val >= ds.n_train:
-            raise ValueError(f"--validation-fraction {cfg.validation_fraction} holds out all {ds.n_train} training "
-                             "rows; choose a smaller fraction")
-        stop = ds.n_train - n_val
-        validation = Stream(ds, net, stop, ds.n_train, targets=targets)
-    return Stream(ds, net, 0, stop, seed=cfg.seed, targets=targets), None, validation
-
-
-SCORE_ROWS = 16384  # rows of a streamed test set scored at a time
-
-
-def _stream_scores(net: Any, ds: StreamData) -> dict[str, float]:
-    """``evaluate.scores`` of the test rows, computed SCORE_ROWS at a time and combined.
-
-    Means (accuracy, cost, mae) are weighted by rows, rmse^2 too, and r2 = 1 - sum m_k rmse_k^2 / M2,
-    with M2 = sum (y - mean y)^2 from the chunks' moments.
-    """
-    from ..datasets.stream import Moments
-    from ..stream import Stream
-    from .evaluate import scores
-
-    total: dict[str, float] = {}
-    moments = Moments()
-    for X, y in Stream(ds, net, ds.n_train, ds.n_rows).pieces():
-        for rows in range(0, len(y), SCORE_ROWS):  # bounds the forward pass's a^(l)
-            part = scores(net, X[rows:rows + SCORE_ROWS], y[rows:rows + SCORE_ROWS])
-            part.pop("r2", None)
-            if "rmse" in part:
-                part["rmse"] **= 2  # summed as squares
-                moments.add(y[rows:rows + SCORE_ROWS].reshape(-1, 1))
-            for k, v in part.items():
-                total[k] = total.get(k, 0.0) + v * len(y[rows:rows + SCORE_ROWS])
-        del X  # not kept while the next chunk is read
-    result = {k: v / ds.n_test for k, v in total.items()}
-    if "rmse" not in result:
-        return result
-    M2 = float(moments.M2[0])
-    r2 = 1.0 - total["rmse"] / M2 if M2 > 0 else float("nan")
-    return {"r2": r2, "rmse": float(np.sqrt(result["rmse"])), "mae": result["mae"], "cost": result["cost"]}
 
 
 def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
