@@ -436,3 +436,21 @@ def test_a_change_from_another_socket_ends_a_long_run():
             rewound = json.loads(b.recv(timeout=60))
             ended = json.loads(a.recv(timeout=60))
     assert rewound["t"] == 0 and ended["type"] == "state" and ended["t"] < 1_000_000
+
+
+def test_a_change_sent_right_after_a_long_run_ends_it_even_before_it_starts():
+    pytest.importorskip("uvicorn")
+    from websockets.sync.client import connect
+
+    from deltaprop.playground.server import running
+
+    with running() as url:
+        with connect(url.replace("http://", "ws://").replace("/?token=", "/ws?token=")) as a:
+            a.send(json.dumps({"op": "build", "config": {"sizes": [2, 16, 16, 2], "eta": 0.01,
+                                                         "activations": ["tanh", "tanh", "sigmoid"]}}))
+            a.recv()
+            a.send(json.dumps({"op": "step", "n": 1_000_000}))  # both arrive before the run's first chunk
+            a.send(json.dumps({"op": "rewind"}))
+            ended, rewound = json.loads(a.recv(timeout=60)), json.loads(a.recv(timeout=60))
+    assert ended["type"] == "state" and ended["t"] < 1_000_000, "the rewind waited for the whole run"
+    assert rewound["t"] == 0

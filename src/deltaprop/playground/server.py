@@ -27,7 +27,7 @@ import json
 import secrets
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from importlib import resources
 from typing import Any
 
@@ -111,32 +111,29 @@ def _reply(session: Session, msg: Any) -> dict[str, Any]:
 
 
 class _Runs:
-    """Which SGD run may go on: ``interrupt`` (a change came) ends every run in progress at its next chunk."""
+    """Which SGD run may go on: ``interrupt`` (a change came) ends every run asked for before it, at its next chunk
+    (or before its first one)."""
 
     def __init__(self) -> None:
-        self.generation = 0
+        self.generation = 0  # changes received so far
 
     def interrupt(self) -> None:
         self.generation += 1
 
-    async def run(self, chunks: Iterator[int]) -> None:
-        """Consume a run's chunks, letting the event loop serve other requests between two of them."""
-        start = self.generation
+    async def run(self, chunks: Generator[int, None, None], asked: int) -> None:
+        """Consume a run's chunks while no change has come since it was asked for (``generation`` then: asked),
+        letting the event loop serve other requests between two chunks."""
         try:
-            for _ in chunks:
+            while self.generation == asked and next(chunks, None) is not None:
                 await asyncio.sleep(0)
-                if self.generation != start:
-                    break
         finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()  # records the steps taken
+            chunks.close()  # records the steps taken
 
 
-async def _run_reply(session: Session, msg: dict[str, Any], runs: _Runs) -> dict[str, Any]:
+async def _run_reply(session: Session, msg: dict[str, Any], runs: _Runs, asked: int) -> dict[str, Any]:
     """Carry out "step" (msg["n"] steps, default 1) or "play" (the configured steps, a light answer)."""
     play = msg["op"] == "play"
-    await runs.run(session.run(None if play else msg.get("n", 1)))
+    await runs.run(session.run(None if play else msg.get("n", 1)), asked)
     return session.state(full=not play)
 
 
@@ -211,7 +208,7 @@ def create_app(session: Session, token: str) -> ASGIApp:
 
     async def ws(websocket: WebSocket) -> None:
         await websocket.accept()
-        inbox: asyncio.Queue[str | None] = asyncio.Queue()
+        inbox: asyncio.Queue[tuple[str, int] | None] = asyncio.Queue()  # (message, runs.generation on receipt)
         running = [False]  # this socket's run is going
 
         async def receive() -> None:  # reads on while a run goes on, so that a change can end it
@@ -221,7 +218,7 @@ def create_app(session: Session, token: str) -> ASGIApp:
                     with contextlib.suppress(ValueError, AttributeError):
                         if json.loads(text).get("op") in CHANGES:
                             runs.interrupt()
-                    inbox.put_nowait(text)
+                    inbox.put_nowait((text, runs.generation))
             except WebSocketDisconnect:
                 if running[0]:
                     runs.interrupt()  # nobody waits for its answer
@@ -229,13 +226,14 @@ def create_app(session: Session, token: str) -> ASGIApp:
 
         receiver = asyncio.create_task(receive())
         try:
-            while (text := await inbox.get()) is not None:
+            while (item := await inbox.get()) is not None:
+                text, received = item
                 try:
                     msg = json.loads(text)
                     if isinstance(msg, dict) and msg.get("op") in ("step", "play"):
                         running[0] = True
                         try:
-                            answer = await _run_reply(session, msg, runs)
+                            answer = await _run_reply(session, msg, runs, received)
                         finally:
                             running[0] = False
                     else:

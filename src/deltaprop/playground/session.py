@@ -22,7 +22,7 @@ import base64
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -212,8 +212,8 @@ class Session:
         for _ in self.run(n):
             pass
 
-    def run(self, n: int | None = None) -> Iterator[int]:
-        """n single-sample SGD steps with rate eta, in chunks: an iterator that yields the steps done so far
+    def run(self, n: int | None = None) -> Generator[int, None, None]:
+        """n single-sample SGD steps with rate eta, in chunks: a generator that yields the steps done so far
         after each chunk but the last (checked now, run as it is consumed).
 
         Each chunk aims at CHUNK_SECONDS (its size follows the last chunk's speed); the chunks draw from the
@@ -225,7 +225,7 @@ class Session:
         n = self.config.steps if n is None else _int(n, "steps", 1, MAX_STEPS)
         return self._chunks(n, self.config.eta)
 
-    def _chunks(self, n: int, eta: float) -> Iterator[int]:
+    def _chunks(self, n: int, eta: float) -> Generator[int, None, None]:
         net, done, k = self.net, 0, 64
         try:
             while done < n:
