@@ -667,3 +667,27 @@ def test_the_fast_sigmoids_equal_the_activation(dtype):
 
         compiled = np.array([_loops._hidden(v, 2) for v in z.astype(np.float64)])
         assert_close("sigma(z) compiled", compiled, want.astype(np.float64), 8 * eps, 2 * eps)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sizes,m", [([784, 256, 10], 100), ([6, 5, 3], 37), ([1, 1], 1), ([3, 17, 1], 16)])
+def test_compiled_rowwise_forward_is_the_networks_rowwise_forward_bit_for_bit(dtype, sizes, m):
+    # engine.forward_rowwise runs the products a^(l-1) W^(l) compiled; it must give net.forward(X, rowwise=True)'s
+    # bits (each row summed j = 0..n-1, every product and sum rounded), and so stay the same under row reorderings.
+    if not support.available():
+        pytest.skip("numba is not installed: forward_rowwise is net.forward(X, rowwise=True) itself")
+    from deltaprop.engine import forward_rowwise
+
+    rng = np.random.default_rng(m)
+    acts = ["relu"] * (len(sizes) - 2) + ["softmax" if sizes[-1] > 1 else "sigmoid"]
+    net = Network(sizes, acts, "cross_entropy" if sizes[-1] > 1 else "binary_cross_entropy", dtype=dtype, seed=2)
+    X = rng.standard_normal((m, sizes[0])).astype(dtype)
+    X[rng.random(X.shape) < 0.5] = 0.0  # zeros (and negative zeros below) are summed like any number
+    X[0, 0] = -0.0
+    A = forward_rowwise(net, X)
+    want = net.forward(X, rowwise=True)
+    assert A.shape == (m, sizes[-1]) and A.dtype == dtype
+    np.testing.assert_array_equal(A.view(f"u{A.itemsize}"), want.view(f"u{A.itemsize}"))  # bits, signed zeros too
+    perm = rng.permutation(m)
+    np.testing.assert_array_equal(forward_rowwise(net, X[perm]), A[perm])
+    np.testing.assert_array_equal(forward_rowwise(net, X[m - 1:]), A[m - 1:])

@@ -233,14 +233,16 @@ class Network:
                                one_hot_ok=self.is_classifier)
 
     # ----- kernels (trust their inputs) ----------------------------------------------------
-    def _forward(self, X: np.ndarray, masks: dict[int, np.ndarray] | None = None, *, rowwise: bool = False):
+    def _forward(self, X: np.ndarray, masks: dict[int, np.ndarray] | None = None, *, rowwise: bool = False,
+                 product: Callable[[np.ndarray, np.ndarray], np.ndarray] = _rowwise_product):
+        # product: a^(l-1) W^(l) for rowwise=True; the engine hands its compiled form (the same bits)
         W = dict(enumerate(self._W, start=1))  # W[l] is W^(l)
         b = dict(enumerate(self._b, start=1))
         z: dict[int, np.ndarray] = {}
         a: dict[int, np.ndarray] = {0: X}
         h: dict[int, np.ndarray] = {}  # g_l(z^(l)) before a dropout mask
         for l in range(1, self.L + 1):
-            z[l] = (_rowwise_product(a[l - 1], W[l]) if rowwise else a[l - 1] @ W[l]) + b[l]
+            z[l] = (product(a[l - 1], W[l]) if rowwise else a[l - 1] @ W[l]) + b[l]
             h[l] = self.g[l].value(z[l])
             a[l] = h[l] * masks[l] if masks and l in masks else h[l]
         return z, a, h

@@ -29,8 +29,8 @@ from .sparse import SparseKernel, sparse_pays
 from .support import available, require
 
 __all__ = ["KERNELS", "BatchKernel", "DenseKernel", "DivergenceError", "SampleLoop", "SparseKernel", "all_finite",
-           "available", "blas_limit", "check_kernel", "count_correct", "make_kernel", "require", "sample_loop",
-           "sgd_steps", "sparse_pays"]
+           "available", "blas_limit", "check_kernel", "count_correct", "forward_rowwise", "make_kernel", "require",
+           "sample_loop", "sgd_steps", "sparse_pays"]
 
 KERNELS = ("auto", "reference", "numpy", "compiled")
 
@@ -77,6 +77,17 @@ def make_kernel(net: Network, batch_size: int, X: np.ndarray | None = None, Y: n
     elif kind == "numpy" or X is None or not sparse_pays(X):
         return DenseKernel(net, batch_size, one_hot_targets=Y is not None and bool(np.all(Y.sum(axis=1) == 1)))
     return SparseKernel(net, batch_size)
+
+
+def forward_rowwise(net: Network, X: Any) -> np.ndarray:
+    """``net.forward(X, rowwise=True)``, a^(L) of shape (m, n_L) with each row computed from its row of X alone,
+    bit for bit; with numba its products a^(l-1) W^(l) run compiled (``_loops.rowwise_product``), several times
+    faster than the NumPy row loop and the same numbers."""
+    X = net._X(X)
+    compiled = support.loops()
+    if compiled is None:
+        return net._forward(X, rowwise=True)[1][net.L]
+    return net._forward(X, rowwise=True, product=compiled.rowwise_product)[1][net.L]
 
 
 def sample_loop(net: Network, opt: Any, batch_size: int, w: np.ndarray | None, kind: str) -> SampleLoop | None:

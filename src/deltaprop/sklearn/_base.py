@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state  # type
 
 from .. import _checks
 from ..activations import ACTIVATIONS
+from ..engine import forward_rowwise
 from ..network import Network
 from ..optim import OPTIMIZERS, make_optimizer
 from ..schedules import _as_schedule
@@ -238,4 +239,4 @@ class _Estimator(BaseEstimator, metaclass=ABCMeta):
         """a^(L) (m, n_L), each row computed from its row of X alone: the same whatever the other rows."""
         check_is_fitted(self, "network_")
         X = _validate_data(self, X, reset=False, dtype=self.network_.dtype)
-        return self.network_.forward(X, rowwise=True)
+        return forward_rowwise(self.network_, X)  # net.forward(X, rowwise=True), compiled when it can be
