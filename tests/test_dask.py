@@ -112,13 +112,14 @@ def test_full_batch_gradients_equal_net_gradients_on_workers_with_less_memory_th
     assert len(rss) == 2 and all(r < MEMORY_LIMIT for r in rss.values()), rss
 
 
-def test_full_batch_fit_is_full_batch_train(client):
+@pytest.mark.parametrize("schedule", [{"name": "step", "step_size": 2}, "cosine"])  # "cosine": over the epochs
+def test_full_batch_fit_is_full_batch_train(client, schedule):
     rng = np.random.default_rng(2)
     Xl = rng.normal(size=(230, 4))
     yl = rng.integers(0, 3, size=230)
     X, y = da.from_array(Xl, chunks=((100, 7, 123), 4)), da.from_array(yl, chunks=((100, 7, 123),))
     net, local = _classifier(4, seed=3), _classifier(4, seed=3)
-    options = {"optimizer": "adam", "lr": 0.05, "optimizer_options": {"schedule": {"name": "step", "step_size": 2}}}
+    options = {"optimizer": "adam", "lr": 0.05, "optimizer_options": {"schedule": schedule}}
     history = deltaprop_dask.fit(net, X, y, client=client, mode="full-batch", epochs=4, **options)
     want = train(local, Xl, yl, epochs=4, batch_size=230, shuffle=False, **options)
     np.testing.assert_allclose(history.lr, want.lr, rtol=0, atol=0)  # the schedule: eta per epoch

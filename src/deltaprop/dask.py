@@ -45,8 +45,8 @@ import numpy as np
 
 from .io import from_bytes, to_bytes
 from .network import Network
-from .optim import OPTIMIZERS, make_optimizer, next_epoch, optimizer_from_config
-from .train import DivergenceError, History, train
+from .optim import next_epoch, optimizer_from_config
+from .train import DivergenceError, History, _optimizer, train
 
 __all__ = ["fit", "gradients"]
 
@@ -326,7 +326,8 @@ def fit(net: Network, X: Any, y: Any, *, client: Any, mode: str = "full-batch", 
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("local_steps", local_steps)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    opt = _make_optimizer(optimizer, lr, optimizer_options)
+    opt = _optimizer(optimizer, lr, optimizer_options, epochs)  # as train makes it ("cosine": over these epochs)
+    opt.config()  # a TypeError for an optimiser that cannot travel as its config
     data = _dask_rows(net, X, y, sample_weight)
     history = History()
     if mode == "full-batch":
@@ -339,17 +340,6 @@ def fit(net: Network, X: Any, y: Any, *, client: Any, mode: str = "full-batch", 
         _fit_local_sgd(net, data, client, opt, epochs, history, batch_size=int(batch_size),
                        K=int(local_steps), R=int(R), shuffle=bool(shuffle), seed=seed)
     return history
-
-
-def _make_optimizer(optimizer: Any, lr: float | None, options: dict[str, Any] | None) -> Any:
-    if isinstance(optimizer, str):
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {optimizer!r}; known: {', '.join(OPTIMIZERS)}")
-        return make_optimizer(optimizer, **{**(options or {}), **({} if lr is None else {"lr": lr})})
-    if lr is not None or options:
-        raise TypeError("lr and optimizer_options apply to an optimizer given by name; set them on the object")
-    optimizer.config()  # a TypeError for an optimiser that cannot travel as its config
-    return optimizer
 
 
 def _fit_full_batch(net: Network, data: tuple[Any, ...], client: Any, opt: Any, epochs: int,
