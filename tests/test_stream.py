@@ -153,7 +153,8 @@ def prepared(path, hidden=6, seed=0):
 def test_an_unshuffled_stream_trains_exactly_as_the_rows_in_memory(tmp_path, batch_size, kind, monkeypatch):
     monkeypatch.setattr(shards, "CHUNK_BYTES", 24 * 40)  # batches of 32 and 45 straddle the 40-row chunks
     monkeypatch.setattr(shards, "BLOCK_BYTES", 8 * 40 * 2)  # .npy: 13 rows a block
-    monkeypatch.setattr(shards, "PARQUET_COLUMNS", 2)  # Parquet: 2 columns a read (5 features: a last one alone)
+    monkeypatch.setattr(shards, "PARQUET_COLUMNS", 2)  # Parquet: columns into rows 2 at a time (the fifth alone)
+    monkeypatch.setattr(shards, "TILE_ROWS", 7)  # ... 7 rows at a time
     X, y = table(m=800)
     data, net = prepared(npy_shards(tmp_path / "d", X, y, [130, 270, 400]) if kind == "npy"
                          else parquet_file(tmp_path / "d.parquet", X, y, 40))

@@ -20,7 +20,8 @@ from ._base import PathLike
 
 CHUNK_BYTES = 32 << 20  # an .npy shard is read this many bytes of rows at a time
 BLOCK_BYTES = 4 << 20  # an .npy chunk is read (and scaled) this many bytes of rows (as float64) at a time
-PARQUET_COLUMNS = 1  # a Parquet chunk is read (and scaled) this many columns at a time
+PARQUET_COLUMNS = 16  # a Parquet chunk is read a column at a time, and written into rows this many at a time
+TILE_ROWS = 4096  # ... for this many rows at a time
 Transform = Callable[[np.ndarray, slice], np.ndarray]  # (raw block, its feature columns) -> scaled block
 
 
@@ -155,8 +156,9 @@ class _Files:
         Each block of raw inputs (in the file's float type; float64 for integers) goes through
         ``transform(block, columns)`` (default: none; ``columns`` is the slice of the n_0 features
         the block holds) into ``out`` (default: a new array of that type). An .npy block is
-        BLOCK_BYTES of whole rows, and only it is mapped; a Parquet block is PARQUET_COLUMNS columns
-        of the row group, read alone. So a chunk is never held twice.
+        BLOCK_BYTES of whole rows, and only it is mapped; a Parquet block is one column of the row
+        group, read alone (PARQUET_COLUMNS of them are written into the rows together, a tile of
+        TILE_ROWS rows at a time). So a chunk is never held twice.
         """
         X: np.ndarray = out if out is not None else np.empty((chunk.rows, len(self.features)), self._float[chunk.file])
         if self.kind == "npy":
@@ -168,17 +170,20 @@ class _Files:
         pf, where = self._parquet[chunk.file], f"{self.files[chunk.file]}: row group {chunk.group}"
         (target,) = _columns(pf, chunk, [self.target], where)
         y = np.concatenate([_values(piece) for piece in target.chunks])
-        n_cols = PARQUET_COLUMNS
-        for k0 in range(0, len(self.features), n_cols):
-            cols = slice(k0, min(k0 + n_cols, len(self.features)))
-            names = [self.columns[c] for c in self.features[cols]]
-            Xb = np.empty((chunk.rows, len(names)), self._float[chunk.file], order="F")  # filled column by column
-            for k, column in enumerate(_columns(pf, chunk, names, where)):
+        for k0 in range(0, len(self.features), PARQUET_COLUMNS):
+            cols = slice(k0, min(k0 + PARQUET_COLUMNS, len(self.features)))
+            scaled: list[np.ndarray] = []  # the group's columns (k, 1), each read alone and copied out of Arrow
+            for k in range(cols.start, cols.stop):
+                (column,) = _columns(pf, chunk, [self.columns[self.features[k]]], where)
+                raw: np.ndarray = np.empty((chunk.rows, 1), self._float[chunk.file])
                 start = 0
                 for piece in column.chunks:
-                    Xb[start:start + len(piece), k] = _values(piece)
+                    raw[start:start + len(piece), 0] = _values(piece)
                     start += len(piece)
-            X[:, cols] = Xb if transform is None else transform(Xb, cols)
+                del column
+                scaled.append(raw if transform is None else transform(raw, slice(k, k + 1)))
+            for a in range(0, chunk.rows, TILE_ROWS):  # into rows a tile at a time: the transposition stays in cache
+                X[a:a + TILE_ROWS, cols] = np.hstack([v[a:a + TILE_ROWS] for v in scaled])
         return X, y
 
     def _npy_blocks(self, chunk: Chunk) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
