@@ -171,3 +171,14 @@ def test_a_model_with_malformed_data_metadata_is_refused(files):
     (files / "bad.safetensors").write_bytes(io.encode(tensors, {**meta, "data": json.dumps(data)}, digest=True))
     refused(run("evaluate", "bad.safetensors", "--dataset", "wine.csv", cwd=files),
             "data must be a JSON object with sha256, task, seed and test_fraction")
+
+
+@pytest.mark.parametrize("argv", [("train", "--dataset", "nothere.csv"),
+                                  ("evaluate", "wine.safetensors", "--dataset", "nothere.csv"),
+                                  ("predict", "wine.safetensors", "nothere.csv"),
+                                  ("evaluate", "nothere.safetensors", "--dataset", "wine.csv")])
+def test_a_missing_file_is_named_in_words(files, argv):
+    done = run(*argv, "--quiet" if argv[0] == "train" else "--all-rows" if argv[0] == "evaluate" else "--proba",
+               cwd=files)
+    refused(done, "nothere.")
+    assert "no such file" in done.stderr and "Errno" not in done.stderr, done.stderr

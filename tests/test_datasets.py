@@ -455,3 +455,12 @@ def test_csv_value_beyond_float32_is_refused_with_row_and_column(tmp_path):
     path.write_text("a,b,label\n1,2,0\n1e308,3,1\n2,2,1\n1,1,0\n")
     with pytest.raises(ValueError, match=re.escape("row 3, column 'a': '1e308' is too large")):
         load_csv(path)
+
+
+@pytest.mark.parametrize("name", ["nope.csv", "nope.npz"])
+def test_a_missing_data_file_is_named_with_what_was_expected(tmp_path: Path, name: str) -> None:
+    with pytest.raises(FileNotFoundError) as caught:
+        load_dataset(tmp_path / name)
+    message = str(caught.value)
+    assert message.startswith(f"data set {str(tmp_path / name)!r}: no such file") and "Errno" not in message
+    assert "'digits'" in message  # what else it could have been

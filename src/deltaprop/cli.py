@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (UsageError, ValueError, TypeError, OSError, RuntimeError) as exc:
         text = " ".join(str(exc).split()) or type(exc).__name__
-        if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
+        if isinstance(exc, OSError) and exc.filename and exc.strerror:  # the system's words, not "[Errno 2] ..."
+            text = f"{exc.filename}: {exc.strerror[:1].lower()}{exc.strerror[1:]}"
+        elif isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
             text = f"{exc.filename}: {text}"
         if not text.startswith("deltaprop"):
             text = f"deltaprop: error: {text}"

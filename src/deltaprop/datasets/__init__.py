@@ -65,6 +65,9 @@ def load_dataset(spec: PathLike, *, data_dir: PathLike | None = None, target: st
         X, Y = higham_points(extra_point=text == "higham+1")
         y = Y.argmax(axis=1).astype(np.int64)
         return Dataset(text, X, y, X.copy(), y.copy(), ("A", "B"), Scaling.identity(), ("x1", "x2"))
+    if text.lower().endswith((".csv", ".npz")) and not os.path.isfile(text):
+        raise FileNotFoundError(f"data set {text!r}: no such file; expected an existing .csv or .npz file, or one of "
+                                f"{', '.join(map(repr, NAMED))}")
     if text.lower().endswith(".csv"):
         return load_csv(spec, target=target, seed=seed, task=task, header=header)
     if text.lower().endswith(".npz"):
