@@ -382,3 +382,17 @@ def test_cli_bad_stream_by_subprocess_has_no_traceback(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert "an empty folder" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_file_sorted_by_class_is_noted_and_the_one_pass_names_the_test_only_classes(tmp_path, capsys):
+    X, y = table(m=400)
+    y = np.repeat([0, 1, 2, 3], 100)  # sorted: the last 25 % (the held-out rows) are all class 3
+    path = npy_shards(tmp_path / "sorted", X, y, [200, 200])
+    assert open_stream(path).test_only == (3,)
+    shuffled = npy_shards(tmp_path / "shuffled", X, np.random.default_rng(0).permutation(y), [400])
+    assert open_stream(shuffled).test_only == ()
+    rc, _, err = cli(capsys, "train", "--dataset", f"{path}/", "--hidden", "4", "--epochs", "1", "--quiet")
+    assert rc == 0, err
+    assert "only the held-out last 100 rows hold class(es) 3" in err and "sorted" in err
+    rc, _, err = cli(capsys, "train", "--dataset", f"{shuffled}/", "--hidden", "4", "--epochs", "1", "--quiet")
+    assert rc == 0 and "held-out" not in err, err

@@ -158,6 +158,10 @@ def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
         net.data = _provenance(cfg, ds)
     if streamed:
         X, y, validation = streams(cfg, net, ds)
+        if ds.test_only:
+            print(f"deltaprop: note: only the held-out last {ds.n_test} rows hold class(es) "
+                  f"{', '.join(map(repr, ds.test_only))}, so training never sees them: is the file sorted by its "
+                  "target? The test score will mislead; shuffle the rows on disk", file=sys.stderr)
     else:
         X, y, validation = ds.X_train, targets_for(net, ds.y_train), None  # one-hot unless net.is_classifier
     if cfg.early_stopping and not streamed:

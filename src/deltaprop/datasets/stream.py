@@ -92,6 +92,9 @@ class StreamData(Outputs):
         The distinct targets (at most MAX_DISTINCT of them), for saying why the task is what it is.
     digest : str
         SHA-256 of every value, row by row.
+    test_only : tuple
+        Classes that only the held-out last rows hold (a file sorted by its target: the model never
+        trains on them); () when every test class is also among the training rows.
     """
 
     name: str
@@ -105,6 +108,7 @@ class StreamData(Outputs):
     distinct: np.ndarray
     digest: str
     test_fraction: float
+    test_only: tuple[Any, ...] = ()
 
     @property
     def n_rows(self) -> int:
@@ -192,6 +196,7 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
     low, high = np.inf, -np.inf
     distinct: np.ndarray | None = None
     many, numeric = False, True
+    in_train: set[Any] = set()  # the labels of the training rows (while few enough to be classes)
     digest = hashlib.sha256(str((files.kind, files.columns, files.target)).encode())
     for chunk in files.chunks:
         X, y = files.read(chunk)
@@ -210,6 +215,7 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
             seen = np.unique(labels)
             distinct = seen if distinct is None else np.union1d(distinct, seen)
             many = len(distinct) > MAX_DISTINCT
+            in_train.update(np.unique(labels[:train]).tolist())
         del X, y
     assert distinct is not None  # at least one row was read
     values = distinct.tolist()
@@ -218,6 +224,7 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
     else:
         task = choose_task(values, task, str(path))
     classes: tuple[Any, ...] = ()
+    test_only: tuple[Any, ...] = ()
     target_scaling = None
     if task == "classification":
         if many:
@@ -227,12 +234,13 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
             raise ValueError(f"--dataset {path}: only {len(values)} distinct label ({values[0]!r}); "
                              "classification needs at least 2 classes")
         classes = tuple(values)
+        test_only = tuple(c for c in classes if c not in in_train)
     else:
         target_scaling = Scaling.standardized(y_moments.mean, y_moments.std)
     scaling = unit_or_standardized(low, high, lambda: Scaling.standardized(moments.mean, moments.std))
     name = files.path.stem if files.path.is_file() else files.path.name
     return StreamData(name, files, n_train, n_test, task, classes, scaling, target_scaling,
-                      distinct[:MAX_DISTINCT], digest.hexdigest(), test_fraction)
+                      distinct[:MAX_DISTINCT], digest.hexdigest(), test_fraction, test_only)
 
 
 def _finite(X: np.ndarray, y: np.ndarray, where: str, chunk: Chunk, files: _Files) -> None:
