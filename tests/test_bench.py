@@ -134,6 +134,19 @@ def test_cli_contender_trains_what_train_trains_in_its_own_process():
     assert cli.memory()["peak_rss"] > 20 * 2**20  # the child's interpreter and NumPy, at least
 
 
+def test_cli_contender_runs_the_deltaprop_it_measures(tmp_path, monkeypatch):
+    # a PYTHONPATH that names another deltaprop (or a relative "src", lost in the child's own folder) must not
+    # change which package the child runs: the one this bench imported
+    decoy = tmp_path / "decoy" / "deltaprop"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("")
+    (decoy / "__main__.py").write_text("raise SystemExit('the decoy deltaprop ran')\n")
+    monkeypatch.setenv("PYTHONPATH", str(decoy.parent))
+    cli = Cli(tiny_data(m=100))
+    cli.reset(Task(kind="epoch", sizes=(784, 8, 10), batch_size=50), seed=0)
+    assert cli.run()["steps"] == 100
+
+
 def test_floor_computes_the_five_products_of_each_batch():
     data = tiny_data(m=10)
     floor = Floor(data)

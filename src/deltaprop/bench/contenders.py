@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -289,8 +290,10 @@ class Cli:
                 "--activation", task.hidden, "--cost", task.cost, *optimizer, "--lr", str(task.lr),
                 "--batch-size", str(task.batch_size), "--schedule", "constant", "--dtype", task.dtype,
                 "--epochs", "2", "--seed", str(self.seed), "--quiet", "--metrics-json", str(metrics)]
+        home = str(Path(__file__).resolve().parents[2])  # the folder holding this deltaprop: the child runs it too
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([home, *filter(None, [os.environ.get("PYTHONPATH")])])}
         done = subprocess.run([sys.executable, "-m", "deltaprop", *argv], capture_output=True, text=True,
-                              check=False, cwd=self.folder.name)
+                              check=False, cwd=self.folder.name, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"deltaprop train exited with {done.returncode}: {done.stderr.strip()[-300:]}")
         result = json.loads(metrics.read_text())
