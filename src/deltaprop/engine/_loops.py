@@ -221,7 +221,7 @@ def _output(z, y, a, delta, out):  # pragma: no cover - compiled
             c += y[k] * (lse - z[k])
         return c
     for k in range(n):
-        a[k] = z[k] if out == 2 else 1 / (1 + math.exp(-z[k]))
+        a[k] = z[k] if out == 2 else _hidden(z[k], 2)  # the sigmoid of _hidden
         delta[k] = a[k] - y[k]
         if out == 1:  # binary cross-entropy from the logits: softplus(z) - y z
             c += max(z[k], 0) + math.log1p(math.exp(-abs(z[k]))) - y[k] * z[k]

@@ -12,7 +12,8 @@ l = L), Ds[l - 1] holds delta^(l), Ws[l - 1] and bs[l - 1] are W^(l) and b^(l).
 
 numba compiles ``_loops.output_rows`` and ``_slope`` into these functions, and its disk cache
 looks only at this file's time stamp: a change to them must come with a change here, or a cached
-``top_layer`` keeps the old code (last for the row sum in softmax + cross_entropy's delta^(L)).
+``top_layer`` keeps the old code (last for the row sum in softmax + cross_entropy's delta^(L), then for
+``_output``'s sigmoid, now ``_hidden``'s).
 """
 
 from __future__ import annotations
