@@ -1,0 +1,198 @@
+"""deltaprop evaluate and predict on streamed data sets (.parquet, .npy, folders): a chunk at a time, the same
+scores as the in-memory evaluation of the same rows written as a CSV file."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deltaprop import Network
+from deltaprop.commands import _stream
+from deltaprop.datasets import _shards as shards
+from clitools import cli, one_line
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+M, N_0 = 240, 4
+
+
+def table(task, dtype=np.float64, seed=0, m=M):
+    """Features (m, N_0) with far-off means (so the model standardises them) and a target: 3 classes or numbers."""
+    rng = np.random.default_rng(seed)
+    X = (rng.normal(size=(m, N_0)) * [0.5, 1.0, 2.0, 3.0] + [10.0, -3.0, 0.0, 100.0]).astype(dtype)
+    if task == "classification":
+        return X, (X[:, 0] > 10).astype(np.int64) + (X[:, 1] > -3)
+    return X, (X.astype(np.float64) @ [1.0, -2.0, 0.5, 0.1] + rng.normal(size=m)).round(6)
+
+
+def write_stream(path: Path, kind, X, y):
+    """The rows as one Parquet file (row groups of 37 rows), a folder of Parquet files, one .npy file or a folder
+    of .npy shards; the target is the last column "label" (.npy: the last column)."""
+    if kind in ("parquet", "parquet-dir"):
+        def parquet(p, rows):
+            columns = {f"x{k}": X[rows, k] for k in range(X.shape[1])}
+            pq.write_table(pa.table({**columns, "label": y[rows]}), p, row_group_size=37)
+        if kind == "parquet":
+            parquet(path.with_suffix(".parquet"), slice(None))
+            return path.with_suffix(".parquet")
+        path.mkdir()
+        for i, rows in enumerate([slice(0, 100), slice(100, 101), slice(101, None)]):
+            parquet(path / f"part-{i}.parquet", rows)
+        return path
+    A = np.column_stack([X, y]).astype(X.dtype)  # (m, N_0 + 1)
+    if kind == "npy":
+        np.save(path.with_suffix(".npy"), A)
+        return path.with_suffix(".npy")
+    path.mkdir()
+    for i, rows in enumerate([slice(0, 90), slice(90, 91), slice(91, None)]):
+        np.save(path / f"part-{i}.npy", A[rows])
+    return path
+
+
+def write_csv(path: Path, X, y) -> Path:
+    """The same rows as CSV text: every number as repr (read back exactly), the header x0.. and label."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([f"x{k}" for k in range(X.shape[1])] + ["label"])
+        w.writerows([*map(repr, map(float, row)), repr(t.item())] for row, t in zip(X, y))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch):
+    """.npy shards read 20 rows at a time (Parquet: the 37-row groups), scored 16 rows at a time."""
+    monkeypatch.setattr(shards, "CHUNK_BYTES", 20 * (N_0 + 1) * 8)
+    monkeypatch.setattr(_stream, "SCORE_ROWS", 16)
+
+
+def trained(capsys, tmp_path, kind, task, dtype="float64", X_y=None):
+    X, y = X_y if X_y is not None else table(task)
+    data = write_stream(tmp_path / "data", kind, X, y)
+    model = tmp_path / "m.safetensors"
+    rc, _, err = cli(capsys, "train", "--dataset", data, "--hidden", "6", "--epochs", "3", "--dtype", dtype,
+                     "--out", model, "--quiet")
+    assert rc == 0, err
+    return X, y, data, model
+
+
+def evaluated(capsys, model, dataset, json_path, *flags):
+    rc, out, err = cli(capsys, "evaluate", model, "--dataset", dataset, "--metrics-json", json_path, *flags)
+    assert rc == 0, err
+    return out, json.loads(Path(json_path).read_text())
+
+
+def assert_same_scores(got, truth, rtol):
+    assert got["task"] == truth["task"] and got["n_samples"] == truth["n_samples"]
+    names = ["accuracy", "cost"] if got["task"] == "classification" else ["r2", "rmse", "mae", "cost"]
+    for name in names:
+        np.testing.assert_allclose(got[name], truth[name], rtol=rtol, atol=0, err_msg=name)
+    if got["task"] == "classification":
+        assert got["classes"] == truth["classes"]
+        assert np.asarray(got["confusion_matrix"]).shape == (3, 3)
+        np.testing.assert_array_equal(got["confusion_matrix"], truth["confusion_matrix"], err_msg="confusion matrix")
+        assert np.sum(got["confusion_matrix"]) == got["n_samples"]
+
+
+# ----- evaluate: the scores of the in-memory evaluation of the same rows ----------------------------------------
+@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("kind", ["parquet", "parquet-dir", "npy", "npy-dir"])
+def test_streamed_evaluation_equals_the_csv_evaluation_of_the_same_rows(capsys, tmp_path, kind, task):
+    X, y, data, model = trained(capsys, tmp_path, kind, task)
+    n_test = round(0.25 * M)  # the last quarter of the rows are held out
+    out, got = evaluated(capsys, model, data, tmp_path / "s.json")
+    assert f"on {n_test} held-out rows of {data.name} (--all-rows for all {M})" in out
+    assert (got["n_samples"], got["rows"]) == (n_test, "held-out")
+    _, truth = evaluated(capsys, model, write_csv(tmp_path / "test.csv", X[-n_test:], y[-n_test:]),
+                         tmp_path / "c.json")
+    assert truth["rows"] == "all"
+    assert_same_scores(got, truth, rtol=1e-12)
+    out, got = evaluated(capsys, model, data, tmp_path / "s_all.json", "--all-rows")
+    assert f"on all {M} rows of {data.name}" in out and got["rows"] == "all"
+    _, truth = evaluated(capsys, model, write_csv(tmp_path / "all.csv", X, y), tmp_path / "c_all.json")
+    assert_same_scores(got, truth, rtol=1e-12)
+
+
+def test_float32_scores_agree_to_float32_rounding(capsys, tmp_path):
+    X, y, data, model = trained(capsys, tmp_path, "parquet", "classification", dtype="float32",
+                                X_y=table("classification", dtype=np.float32, seed=1))
+    _, got = evaluated(capsys, model, data, tmp_path / "s.json")
+    _, truth = evaluated(capsys, model, write_csv(tmp_path / "test.csv", X[-60:], y[-60:]), tmp_path / "c.json")
+    assert_same_scores(got, truth, rtol=1e-5)
+
+
+def test_other_data_are_scored_on_every_row_and_labels_map_to_the_models_classes(capsys, tmp_path):
+    X, y, data, model = trained(capsys, tmp_path, "parquet", "classification")
+    rows = np.flatnonzero(y > 0)[:50]  # classes 1 and 2 only: this file's classes are the model's 1 and 2
+    other = tmp_path / "other.parquet"
+    pq.write_table(pa.table({**{f"x{k}": X[rows, k] for k in range(N_0)}, "label": y[rows]}), other,
+                   row_group_size=9)
+    out, got = evaluated(capsys, model, other, tmp_path / "o.json")
+    assert "on all 50 rows of other.parquet" in out and got["rows"] == "all"
+    _, truth = evaluated(capsys, model, write_csv(tmp_path / "o.csv", X[rows], y[rows]), tmp_path / "oc.json")
+    assert_same_scores(got, truth, rtol=1e-12)
+    assert np.sum(np.asarray(got["confusion_matrix"])[0]) == 0  # no row of class 0
+
+
+def test_the_target_column_is_the_models_by_default_and_a_plot_is_drawn(capsys, tmp_path):
+    X, y = table("classification")
+    columns = {"label": y, **{f"x{k}": X[:, k] for k in range(N_0)}}  # the target first
+    data = tmp_path / "first.parquet"
+    pq.write_table(pa.table(columns), data, row_group_size=50)
+    model = tmp_path / "m.safetensors"
+    rc, _, err = cli(capsys, "train", "--dataset", data, "--target", "label", "--hidden", "6", "--epochs", "2",
+                     "--dtype", "float64", "--out", model, "--quiet")
+    assert rc == 0, err
+    out, got = evaluated(capsys, model, data, tmp_path / "s.json", "--plot", tmp_path / "cm.png")
+    assert got["rows"] == "held-out" and (tmp_path / "cm.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _, truth = evaluated(capsys, model, write_csv(tmp_path / "t.csv", X[-60:], y[-60:]), tmp_path / "c.json")
+    assert_same_scores(got, truth, rtol=1e-12)
+
+
+def test_a_chunk_at_a_time(capsys, tmp_path, monkeypatch):
+    """No forward pass sees more rows than a score block (SCORE_ROWS = 16): the data set is never held whole."""
+    _, _, data, model = trained(capsys, tmp_path, "npy", "regression")
+    seen = []
+    forward = Network._forward
+
+    def spy(self, X, *args, **kw):
+        seen.append(X.shape[0])
+        return forward(self, X, *args, **kw)
+
+    monkeypatch.setattr(Network, "_forward", spy)
+    evaluated(capsys, model, data, tmp_path / "s.json", "--all-rows")
+    assert seen and max(seen) <= 16 and sum(seen) >= M  # every row went through, 16 at most at a time
+
+
+# ----- bad input: exit 2, one line, no traceback (real subprocesses) --------------------------------------------
+def run(*argv, cwd):
+    return subprocess.run([sys.executable, "-m", "deltaprop", *map(str, argv)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture
+def model_and_data(capsys, tmp_path):
+    return trained(capsys, tmp_path, "parquet", "classification")
+
+
+@pytest.mark.parametrize("case", ["missing path", "missing folder", "wider", "no target", "header"])
+def test_bad_streamed_input_is_one_line_and_exit_2(model_and_data, tmp_path, case):
+    X, y, data, model = model_and_data
+    wide = tmp_path / "wide.parquet"
+    pq.write_table(pa.table({**{f"x{k}": X[:, k % N_0] for k in range(N_0 + 1)}, "label": y}), wide)
+    argv, fragment = {
+        "missing path": (["--dataset", "nothere.parquet"], "nothere.parquet: no such file or folder"),
+        "missing folder": (["--dataset", "nothere/"], "nothere/: no such file or folder"),
+        "wider": (["--dataset", wide], f"{wide} has 5 feature columns; the model expects n_0 = 4"),
+        "no target": (["--dataset", data, "--target", "y"], "no column named 'y'"),
+        "header": (["--dataset", data, "--no-header"], "--header and --no-header apply to CSV files only"),
+    }[case]
+    done = run("evaluate", model, *argv, "--metrics-json", "e.json", cwd=tmp_path)
+    one_line(done.returncode, done.stderr, 2, fragment)
+    assert not (tmp_path / "e.json").exists()
