@@ -196,3 +196,113 @@ def test_bad_streamed_input_is_one_line_and_exit_2(model_and_data, tmp_path, cas
     done = run("evaluate", model, *argv, "--metrics-json", "e.json", cwd=tmp_path)
     one_line(done.returncode, done.stderr, 2, fragment)
     assert not (tmp_path / "e.json").exists()
+
+
+# ----- predict: every row in file order, a block at a time ---------------------------------------------------
+def write_features(path: Path, kind, X):
+    """Rows without a target: every column a feature."""
+    if kind in ("parquet", "parquet-dir"):
+        def parquet(p, rows):
+            pq.write_table(pa.table({f"x{k}": X[rows, k] for k in range(X.shape[1])}), p, row_group_size=37)
+        if kind == "parquet":
+            parquet(path.with_suffix(".parquet"), slice(None))
+            return path.with_suffix(".parquet")
+        path.mkdir()
+        for i, rows in enumerate([slice(0, 100), slice(100, 101), slice(101, None)]):
+            parquet(path / f"part-{i}.parquet", rows)
+        return path
+    if kind == "npy":
+        np.save(path.with_suffix(".npy"), X)
+        return path.with_suffix(".npy")
+    path.mkdir()
+    for i, rows in enumerate([slice(0, 90), slice(90, 91), slice(91, None)]):
+        np.save(path / f"part-{i}.npy", X[rows])
+    return path
+
+
+def predicted(capsys, model, rows, *flags):
+    rc, out, err = cli(capsys, "predict", model, rows, *flags)
+    assert rc == 0, err
+    return out.splitlines()
+
+
+def assert_same_lines(got, truth):
+    """The same header and labels; the same numbers up to their last printed digit."""
+    assert len(got) == len(truth) and got[0] == truth[0]
+    cells = [line.split(",") for line in got[1:]], [line.split(",") for line in truth[1:]]
+    if not got[0].startswith("label"):  # a regression: numbers only
+        np.testing.assert_allclose(np.array(cells[0], float), np.array(cells[1], float), rtol=1e-5, atol=0)
+        return
+    assert [c[0] for c in cells[0]] == [c[0] for c in cells[1]], "labels"
+    np.testing.assert_allclose(np.array([c[1:] for c in cells[0]], float),
+                               np.array([c[1:] for c in cells[1]], float), rtol=0, atol=1.5e-4)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    from deltaprop.datasets import rows
+
+    monkeypatch.setattr(rows, "BLOCK_BYTES", 23 * N_0 * 8)  # 23 rows a block
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("kind", ["parquet", "parquet-dir", "npy", "npy-dir"])
+def test_streamed_predictions_equal_those_of_the_same_rows_as_csv(capsys, tmp_path, kind, task, small_blocks):
+    X, y, _, model = trained(capsys, tmp_path, "parquet", task)
+    rows = write_features(tmp_path / "rows", kind, X)
+    flags = ["--proba"] if task == "classification" else []
+    got = predicted(capsys, model, rows, *flags)
+    truth = predicted(capsys, model, features_csv(tmp_path / "rows.csv", X), *flags)
+    assert len(got) == M + 1
+    assert_same_lines(got, truth)
+    rc, _, err = cli(capsys, "predict", model, rows, *flags, "--out", tmp_path / "p.csv")
+    assert rc == 0, err
+    assert (tmp_path / "p.csv").read_text().splitlines() == got
+
+
+def features_csv(path: Path, X) -> Path:
+    """The rows as CSV text without a target (every number as repr), with the header x0, x1, ..."""
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([[f"x{k}" for k in range(N_0)], *([repr(float(v)) for v in row] for row in X)])
+    return path
+
+
+def test_predict_holds_a_block_at_a_time(capsys, tmp_path, monkeypatch, small_blocks):
+    X, _, _, model = trained(capsys, tmp_path, "parquet", "classification")
+    rows = write_features(tmp_path / "rows", "npy", X)
+    seen = []
+    forward = Network._forward
+
+    def spy(self, X, *args, **kw):
+        seen.append(X.shape[0])
+        return forward(self, X, *args, **kw)
+
+    monkeypatch.setattr(Network, "_forward", spy)
+    assert len(predicted(capsys, model, rows)) == M + 1
+    assert max(seen) <= 16 and sum(seen) == M
+
+
+@pytest.mark.parametrize("case", ["missing", "with target", "text column", "out is the input", "out is a shard",
+                                  "nan", "header"])
+def test_bad_predict_input_is_one_line_exit_2_and_writes_nothing(model_and_data, tmp_path, case):
+    X, y, data, model = model_and_data
+    shards = write_features(tmp_path / "shards", "npy-dir", X)
+    nan = X.copy()
+    nan[200, 3] = np.nan
+    pq.write_table(pa.table({f"x{k}": nan[:, k] for k in range(N_0)}), tmp_path / "nan.parquet", row_group_size=37)
+    pq.write_table(pa.table({"x0": X[:, 0], "x1": X[:, 1], "x2": X[:, 2], "x3": y.astype(str)}),
+                   tmp_path / "text.parquet")
+    before = {p: p.read_bytes() for p in [data, *shards.iterdir()]}
+    argv, fragment = {
+        "missing": (["nothere.parquet"], "nothere.parquet: no such file or folder"),
+        "with target": ([data], f"{data}: expected 4 feature columns, got 5 (drop the label column?)"),
+        "text column": (["text.parquet"], "column 'x3' has type string; expected numbers"),
+        "out is the input": ([data, "--out", data], "is the same file as INPUT"),
+        "out is a shard": ([shards, "--out", shards / "part-1.npy"], "is the same file as INPUT"),
+        "nan": (["nan.parquet", "--out", "p.csv"], "nan.parquet, row 200, column 4: nan is not finite"),
+        "header": ([shards, "--header"], "--header and --no-header apply to CSV files only"),
+    }[case]
+    done = run("predict", model, *argv, cwd=tmp_path)
+    one_line(done.returncode, done.stderr, 2, fragment)
+    assert not (tmp_path / "p.csv").exists()
+    assert {p: p.read_bytes() for p in before} == before

@@ -14,14 +14,16 @@ The files are plain safetensors, so the official ``safetensors`` library reads t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import struct
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -52,8 +54,10 @@ def json_ready(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, flush and fsync it, then rename it over ``path``.
+@contextlib.contextmanager
+def open_atomic(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A temporary file beside ``path`` to write; when the block ends without an error it is flushed, fsynced and
+    renamed over ``path``, else deleted (``path`` untouched).
 
     A crash at any moment leaves either the old file or the new one, whole; never a mix. A symlink
     is followed: the file it names is replaced, in that file's folder, and the link stays. A path
@@ -66,7 +70,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     try:
         os.chmod(tmp, _mode(path))  # mkstemp makes 0600; give the file the permissions open() would
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -81,6 +85,12 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             os.close(dfd)
     except OSError:
         pass
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (``open_atomic``): the old file or the new one, whole, never a mix."""
+    with open_atomic(path) as f:
+        f.write(data)
 
 
 def _mode(path: Path) -> int:

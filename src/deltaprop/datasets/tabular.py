@@ -128,18 +128,29 @@ def read_features(path: PathLike, *, n_features: int, header: bool | None = None
         names, rows = _read_csv(path, header)
         X = _numbers(path, names, rows, list(range(len(names))))
     elif text.endswith(".npy"):
-        X = _np_load(path)
-        if hasattr(X, "files"):
-            raise ValueError(f"{path}: an .npz archive; expected a single .npy array")
-        if X.ndim != 2 or X.dtype.kind not in "biuf" or X.shape[0] == 0:
-            raise ValueError(f"{path}: expected a non-empty 2-D numeric array, got {X.dtype} {X.shape}")
+        X = np.asarray(_npy_rows(path))
         _check_finite(X, str(path))
     else:
         raise ValueError(f"{path}: expected a .csv or .npy file")
-    if X.shape[1] != n_features:
-        hint = " (drop the label column?)" if X.shape[1] == n_features + 1 else ""
-        raise ValueError(f"{path}: expected {n_features} feature columns, got {X.shape[1]}{hint}")
+    check_width(path, X.shape[1], n_features)
     return X.astype(np.float64)
+
+
+def check_width(path: PathLike, width: int, n_features: int) -> None:
+    """ValueError unless rows to predict from have n_features columns (with a hint for one column more)."""
+    if width != n_features:
+        hint = " (drop the label column?)" if width == n_features + 1 else ""
+        raise ValueError(f"{path}: expected {n_features} feature columns, got {width}{hint}")
+
+
+def _npy_rows(path: PathLike) -> np.ndarray:
+    """An .npy file's rows (m, n), memory-mapped (nothing read yet), checked to be a non-empty 2-D numeric array."""
+    X = _np_load(path, mmap_mode="r")
+    if hasattr(X, "files"):
+        raise ValueError(f"{path}: an .npz archive; expected a single .npy array")
+    if X.ndim != 2 or X.dtype.kind not in "biuf" or X.shape[0] == 0:
+        raise ValueError(f"{path}: expected a non-empty 2-D numeric array, got {X.dtype} {X.shape}")
+    return X  # type: ignore[no-any-return]
 
 
 def _read_csv(path: PathLike, has_header: bool | None = None) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -220,10 +231,11 @@ def _numbers(path: PathLike, header: list[str], rows: list[tuple[int, list[str]]
     return X
 
 
-def _np_load(path: PathLike) -> Any:
-    """np.load without pickles; a file NumPy cannot read gives a ValueError naming it."""
+def _np_load(path: PathLike, mmap_mode: Any = None) -> Any:
+    """np.load without pickles (memory-mapped with mmap_mode "r"); a file NumPy cannot read gives a ValueError
+    naming it."""
     try:
-        return np.load(path, allow_pickle=False)
+        return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
     except ValueError as exc:
         raise ValueError(f"{path}: not a NumPy .npy/.npz file, or it holds pickled objects ({exc})") from None
 
