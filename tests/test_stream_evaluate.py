@@ -32,13 +32,13 @@ def table(task, dtype=np.float64, seed=0, m=M):
     return X, (X.astype(np.float64) @ [1.0, -2.0, 0.5, 0.1] + rng.normal(size=m)).round(6)
 
 
-def write_stream(path: Path, kind, X, y):
+def write_stream(path: Path, kind, X, y=None):
     """The rows as one Parquet file (row groups of 37 rows), a folder of Parquet files, one .npy file or a folder
-    of .npy shards; the target is the last column "label" (.npy: the last column)."""
+    of .npy shards; the target (if given) is the last column "label" (.npy: the last column)."""
     if kind in ("parquet", "parquet-dir"):
         def parquet(p, rows):
             columns = {f"x{k}": X[rows, k] for k in range(X.shape[1])}
-            pq.write_table(pa.table({**columns, "label": y[rows]}), p, row_group_size=37)
+            pq.write_table(pa.table(columns if y is None else {**columns, "label": y[rows]}), p, row_group_size=37)
         if kind == "parquet":
             parquet(path.with_suffix(".parquet"), slice(None))
             return path.with_suffix(".parquet")
@@ -46,7 +46,7 @@ def write_stream(path: Path, kind, X, y):
         for i, rows in enumerate([slice(0, 100), slice(100, 101), slice(101, None)]):
             parquet(path / f"part-{i}.parquet", rows)
         return path
-    A = np.column_stack([X, y]).astype(X.dtype)  # (m, N_0 + 1)
+    A = X if y is None else np.column_stack([X, y]).astype(X.dtype)  # (m, N_0 [+ 1])
     if kind == "npy":
         np.save(path.with_suffix(".npy"), A)
         return path.with_suffix(".npy")
@@ -155,10 +155,10 @@ def test_the_target_column_is_the_models_by_default_and_a_plot_is_drawn(capsys, 
     assert_same_scores(got, truth, rtol=1e-12)
 
 
-def test_a_chunk_at_a_time(capsys, tmp_path, monkeypatch):
-    """No forward pass sees more rows than a score block (SCORE_ROWS = 16): the data set is never held whole."""
-    _, _, data, model = trained(capsys, tmp_path, "npy", "regression")
-    seen = []
+@pytest.fixture
+def forward_rows(monkeypatch):
+    """The number of rows of every forward pass from now on."""
+    seen: list[int] = []
     forward = Network._forward
 
     def spy(self, X, *args, **kw):
@@ -166,6 +166,13 @@ def test_a_chunk_at_a_time(capsys, tmp_path, monkeypatch):
         return forward(self, X, *args, **kw)
 
     monkeypatch.setattr(Network, "_forward", spy)
+    return seen
+
+
+def test_a_chunk_at_a_time(capsys, tmp_path, request):
+    """No forward pass sees more rows than a score block (SCORE_ROWS = 16): the data set is never held whole."""
+    _, _, data, model = trained(capsys, tmp_path, "npy", "regression")
+    seen = request.getfixturevalue("forward_rows")  # from here on
     evaluated(capsys, model, data, tmp_path / "s.json", "--all-rows")
     assert seen and max(seen) <= 16 and sum(seen) >= M  # every row went through, 16 at most at a time
 
@@ -199,27 +206,6 @@ def test_bad_streamed_input_is_one_line_and_exit_2(model_and_data, tmp_path, cas
 
 
 # ----- predict: every row in file order, a block at a time ---------------------------------------------------
-def write_features(path: Path, kind, X):
-    """Rows without a target: every column a feature."""
-    if kind in ("parquet", "parquet-dir"):
-        def parquet(p, rows):
-            pq.write_table(pa.table({f"x{k}": X[rows, k] for k in range(X.shape[1])}), p, row_group_size=37)
-        if kind == "parquet":
-            parquet(path.with_suffix(".parquet"), slice(None))
-            return path.with_suffix(".parquet")
-        path.mkdir()
-        for i, rows in enumerate([slice(0, 100), slice(100, 101), slice(101, None)]):
-            parquet(path / f"part-{i}.parquet", rows)
-        return path
-    if kind == "npy":
-        np.save(path.with_suffix(".npy"), X)
-        return path.with_suffix(".npy")
-    path.mkdir()
-    for i, rows in enumerate([slice(0, 90), slice(90, 91), slice(91, None)]):
-        np.save(path / f"part-{i}.npy", X[rows])
-    return path
-
-
 def predicted(capsys, model, rows, *flags):
     rc, out, err = cli(capsys, "predict", model, rows, *flags)
     assert rc == 0, err
@@ -249,7 +235,7 @@ def small_blocks(monkeypatch):
 @pytest.mark.parametrize("kind", ["parquet", "parquet-dir", "npy", "npy-dir"])
 def test_streamed_predictions_equal_those_of_the_same_rows_as_csv(capsys, tmp_path, kind, task, small_blocks):
     X, y, _, model = trained(capsys, tmp_path, "parquet", task)
-    rows = write_features(tmp_path / "rows", kind, X)
+    rows = write_stream(tmp_path / "rows", kind, X)
     flags = ["--proba"] if task == "classification" else []
     got = predicted(capsys, model, rows, *flags)
     truth = predicted(capsys, model, features_csv(tmp_path / "rows.csv", X), *flags)
@@ -267,35 +253,32 @@ def features_csv(path: Path, X) -> Path:
     return path
 
 
-def test_predict_holds_a_block_at_a_time(capsys, tmp_path, monkeypatch, small_blocks):
+def test_predict_holds_a_block_at_a_time(capsys, tmp_path, request, small_blocks):
     X, _, _, model = trained(capsys, tmp_path, "parquet", "classification")
-    rows = write_features(tmp_path / "rows", "npy", X)
-    seen = []
-    forward = Network._forward
-
-    def spy(self, X, *args, **kw):
-        seen.append(X.shape[0])
-        return forward(self, X, *args, **kw)
-
-    monkeypatch.setattr(Network, "_forward", spy)
+    rows = write_stream(tmp_path / "rows", "npy", X)
+    seen = request.getfixturevalue("forward_rows")  # from here on
     assert len(predicted(capsys, model, rows)) == M + 1
     assert max(seen) <= 16 and sum(seen) == M
 
 
-@pytest.mark.parametrize("case", ["missing", "with target", "text column", "out is the input", "out is a shard",
+@pytest.mark.parametrize("case", ["missing", "with target", "with a text target", "text column", "out is the input", "out is a shard",
                                   "nan", "header"])
 def test_bad_predict_input_is_one_line_exit_2_and_writes_nothing(model_and_data, tmp_path, case):
     X, y, data, model = model_and_data
-    shards = write_features(tmp_path / "shards", "npy-dir", X)
+    shards = write_stream(tmp_path / "shards", "npy-dir", X)
     nan = X.copy()
     nan[200, 3] = np.nan
     pq.write_table(pa.table({f"x{k}": nan[:, k] for k in range(N_0)}), tmp_path / "nan.parquet", row_group_size=37)
     pq.write_table(pa.table({"x0": X[:, 0], "x1": X[:, 1], "x2": X[:, 2], "x3": y.astype(str)}),
                    tmp_path / "text.parquet")
+    pq.write_table(pa.table({**{f"x{k}": X[:, k] for k in range(N_0)}, "species": y.astype(str)}),
+                   tmp_path / "target.parquet")
     before = {p: p.read_bytes() for p in [data, *shards.iterdir()]}
     argv, fragment = {
         "missing": (["nothere.parquet"], "nothere.parquet: no such file or folder"),
         "with target": ([data], f"{data}: expected 4 feature columns, got 5 (drop the label column?)"),
+        "with a text target": (["target.parquet"], "target.parquet: expected 4 feature columns, got 5 (drop the label "
+                                                   "column?)"),
         "text column": (["text.parquet"], "column 'x3' has type string; expected numbers"),
         "out is the input": ([data, "--out", data], "is the same file as INPUT"),
         "out is a shard": ([shards, "--out", shards / "part-1.npy"], "is the same file as INPUT"),

@@ -12,6 +12,7 @@ missing value, NaN or Inf when it reaches it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,25 +86,28 @@ def open_features(path: PathLike, *, n_features: int) -> FeatureRows:
         One line naming the file: no such path, an empty folder, mixed kinds, not an array or not
         Parquet, a width other than n_features, a column that is not numeric.
     """
-    path = Path(path)
+    text, path = os.fspath(path), Path(path)  # text keeps a trailing "/" for the messages
     if path.is_dir():
         parquet, npy = sorted(path.glob("*.parquet")), sorted(path.glob("*.npy"))
         if parquet and npy:
-            raise ValueError(f"{path}: holds both .parquet and .npy files; expected one kind")
+            raise ValueError(f"{text}: holds both .parquet and .npy files; expected one kind")
         if not parquet and not npy:
-            raise ValueError(f"{path}: an empty folder; expected .parquet files or .npy arrays")
+            raise ValueError(f"{text}: an empty folder; expected .parquet files or .npy arrays")
         files, kind = parquet or npy, "parquet" if parquet else "npy"
     elif path.suffix.lower() in (".parquet", ".npy"):
         if not path.exists():
-            raise ValueError(f"{path}: no such file or folder; expected a .csv, .npy or .parquet file, or a folder "
+            raise ValueError(f"{text}: no such file or folder; expected a .csv, .npy or .parquet file, or a folder "
                              "of .npy or .parquet files")
         files, kind = [path], path.suffix.lower()[1:]
     else:
-        raise ValueError(f"{path}: no such folder; expected a .csv, .npy or .parquet file, or a folder of .npy or "
+        raise ValueError(f"{text}: no such folder; expected a .csv, .npy or .parquet file, or a folder of .npy or "
                          ".parquet files")
     shapes = [_npy_rows(f).shape if kind == "npy" else _parquet_shape(f) for f in files]  # (m_f, width) each
     for f, (_, width) in zip(files, shapes):
-        check_width(f, width, n_features)
+        check_width(f, width, n_features)  # first: a training file's text target gets the hint
+    if kind == "parquet":
+        for f in files:
+            _check_numeric(f)
     return FeatureRows(files, kind, n_features, sum(rows for rows, _ in shapes))
 
 
@@ -128,17 +132,20 @@ def _parquet_file(f: Path) -> Any:
 
 
 def _parquet_shape(f: Path) -> tuple[int, int]:
-    """The numbers of rows and of columns, each column checked to hold numbers (integers, floats or booleans)."""
+    """The numbers of rows and of columns."""
+    pf = _parquet_file(f)
+    return int(pf.metadata.num_rows), len(pf.schema_arrow)
+
+
+def _check_numeric(f: Path) -> None:
+    """ValueError unless every column holds numbers (integers, floats or booleans)."""
     import pyarrow as pa
 
-    pf = _parquet_file(f)
-    schema = pf.schema_arrow
-    for field in schema:
+    for field in _parquet_file(f).schema_arrow:
         kind = field.type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
             raise ValueError(f"{f}: column {field.name!r} has type {kind}; expected numbers (every column is a "
                              "feature)")
-    return int(pf.metadata.num_rows), len(schema)
 
 
 def _parquet_blocks(f: Path, step: int) -> Iterator[FloatArray]:
