@@ -57,8 +57,7 @@ def labelled_rows(net: Any, spec: str, *, data_dir: str | None = None, target: s
         data = net.data if net.data is not None and spec.lower().endswith(".csv") else {}
         X_raw, labels = read_labelled(spec, target=target if target is not None else data.get("target"),
                                       header=header if header is not None else data.get("header"))
-        if X_raw.shape[1] != net.sizes[0]:
-            raise ValueError(f"{spec} has {X_raw.shape[1]} feature columns; the model expects n_0 = {net.sizes[0]}")
+        _check_width(net, spec, X_raw.shape[1])
         X = net.scaling.apply(X_raw) if net.scaling is not None else X_raw
         y = _targets(net, labels, spec)
         if not own_rows(net, hashlib.sha256(Path(spec).read_bytes()).hexdigest(), all_rows):
@@ -103,12 +102,16 @@ def streamed_scores(net: Any, spec: str, *, target: str | None = None, header: b
     ds = open_stream(spec, target=target if target is not None else data.get("target"),
                      task="classification" if net.classifies else "regression",
                      test_fraction=data.get("test_fraction", 0.25))
-    if ds.n_features != net.sizes[0]:
-        raise ValueError(f"{spec} has {ds.n_features} feature columns; the model expects n_0 = {net.sizes[0]}")
+    _check_width(net, spec, ds.n_features)
     start = ds.n_train if own_rows(net, ds.digest, all_rows) else 0
     classes = class_indices(net, list(ds.classes), spec, rows=False) if net.classifies else None
     result, cm = stream_evaluation(net, ds, start, ds.n_rows, classes=classes, confusion=True)
     return result, cm, ds.n_rows - start, *which_rows(spec, ds.n_rows, ds.n_test if start else None)
+
+
+def _check_width(net: Any, spec: str, n_features: int) -> None:
+    if n_features != net.sizes[0]:
+        raise ValueError(f"{spec} has {n_features} feature columns; the model expects n_0 = {net.sizes[0]}")
 
 
 def own_rows(net: Any, digest: str, all_rows: bool) -> bool:
