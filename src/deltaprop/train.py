@@ -324,6 +324,8 @@ def _epochs(tr: Trainer, loop: Any, kern: Any, feed: Rows | Stream, w: np.ndarra
             batch_epoch(tr, kern, feed, w, batch_size, params, good, policy, callbacks, _dropout_masks)
         if tr.batch < n_batches:
             return  # stopped by a callback in the middle of an epoch
+        if isinstance(val, Stream):
+            feed.release()  # type: ignore[union-attr]  # the validation rows are read into memory the window held
         _end_epoch(tr, val, patience, time.perf_counter() - start, m, opt)
         callbacks.epoch(tr, n_batches, m)
 

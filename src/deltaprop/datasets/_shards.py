@@ -3,12 +3,14 @@
 A :class:`Chunk` is a range of rows of one row group or one shard. ``_Files.read`` fills a chunk's
 inputs a block at a time, so neither the chunk nor a whole file is ever held twice or mapped whole:
 an .npy block is BLOCK_BYTES of rows mapped alone, a Parquet block a column of the row group (more
-columns per read were no faster, and Arrow then kept more memory: benchmarks/README.md).
+columns per read were no faster, and Arrow then kept more memory: benchmarks/README.md), scaled in
+place with the group of PARQUET_COLUMNS columns it belongs to before the group goes into the rows.
 Arrow's arrays are read from their buffers (``_values``).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ CHUNK_BYTES = 32 << 20  # an .npy shard is read this many bytes of rows at a tim
 BLOCK_BYTES = 4 << 20  # an .npy chunk is read (and scaled) this many bytes of rows (as float64) at a time
 PARQUET_COLUMNS = 16  # a Parquet chunk is read a column at a time, and written into rows this many at a time
 TILE_ROWS = 4096  # ... for this many rows at a time
-Transform = Callable[[np.ndarray, slice], np.ndarray]  # (raw block, its feature columns) -> scaled block
+Transform = Callable[[np.ndarray, slice, np.ndarray], Any]  # (raw block, its feature columns, out): scaled into out
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class _Files:
         else:
             raise ValueError(f"--dataset {path}: expected a .parquet or .npy file, or a folder of .parquet or .npy files")
         self._parquet: dict[int, Any] = {}  # file number -> its ParquetFile
+        self._lock = threading.Lock()  # one read at a time (a Stream reads ahead on a second thread)
         self._npy: dict[int, tuple[np.dtype[Any], int, int]] = {}  # file number -> dtype, width, header bytes
         self._float: dict[int, type] = {}  # file number -> the float type its inputs are read as
         self.columns, self.chunks = self._open_parquet() if self.kind == "parquet" else self._open_npy()
@@ -149,41 +152,53 @@ class _Files:
             del A
         return [str(k) for k in range(1, (width or 0) + 1)], chunks
 
+    def float_type(self, chunk: Chunk) -> type:
+        """The float type a chunk's inputs are read as: float32 for float32 (and float16) files, else float64."""
+        return self._float[chunk.file]
+
     def read(self, chunk: Chunk, out: np.ndarray | None = None,
              transform: Transform | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Inputs (k, n_0) and raw targets (k,) of a chunk, a block at a time.
 
         Each block of raw inputs (in the file's float type; float64 for integers) goes through
-        ``transform(block, columns)`` (default: none; ``columns`` is the slice of the n_0 features
-        the block holds) into ``out`` (default: a new array of that type). An .npy block is
-        BLOCK_BYTES of whole rows, and only it is mapped; a Parquet block is one column of the row
-        group, read alone (PARQUET_COLUMNS of them are written into the rows together, a tile of
-        TILE_ROWS rows at a time). So a chunk is never held twice.
+        ``transform(block, columns, out_block)``, which writes it, scaled, into its place in ``out``
+        (default transform: a copy; default ``out``: a new array of the file's float type);
+        ``columns`` is the slice of the n_0 features the block holds. An .npy block is BLOCK_BYTES
+        of whole rows, and only it is mapped; a Parquet column of the row group is read alone, and
+        PARQUET_COLUMNS of them are scaled in place and go into the rows together, TILE_ROWS rows at a
+        time. So a chunk is never held twice. Parquet reads take turns (a lock): a Stream reads ahead
+        on a second thread, and a ParquetFile is not promised to be safe for two readers at once.
         """
-        X: np.ndarray = out if out is not None else np.empty((chunk.rows, len(self.features)), self._float[chunk.file])
+        X: np.ndarray = out if out is not None else np.empty((chunk.rows, len(self.features)), self.float_type(chunk))
+        transform = transform or _copy
         if self.kind == "npy":
             ys = []
             for rows, Xb, yb in self._npy_blocks(chunk):
-                X[rows] = Xb if transform is None else transform(Xb, slice(0, len(self.features)))
+                transform(Xb, slice(0, len(self.features)), X[rows])
                 ys.append(yb)
             return X, np.concatenate(ys)
+        with self._lock:
+            return self._read_parquet(chunk, X, transform)
+
+    def _read_parquet(self, chunk: Chunk, X: np.ndarray, transform: Transform) -> tuple[np.ndarray, np.ndarray]:
         pf, where = self._parquet[chunk.file], f"{self.files[chunk.file]}: row group {chunk.group}"
         (target,) = _columns(pf, chunk, [self.target], where)
         y = np.concatenate([_values(piece) for piece in target.chunks])
-        for k0 in range(0, len(self.features), PARQUET_COLUMNS):
-            cols = slice(k0, min(k0 + PARQUET_COLUMNS, len(self.features)))
-            scaled: list[np.ndarray] = []  # the group's columns (k, 1), each read alone and copied out of Arrow
-            for k in range(cols.start, cols.stop):
+        n = len(self.features)
+        T: np.ndarray = np.empty((min(PARQUET_COLUMNS, n), chunk.rows), self.float_type(chunk))  # a group's columns
+        for k0 in range(0, n, PARQUET_COLUMNS):
+            cols = slice(k0, min(k0 + PARQUET_COLUMNS, n))
+            for k in range(cols.start, cols.stop):  # each column read alone and copied out of Arrow
                 (column,) = _columns(pf, chunk, [self.columns[self.features[k]]], where)
-                raw: np.ndarray = np.empty((chunk.rows, 1), self._float[chunk.file])
                 start = 0
                 for piece in column.chunks:
-                    raw[start:start + len(piece), 0] = _values(piece)
+                    T[k - k0, start:start + len(piece)] = _values(piece)
                     start += len(piece)
                 del column
-                scaled.append(raw if transform is None else transform(raw, slice(k, k + 1)))
+            raw = T[:cols.stop - k0].T  # (k, g), column-major: scaled in place a column at a time
+            transform(raw, cols, raw)
             for a in range(0, chunk.rows, TILE_ROWS):  # into rows a tile at a time: the transposition stays in cache
-                X[a:a + TILE_ROWS, cols] = np.hstack([v[a:a + TILE_ROWS] for v in scaled])
+                X[a:a + TILE_ROWS, cols] = raw[a:a + TILE_ROWS]
         return X, y
 
     def _npy_blocks(self, chunk: Chunk) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
@@ -199,6 +214,12 @@ class _Files:
             y = np.array(A[:, self.t])
             del A  # unmapped: its pages leave the resident set
             yield slice(a - chunk.start, b - chunk.start), X, y
+
+
+def _copy(raw: np.ndarray, columns: slice, out: np.ndarray) -> None:
+    """The transform that scales nothing: ``out`` gets the raw block, cast to its type."""
+    if out is not raw:
+        out[...] = raw
 
 
 def _columns(pf: Any, chunk: Chunk, names: list[str], where: str) -> Iterator[Any]:

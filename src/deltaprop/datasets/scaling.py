@@ -122,29 +122,43 @@ class Scaling:
         assert self.mean is not None and self.std is not None  # invariant of __post_init__
         return Scaling("standardize", mean=self.mean[first:stop], std=self.std[first:stop])
 
-    def apply(self, X: npt.ArrayLike) -> FloatArray:
-        """Return the scaled inputs as a new array.
+    def apply(self, X: npt.ArrayLike, out: np.ndarray | None = None) -> FloatArray:
+        """Return the scaled inputs: a new array, or ``out`` filled with them.
 
         Parameters
         ----------
         X : array_like of shape (m, n_0)
             Raw inputs; for "standardize", n_0 must equal len(mean).
+        out : ndarray of shape (m, n_0), optional
+            Where to write the result (a view of a larger array will do). The arithmetic is done in
+            X's float type either way, so the values are those of ``apply(X)`` cast to ``out.dtype``.
 
         Returns
         -------
         ndarray of shape (m, n_0)
-            float32 inputs stay float32; any other input becomes float64.
+            float32 inputs stay float32; any other input becomes float64 (``out`` when given).
         """
         X = _as_matrix(X, "X")
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        if out is not None and out.shape != X.shape:
+            raise ValueError(f"out has shape {out.shape}; expected X's {X.shape}")
+        if out is not None and out.dtype != dtype:  # scaled in X's type, then cast
+            out[...] = self.apply(X)
+            return out
+        if self.kind == "standardize":
+            assert self.mean is not None and self.std is not None  # invariant of __post_init__
+            if X.shape[1] != len(self.mean):
+                raise ValueError(f"X has {X.shape[1]} columns; this scaling expects n_0 = {len(self.mean)}")
+        if out is None:
+            out = np.empty(X.shape, dtype)
         if self.kind == "none":
-            return X.astype(dtype, copy=True)
-        if self.kind == "divide":
-            return X.astype(dtype) / dtype.type(self.scale)
-        assert self.mean is not None and self.std is not None  # invariant of __post_init__
-        if X.shape[1] != len(self.mean):
-            raise ValueError(f"X has {X.shape[1]} columns; this scaling expects n_0 = {len(self.mean)}")
-        return (X.astype(dtype) - np.asarray(self.mean, dtype)) / np.asarray(self.std, dtype)
+            out[...] = X
+        elif self.kind == "divide":
+            np.divide(X, dtype.type(self.scale), out=out, dtype=dtype, casting="unsafe")
+        else:
+            np.subtract(X, np.asarray(self.mean, dtype), out=out, dtype=dtype, casting="unsafe")
+            np.divide(out, np.asarray(self.std, dtype), out=out)
+        return out
 
     def invert(self, Z: npt.ArrayLike) -> FloatArray:
         """Return the raw values whose scaled form is Z: the inverse of :meth:`apply`.

@@ -198,8 +198,11 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
     many, numeric = False, True
     in_train: set[Any] = set()  # the labels of the training rows (while few enough to be classes)
     digest = hashlib.sha256(str((files.kind, files.columns, files.target)).encode())
+    rows = max(c.rows for c in files.chunks)
+    buffers: dict[type, np.ndarray] = {}  # one chunk's rows (rows, n_0) per float type, filled again and again
     for chunk in files.chunks:
-        X, y = files.read(chunk)
+        kind = files.float_type(chunk)
+        X, y = files.read(chunk, buffers.setdefault(kind, np.empty((rows, len(files.features)), kind))[:chunk.rows])
         where = f"{files.files[chunk.file]}" + (f": row group {chunk.group}" if chunk.group >= 0 else "")
         _finite(X, y, where, chunk, files)
         digest.update(X.data)  # X is contiguous: hashed without a copy
