@@ -11,7 +11,8 @@ Two modes, both driven from the client by ``fit(net, X, y, client=...)``:
   replicas (R = the number of workers by default). In each round every replica makes K =
   ``local_steps`` mini-batch steps with ``deltaprop.train`` on its next K * batch_size rows,
   starting from the averaged parameters and its own optimiser state, then the client averages
-  the parameters of the replicas that ran: W^(l) <- (1/R') sum_r W_r^(l).
+  the parameters of the replicas that ran: W^(l) <- (1/R') sum_r W_r^(l). The replicas' optimiser
+  states start a call from the optimiser's and are averaged into it at the end of the call.
 
 A Dask DataFrame works as X (numeric or bool columns, in their order, cast to ``net.dtype``), and
 ``y`` may name one of its columns. Workers receive the network as the bytes of a model file
@@ -45,7 +46,7 @@ import numpy as np
 
 from .io import from_bytes, to_bytes
 from .network import Network
-from .optim import next_epoch, optimizer_from_config
+from .optim import Adam, Optimizer, next_epoch, optimizer_from_config
 from .train import DivergenceError, History, _optimizer, train
 
 __all__ = ["fit", "gradients"]
@@ -265,11 +266,47 @@ def _blocks(rows: Sequence[int], replicas: int, block: int) -> list[list[tuple[i
     return out
 
 
+def _mean(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """(1/R') sum_r A_r, elementwise, of R' arrays of one shape."""
+    return np.mean(np.stack(arrays), axis=0)
+
+
 def _average(results: list[tuple[Any, ...]]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """W^(l) = (1/R') sum_r W_r^(l), and the same for b^(l), over the R' replicas that ran."""
-    W = [np.mean(np.stack(layer), axis=0) for layer in zip(*(r[0] for r in results))]
-    b = [np.mean(np.stack(layer), axis=0) for layer in zip(*(r[1] for r in results))]
+    W = [_mean(layer) for layer in zip(*(r[0] for r in results))]
+    b = [_mean(layer) for layer in zip(*(r[1] for r in results))]
     return W, b
+
+
+def _average_states(opt: Optimizer, finals: list[dict[str, Any]]) -> dict[str, Any]:
+    r"""``opt.state_dict()`` with the R' replicas' final optimiser states averaged in.
+
+    t = ceil((1/R') sum_r t_r); each state array is the elementwise mean over the replicas, a replica
+    that never stepped counting zeros. Adam's moments are averaged bias-corrected and re-biased at t,
+    m = (1 - beta1^t) (1/R') sum_r m_r / (1 - beta1^t_r) (v likewise with beta2), so that Adam's
+    corrected m_hat = m / (1 - beta1^t) is the mean of the replicas' m_hat_r; with equal t_r this is
+    the plain mean. Hyperparameters, eta and epoch stay opt's.
+    """
+    state = opt.state_dict()
+    counts = [int(s["t"]) for s in finals]
+    t = -(-sum(counts) // len(counts))  # the mean, rounded up: > 0 once any replica stepped
+    betas = {"m": opt.beta1, "v": opt.beta2} if isinstance(opt, Adam) else {}
+    for key in (k for k, value in state.items() if isinstance(value, list)):  # the state arrays
+        stepped = [(s[key], t_r) for s, t_r in zip(finals, counts) if s[key]]
+        if not stepped:
+            continue  # no replica has stepped yet: the arrays stay empty
+        beta = betas.get(key)
+        scaled = [arrays if beta is None or t_r == t else [a * _rebias(beta, t, t_r) for a in arrays]
+                  for arrays, t_r in stepped]
+        scaled += [[np.zeros_like(a) for a in stepped[0][0]]] * (len(finals) - len(stepped))
+        state[key] = [_mean(layer) for layer in zip(*scaled)]
+    state["t"] = t
+    return state
+
+
+def _rebias(beta: float, t: int, t_r: int) -> float:
+    """(1 - beta^t) / (1 - beta^t_r): a moment biased after t_r steps, re-biased as after t (0 if t_r = 0)."""
+    return (1.0 - beta**t) / (1.0 - beta**t_r) if t_r else 0.0
 
 
 # ----- the driver ---------------------------------------------------------------------------------
@@ -295,12 +332,19 @@ def fit(net: Network, X: Any, y: Any, *, client: Any, mode: str = "full-batch", 
         Full-batch: gradient steps (one per pass over the data). Local SGD: passes over the data.
     optimizer, lr, optimizer_options
         As for ``train`` (name or optimiser object; momentum, weight_decay, schedule, ...). The
-        schedule sets eta once per epoch in both modes. Full-batch: an optimiser object goes on
-        along its schedule from an earlier call (``optim.next_epoch``), as with ``train``; local
-        SGD starts the replicas' states and the schedule afresh in each call.
+        schedule sets eta once per epoch in both modes. An optimiser object goes on from an
+        earlier call in both modes, as with ``train``: its schedule from ``optim.next_epoch``,
+        and its state. Full-batch steps it in place. Local SGD starts every replica from its
+        state (velocity, or Adam's m, v and t); at the end of the call it holds the replicas'
+        final states averaged: each state array elementwise over the replicas that had rows (Adam's
+        m, v bias-corrected, averaged, re-biased at t), t = its value before the call plus the mean
+        number of steps a replica made, rounded up; eta and epoch as after the last epoch. With one
+        replica, calls of 1 epoch are one call of all of them, bit for bit (``seed=None``).
     sample_weight : Dask array or Series of shape (m,), optional
     batch_size, shuffle, seed
-        Local SGD only: rows per step, a seeded shuffle of each block (as in ``train``).
+        Local SGD only: rows per step, a seeded shuffle of each block (as in ``train``). With
+        ``seed=None`` each round's shuffle seeds are drawn from ``net.rng``, which goes on from
+        call to call; a seed starts the shuffles afresh in each call.
     local_steps : int
         Local SGD only: K, the steps each replica makes between two averages.
     replicas : int, optional
@@ -364,11 +408,12 @@ def _fit_local_sgd(net: Network, data: tuple[Any, ...], client: Any, opt: Any, e
 
     Xs, ys, ws, rows = data
     blocks = _blocks(rows, R, K * batch_size)
-    rng = np.random.default_rng(net.rng.integers(2**63) if seed is None else seed)
-    states = [opt.state_dict() for _ in range(R)]  # each replica's own optimiser state
+    rng = net.rng if seed is None else np.random.default_rng(seed)  # net.rng goes on from call to call
+    first = next_epoch(opt)  # an optimiser object that has stepped goes on along its schedule
+    states = [opt.state_dict() for _ in range(R)]  # each replica's own optimiser state, from opt's
     for epoch in range(epochs):
         start = time.perf_counter()
-        opt.set_epoch(epoch)
+        opt.set_epoch(first + epoch)
         config = {**opt.config(), "lr": opt.eta, "schedule": None}  # this epoch's eta, held constant
         cost_sum = total = 0.0
         for j in range(max(len(b) for b in blocks)):
@@ -388,6 +433,7 @@ def _fit_local_sgd(net: Network, data: tuple[Any, ...], client: Any, opt: Any, e
             net.weights, net.biases = _average(results)
         _check_total(total)
         _record(history, cost_sum / total, opt, time.perf_counter() - start)
+    opt.load_state_dict(_average_states(opt, [states[r] for r in range(R) if blocks[r]]))
 
 
 def _record(history: History, cost: float, opt: Any, seconds: float) -> None:
