@@ -224,16 +224,9 @@ def assert_same_lines(got, truth):
                                np.array([c[1:] for c in cells[1]], float), rtol=0, atol=1.5e-4)
 
 
-@pytest.fixture
-def small_blocks(monkeypatch):
-    from deltaprop.datasets import rows
-
-    monkeypatch.setattr(rows, "BLOCK_BYTES", 23 * N_0 * 8)  # 23 rows a block
-
-
 @pytest.mark.parametrize("task", ["classification", "regression"])
 @pytest.mark.parametrize("kind", ["parquet", "parquet-dir", "npy", "npy-dir"])
-def test_streamed_predictions_equal_those_of_the_same_rows_as_csv(capsys, tmp_path, kind, task, small_blocks):
+def test_streamed_predictions_equal_those_of_the_same_rows_as_csv(capsys, tmp_path, kind, task):
     X, y, _, model = trained(capsys, tmp_path, "parquet", task)
     rows = write_stream(tmp_path / "rows", kind, X)
     flags = ["--proba"] if task == "classification" else []
@@ -253,7 +246,7 @@ def features_csv(path: Path, X) -> Path:
     return path
 
 
-def test_predict_holds_a_block_at_a_time(capsys, tmp_path, request, small_blocks):
+def test_predict_holds_a_block_at_a_time(capsys, tmp_path, request):
     X, _, _, model = trained(capsys, tmp_path, "parquet", "classification")
     rows = write_stream(tmp_path / "rows", "npy", X)
     seen = request.getfixturevalue("forward_rows")  # from here on
@@ -271,18 +264,20 @@ def test_bad_predict_input_is_one_line_exit_2_and_writes_nothing(model_and_data,
     pq.write_table(pa.table({f"x{k}": nan[:, k] for k in range(N_0)}), tmp_path / "nan.parquet", row_group_size=37)
     pq.write_table(pa.table({"x0": X[:, 0], "x1": X[:, 1], "x2": X[:, 2], "x3": y.astype(str)}),
                    tmp_path / "text.parquet")
-    pq.write_table(pa.table({**{f"x{k}": X[:, k] for k in range(N_0)}, "species": y.astype(str)}),
-                   tmp_path / "target.parquet")
+    pq.write_table(pa.table({"species": y.astype(str), **{f"x{k}": X[:, k] for k in range(N_0)}}),
+                   tmp_path / "target.parquet")  # the model's features, but its target was their last column
+    pq.write_table(pa.table({**{f"a{k}": X[:, k] for k in range(N_0)}, "label": y}), tmp_path / "renamed.parquet")
     before = {p: p.read_bytes() for p in [data, *shards.iterdir()]}
     argv, fragment = {
         "missing": (["nothere.parquet"], "nothere.parquet: no such file or folder"),
-        "with target": ([data], f"{data}: expected 4 feature columns, got 5 (drop the label column?)"),
+        "with target": (["renamed.parquet"], "renamed.parquet: expected 4 feature columns, got 5 (drop the label "
+                                             "column?)"),
         "with a text target": (["target.parquet"], "target.parquet: expected 4 feature columns, got 5 (drop the label "
                                                    "column?)"),
         "text column": (["text.parquet"], "column 'x3' has type string; expected numbers"),
         "out is the input": ([data, "--out", data], "is the same file as INPUT"),
         "out is a shard": ([shards, "--out", shards / "part-1.npy"], "is the same file as INPUT"),
-        "nan": (["nan.parquet", "--out", "p.csv"], "nan.parquet, row 200, column 4: nan is not finite"),
+        "nan": (["nan.parquet", "--out", "p.csv"], "nan.parquet: row group 5, row 15, column 'x3': not finite"),
         "header": ([shards, "--header"], "--header and --no-header apply to CSV files only"),
     }[case]
     done = run("predict", model, *argv, cwd=tmp_path)

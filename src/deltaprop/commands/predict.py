@@ -1,10 +1,12 @@
 """``deltaprop predict MODEL INPUT``: one prediction per row of a .csv, .npy or .parquet file, or a folder of them.
 
 Rows are raw features; the model's saved scaling is applied. A CSV file's first row is a header
-unless all its cells are numbers (``--header``/``--no-header`` override); a CSV file is read
-whole, an .npy or .parquet file or a folder of either (``deltaprop.datasets.rows``) a block at a
-time, and its predictions written as each block is done, so an input bigger than memory is never
-held. Output (stdout, or ``--out FILE``, written whole or not at all): one line per row in file
+unless all its cells are numbers (``--header``/``--no-header`` override). Every column is a
+feature, except in the model's own training file: a CSV file with a header, or Parquet, whose
+columns are exactly the model's features and its target column (as the model recorded them) is
+read without the target column. A CSV file is read whole, an .npy or .parquet file or a folder of
+either (``deltaprop.datasets.rows``) a chunk at a time, and its predictions written as each chunk
+is done, so an input bigger than memory is never held. Output (stdout, or ``--out FILE``, written whole or not at all): one line per row in file
 order, the predicted class label as the training file wrote it, followed with ``--proba`` by the
 probability of each class; for a regression, the predicted number in the target's units.
 """
@@ -29,7 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="MODEL", help="a model file written by deltaprop train --out")
     p.add_argument("input", metavar="INPUT",
                    help="rows to predict: a .csv file, or read a block at a time: an .npy or .parquet file, or a "
-                        "folder DIR/ of .npy or .parquet files")
+                        "folder DIR/ of .npy or .parquet files; every column a feature, except in the model's "
+                        "training file (a CSV with a header, or Parquet: the model's features and target column), "
+                        "whose target column is skipped")
     p.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
                    help="--header: the CSV's first row is a header; --no-header: it is data "
                         "(default: a header unless all its cells are numbers)")
@@ -53,20 +57,23 @@ def run(args: argparse.Namespace) -> int:
     check_outputs([("MODEL", args.model), ("INPUT", args.input), *(("INPUT", p) for p in shards)],
                   {"--out": args.out})
     net = load(args.model)
+    data = net.data or {}
+    features, target = data.get("features"), data.get("target")  # its training file's columns: read without target
     blocks: Iterator[np.ndarray]
     if streamed:
         if args.header is not None:
             raise ValueError(f"--header and --no-header apply to CSV files only, got INPUT {args.input}")
-        blocks = open_features(args.input, n_features=net.sizes[0]).blocks()
+        blocks = open_features(args.input, n_features=net.sizes[0], features=features, target=target).blocks()
     else:
-        blocks = iter([read_features(args.input, n_features=net.sizes[0], header=args.header)])
+        blocks = iter([read_features(args.input, n_features=net.sizes[0], header=args.header, features=features,
+                                    target=target)])
     header, lines = _format(net, args)
     first = next(blocks, None)  # read and checked before anything is written (a CSV file: all of it)
     with _output(args.out) as write:
         write(",".join(header) + "\n")
         for X in itertools.chain([] if first is None else [first], blocks):  # raw (k, n_0)
             for rows in range(0, len(X), SCORE_ROWS):  # bounds the forward pass's a^(l)
-                write(lines(X[rows:rows + SCORE_ROWS]))
+                write(lines(X[rows:rows + SCORE_ROWS].astype(np.float64)))  # as a CSV file's rows
     return 0
 
 

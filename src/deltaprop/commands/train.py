@@ -379,17 +379,19 @@ def _summary(cfg: TrainConfig, net: Any, ds: Any, history: Any, test: dict[str, 
 
 
 def _provenance(cfg: TrainConfig, ds: Any) -> dict[str, Any] | None:
-    """What a model file records of its training file: name, SHA-256, target, header, task, held-out split.
+    """What a model file records of its training file: name, SHA-256, target, feature names, header, task, held-out
+    split.
 
     A streamed data set records the SHA-256 of its values (not of its files) and that the test rows are the last.
     """
     if isinstance(ds, StreamData):
         return {"file": Path(cfg.dataset).name, "sha256": ds.digest, "values_sha256": True, "target": cfg.target,
-                "task": ds.task, "n_rows": ds.n_rows, "seed": 0, "test_fraction": ds.test_fraction,
-                "n_test": ds.n_test, "held_out": "last rows"}
+                "features": list(ds.feature_names), "task": ds.task, "n_rows": ds.n_rows, "seed": 0,
+                "test_fraction": ds.test_fraction, "n_test": ds.n_test, "held_out": "last rows"}
     if ds.split is None or not cfg.dataset.lower().endswith((".csv", ".npz")):
         return None
     digest = hashlib.sha256(Path(cfg.dataset).read_bytes()).hexdigest()
     return {"file": Path(cfg.dataset).name, "sha256": digest, "target": cfg.target, "header": cfg.header,
-            "task": ds.task, "n_rows": ds.split["n_rows"], "seed": ds.split["seed"],
-            "test_fraction": ds.split["test_fraction"], "n_test": len(ds.y_test)}
+            "features": None if ds.feature_names is None else list(ds.feature_names), "task": ds.task,
+            "n_rows": ds.split["n_rows"], "seed": ds.split["seed"], "test_fraction": ds.split["test_fraction"],
+            "n_test": len(ds.y_test)}

@@ -1,6 +1,9 @@
-"""The files of a streamed data set (see ``datasets.stream``): Parquet row groups or .npy shards, read by chunks.
+"""The files of a streamed data set (``datasets.stream``) or of rows to predict from (``datasets.rows``): Parquet row
+groups or .npy shards, read by chunks.
 
-A :class:`Chunk` is a range of rows of one row group or one shard. ``_Files.read`` fills a chunk's
+A :class:`Chunk` is a range of rows of one row group or one shard. The files have a target column
+(``_Files.with_target``: training and scoring) or none (``_Files.without_target``: every column a
+feature); ``_Files.read_inputs`` leaves a target column unread. ``_Files.read`` fills a chunk's
 inputs a block at a time, so neither the chunk nor a whole file is ever held twice or mapped whole:
 an .npy block is BLOCK_BYTES of rows mapped alone, a Parquet block a column of the row group (more
 columns per read were no faster, and Arrow then kept more memory: benchmarks/README.md), scaled in
@@ -47,47 +50,67 @@ class Chunk:
 class _Files:
     """The files of a streamed data set, their columns and their chunks; reads one chunk at a time."""
 
-    def __init__(self, path: PathLike, target: str | None) -> None:
+    def __init__(self, path: PathLike, *, name: str | None = None) -> None:
+        """Open the files (their metadata: columns, row groups, .npy headers), reading no value.
+
+        ``name`` stands for the path in messages (default "--dataset PATH"). The columns' roles
+        come next: :meth:`with_target` (a target and the features) or :meth:`without_target`
+        (every column a feature); each checks the column types, and reads need one of them.
+        """
         self.path = Path(path)
+        self.name = f"--dataset {path}" if name is None else name
         if not self.path.exists():
-            raise ValueError(f"--dataset {path}: no such file or folder; expected a .parquet file or a folder "
+            raise ValueError(f"{self.name}: no such file or folder; expected a .parquet or .npy file, or a folder "
                              "of .parquet or .npy files")
         if self.path.is_dir():
             parquet, npy = sorted(self.path.glob("*.parquet")), sorted(self.path.glob("*.npy"))
             if parquet and npy:
-                raise ValueError(f"--dataset {path}: holds both .parquet and .npy files; expected one kind")
+                raise ValueError(f"{self.name}: holds both .parquet and .npy files; expected one kind")
             if not parquet and not npy:
-                raise ValueError(f"--dataset {path}: an empty folder; expected .parquet files or .npy shards")
+                raise ValueError(f"{self.name}: an empty folder; expected .parquet files or .npy shards")
             self.files, self.kind = parquet or npy, "parquet" if parquet else "npy"
         elif self.path.suffix.lower() in (".parquet", ".npy"):
             self.files, self.kind = [self.path], self.path.suffix.lower()[1:]
         else:
-            raise ValueError(f"--dataset {path}: expected a .parquet or .npy file, or a folder of .parquet or .npy files")
+            raise ValueError(f"{self.name}: expected a .parquet or .npy file, or a folder of .parquet or .npy files")
         self._parquet: dict[int, Any] = {}  # file number -> its ParquetFile
         self._lock = threading.Lock()  # one read at a time (a Stream reads ahead on a second thread)
         self._npy: dict[int, tuple[np.dtype[Any], int, int]] = {}  # file number -> dtype, width, header bytes
         self._float: dict[int, type] = {}  # file number -> the float type its inputs are read as
         self.columns, self.chunks = self._open_parquet() if self.kind == "parquet" else self._open_npy()
-        self.target = self.columns[-1] if target is None else str(target)
-        if self.target not in self.columns:
-            raise ValueError(f"--dataset {path}: no column named {self.target!r}; the columns are "
-                             f"{', '.join(map(repr, self.columns[:20]))}{' ...' if len(self.columns) > 20 else ''}")
-        if len(self.columns) < 2:
-            raise ValueError(f"--dataset {path}: only the column {self.target!r}; at least one feature column is needed")
-        self.t = self.columns.index(self.target)
-        self.features = [c for c in range(len(self.columns)) if c != self.t]
         self.n_rows = sum(c.rows for c in self.chunks)
         if self.n_rows == 0:
-            raise ValueError(f"--dataset {path}: no rows")
-        if self.kind == "parquet":
-            self._check_parquet_types()
+            raise ValueError(f"{self.name}: no rows")
+        self.target: str | None = None  # the target column's name, None without a target
+        self.t = -1  # ... and its index
+        self.features: list[int] = []  # the indices of the n_0 feature columns, in file order
+
+    def with_target(self, target: str | None) -> _Files:
+        """The column ``target`` (default: the last) holds the targets, numbers or text; every other is a
+        numeric feature. ValueError for a missing target, no feature column or a column of another type."""
+        self.target = self.columns[-1] if target is None else str(target)
+        if self.target not in self.columns:
+            raise ValueError(f"{self.name}: no column named {self.target!r}; the columns are "
+                             f"{', '.join(map(repr, self.columns[:20]))}{' ...' if len(self.columns) > 20 else ''}")
+        if len(self.columns) < 2:
+            raise ValueError(f"{self.name}: only the column {self.target!r}; at least one feature column is needed")
+        self.t = self.columns.index(self.target)
+        self.features = [c for c in range(len(self.columns)) if c != self.t]
+        self._check_types()
+        return self
+
+    def without_target(self) -> _Files:
+        """Every column is a numeric feature (rows to predict from); ValueError for a column of another type."""
+        self.target, self.t, self.features = None, -1, list(range(len(self.columns)))
+        self._check_types()
+        return self
 
     def _open_parquet(self) -> tuple[list[str], list[Chunk]]:
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError:
-            raise ValueError(f"--dataset {self.path}: reading Parquet needs pyarrow: pip install "
+            raise ValueError(f"{self.name}: reading Parquet needs pyarrow: pip install "
                              "'deltaprop[stream]'") from None
         columns: list[str] | None = None
         chunks, row = [], 0
@@ -110,7 +133,11 @@ class _Files:
                     row += n
         return columns or [], chunks
 
-    def _check_parquet_types(self) -> None:
+    def _check_types(self) -> None:
+        """Feature columns numeric (integers, floats, booleans), the target numbers or text; the float type
+        each Parquet file's inputs are read as (an .npy file's is its dtype's)."""
+        if self.kind != "parquet":
+            return
         import pyarrow as pa
 
         for i, f in enumerate(self.files):
@@ -124,7 +151,8 @@ class _Files:
                     self._float[i] = np.float64
                 if not numeric and not (c == self.t and text):
                     what = "the target column must hold numbers or text" if c == self.t else \
-                        "feature columns must be numeric"
+                        "feature columns must be numeric" if self.target is not None else \
+                        "expected numbers (every column is a feature)"
                     raise ValueError(f"{f}: column {name!r} has type {kind}; {what}")
 
     def _open_npy(self) -> tuple[list[str], list[Chunk]]:
@@ -158,7 +186,17 @@ class _Files:
 
     def read(self, chunk: Chunk, out: np.ndarray | None = None,
              transform: Transform | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Inputs (k, n_0) and raw targets (k,) of a chunk, a block at a time.
+        """Inputs (k, n_0) and raw targets (k,) of a chunk, a block at a time (see :meth:`read_inputs`).
+
+        The files must have a target (:meth:`with_target`).
+        """
+        X, y = self._read(chunk, out, transform, targets=True)
+        assert y is not None  # read with the targets
+        return X, y
+
+    def read_inputs(self, chunk: Chunk, out: np.ndarray | None = None,
+                    transform: Transform | None = None) -> np.ndarray:
+        """Inputs (k, n_0) of a chunk, a block at a time; a target column is not read.
 
         Each block of raw inputs (in the file's float type; float64 for integers) goes through
         ``transform(block, columns, out_block)``, which writes it, scaled, into its place in ``out``
@@ -169,21 +207,29 @@ class _Files:
         time. So a chunk is never held twice. Parquet reads take turns (a lock): a Stream reads ahead
         on a second thread, and a ParquetFile is not promised to be safe for two readers at once.
         """
+        return self._read(chunk, out, transform, targets=False)[0]
+
+    def _read(self, chunk: Chunk, out: np.ndarray | None, transform: Transform | None,
+              targets: bool) -> tuple[np.ndarray, np.ndarray | None]:
         X: np.ndarray = out if out is not None else np.empty((chunk.rows, len(self.features)), self.float_type(chunk))
         transform = transform or _copy
         if self.kind == "npy":
             ys = []
-            for rows, Xb, yb in self._npy_blocks(chunk):
+            for rows, Xb, yb in self._npy_blocks(chunk, targets):
                 transform(Xb, slice(0, len(self.features)), X[rows])
-                ys.append(yb)
-            return X, np.concatenate(ys)
+                if yb is not None:
+                    ys.append(yb)
+            return X, np.concatenate(ys) if targets else None
         with self._lock:
-            return self._read_parquet(chunk, X, transform)
+            return self._read_parquet(chunk, X, transform, targets)
 
-    def _read_parquet(self, chunk: Chunk, X: np.ndarray, transform: Transform) -> tuple[np.ndarray, np.ndarray]:
+    def _read_parquet(self, chunk: Chunk, X: np.ndarray, transform: Transform,
+                      targets: bool) -> tuple[np.ndarray, np.ndarray | None]:
         pf, where = self._parquet[chunk.file], f"{self.files[chunk.file]}: row group {chunk.group}"
-        (target,) = _columns(pf, chunk, [self.target], where)
-        y = np.concatenate([_values(piece) for piece in target.chunks])
+        y = None
+        if targets:
+            (target,) = _columns(pf, chunk, [self.columns[self.t]], where)
+            y = np.concatenate([_values(piece) for piece in target.chunks])
         n = len(self.features)
         T: np.ndarray = np.empty((min(PARQUET_COLUMNS, n), chunk.rows), self.float_type(chunk))  # a group's columns
         for k0 in range(0, n, PARQUET_COLUMNS):
@@ -201,18 +247,34 @@ class _Files:
                 X[a:a + TILE_ROWS, cols] = raw[a:a + TILE_ROWS]
         return X, y
 
-    def _npy_blocks(self, chunk: Chunk) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
-        """(rows in the chunk, raw inputs, raw targets) of each block; only the block is mapped."""
+    def check_finite(self, chunk: Chunk, X: np.ndarray, y: np.ndarray | None = None) -> None:
+        """ValueError naming the first NaN or Inf of a chunk's inputs (k, n_0) or targets (k,) (its row
+        counted from 0 within its row group or .npy file)."""
+        bad_y = y is not None and y.dtype.kind == "f" and not np.isfinite(y).all()
+        if not bad_y and np.isfinite(X).all():
+            return
+        if bad_y:
+            assert y is not None and self.target is not None
+            r, name = int(np.flatnonzero(~np.isfinite(y))[0]), self.target
+        else:
+            r, c = np.argwhere(~np.isfinite(X))[0]
+            name = self.columns[self.features[int(c)]]
+        where = f"{self.files[chunk.file]}" + (f": row group {chunk.group}" if chunk.group >= 0 else "")
+        raise ValueError(f"{where}, row {chunk.start + int(r)}, column {name!r}: not finite (NaN and Inf are not "
+                         "allowed)")
+
+    def _npy_blocks(self, chunk: Chunk, targets: bool) -> Iterator[tuple[slice, np.ndarray, np.ndarray | None]]:
+        """(rows in the chunk, raw inputs, raw targets or None) of each block; only the block is mapped."""
         f = self.files[chunk.file]
         dtype, width, offset = self._npy[chunk.file]
-        last = self.t == width - 1
         step = max(1, BLOCK_BYTES // (width * 8))
         for a in range(chunk.start, chunk.stop, step):
             b = min(a + step, chunk.stop)
             A = np.memmap(f, dtype=dtype, mode="r", offset=offset + a * width * dtype.itemsize, shape=(b - a, width))
-            X: np.ndarray = np.array(A[:, :-1] if last else A[:, self.features], dtype=_float_type(dtype))
-            y = np.array(A[:, self.t])
-            del A  # unmapped: its pages leave the resident set
+            inputs = A if self.t < 0 else A[:, :-1] if self.t == width - 1 else A[:, self.features]
+            X: np.ndarray = np.array(inputs, dtype=_float_type(dtype))
+            y = np.array(A[:, self.t]) if targets else None
+            del A, inputs  # unmapped: its pages leave the resident set
             yield slice(a - chunk.start, b - chunk.start), X, y
 
 
@@ -266,6 +328,10 @@ def _float_type(dtype: np.dtype[Any]) -> type:
 
 def _memmap(path: Path) -> np.memmap[Any, Any]:
     try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)  # type: ignore[no-any-return]
+        A = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as exc:
-        raise ValueError(f"{path}: not a NumPy .npy array ({exc})") from None
+        raise ValueError(f"{path}: not a NumPy .npy array, or it holds pickled objects ({exc})") from None
+    if hasattr(A, "files"):
+        A.close()
+        raise ValueError(f"{path}: an .npz archive; expected a single .npy array")
+    return A  # type: ignore[no-any-return]

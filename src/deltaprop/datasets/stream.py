@@ -186,7 +186,7 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
-    files = _Files(path, target)
+    files = _Files(path).with_target(target)
     m = files.n_rows
     n_test = int(np.floor(test_fraction * m + 0.5))
     if n_test < 1 or n_test >= m:
@@ -203,8 +203,7 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
     for chunk in files.chunks:
         kind = files.float_type(chunk)
         X, y = files.read(chunk, buffers.setdefault(kind, np.empty((rows, len(files.features)), kind))[:chunk.rows])
-        where = f"{files.files[chunk.file]}" + (f": row group {chunk.group}" if chunk.group >= 0 else "")
-        _finite(X, y, where, chunk, files)
+        files.check_finite(chunk, X, y)
         digest.update(X.data)  # X is contiguous: hashed without a copy
         digest.update(np.ascontiguousarray(y.astype(str) if y.dtype.kind == "O" else y).data)
         train = max(0, min(chunk.rows, n_train - chunk.row))  # the chunk's first `train` rows are training rows
@@ -244,17 +243,4 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
     name = files.path.stem if files.path.is_file() else files.path.name
     return StreamData(name, files, n_train, n_test, task, classes, scaling, target_scaling,
                       distinct[:MAX_DISTINCT], digest.hexdigest(), test_fraction, test_only)
-
-
-def _finite(X: np.ndarray, y: np.ndarray, where: str, chunk: Chunk, files: _Files) -> None:
-    """ValueError naming the first NaN or Inf of a chunk (row counted from 0 within its file part)."""
-    if np.isfinite(X).all() and (y.dtype.kind != "f" or np.isfinite(y).all()):
-        return
-    bad_y = y.dtype.kind == "f" and not np.isfinite(y).all()
-    if bad_y:
-        r, name = int(np.flatnonzero(~np.isfinite(y))[0]), files.target
-    else:
-        r, c = np.argwhere(~np.isfinite(X))[0]
-        name = files.columns[files.features[int(c)]]
-    raise ValueError(f"{where}, row {chunk.start + int(r)}, column {name!r}: not finite (NaN and Inf are not allowed)")
 

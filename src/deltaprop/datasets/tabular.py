@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import os
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,17 +108,24 @@ def _npz_labels(y: np.ndarray) -> list[Any]:
     return y.tolist()
 
 
-def read_features(path: PathLike, *, n_features: int, header: bool | None = None) -> FloatArray:
+def read_features(path: PathLike, *, n_features: int, header: bool | None = None,
+                  features: Sequence[str] | None = None, target: str | None = None) -> FloatArray:
     """Read raw (unscaled) input rows to predict from a ``.csv`` or ``.npy`` file.
 
     Parameters
     ----------
     path : str or path-like
-        A CSV file with exactly n_features numeric columns, or a 2-D ``.npy`` array.
+        A CSV file with exactly n_features numeric columns, or a 2-D ``.npy`` array; or a CSV file
+        with a header naming exactly the model's ``features`` and its ``target`` (the model's
+        training file: ``training_target``), whose target column is then left out.
     n_features : int
         n_0 of the model that will predict.
     header : bool, optional
         Whether a CSV file's first row is a header; default: it is unless all its cells are numbers.
+    features : sequence of n_0 str, optional
+        The names of the model's feature columns, in its training file's order.
+    target : str, optional
+        The name of the model's target column; None: its training file's last column.
 
     Returns
     -------
@@ -126,14 +134,31 @@ def read_features(path: PathLike, *, n_features: int, header: bool | None = None
     text = os.fspath(path).lower()
     if text.endswith(".csv"):
         names, rows = _read_csv(path, header)
-        X = _numbers(path, names, rows, list(range(len(names))))
-    elif text.endswith(".npy"):
-        X = np.asarray(_npy_rows(path))
-        _check_finite(X, str(path))
-    else:
+        named = names != [str(k) for k in range(1, len(names) + 1)]  # a header, not the numbers of a headerless file
+        skipped = training_target(names, features, target) if named else None
+        columns = [c for c in range(len(names)) if names[c] != skipped]
+        check_width(path, len(columns), n_features)  # first: a text target column gets the hint
+        return _numbers(path, names, rows, columns)  # (m, n_0) float64
+    if not text.endswith(".npy"):
         raise ValueError(f"{path}: expected a .csv or .npy file")
+    X = np.asarray(_npy_rows(path))
+    _check_finite(X, str(path))
     check_width(path, X.shape[1], n_features)
     return X.astype(np.float64)
+
+
+def training_target(columns: Sequence[str], features: Sequence[str] | None, target: str | None) -> str | None:
+    """The model's target column when ``columns`` are exactly its training file's, else None.
+
+    That is: n_0 + 1 columns, the model's ``target`` (named; None: the last column) among them and
+    the others its n_0 ``features`` in the same order (a model records both: ``net.data``).
+    """
+    if features is None or len(columns) != len(features) + 1:
+        return None
+    name = columns[-1] if target is None else target
+    if name not in columns or [c for c in columns if c != name] != list(features):
+        return None
+    return name
 
 
 def check_width(path: PathLike, width: int, n_features: int) -> None:
