@@ -155,6 +155,33 @@ def test_the_target_column_is_the_models_by_default_and_a_plot_is_drawn(capsys, 
     assert_same_scores(got, truth, rtol=1e-12)
 
 
+@pytest.mark.parametrize("kind", ["parquet", "npy"])
+def test_rows_of_one_class_are_scored_as_their_csv(capsys, tmp_path, kind):
+    """A file holding one of the model's classes is scored (training on it would need 2 classes), as a CSV is."""
+    X, y, _, model = trained(capsys, tmp_path, "parquet", "classification")
+    rows = np.flatnonzero(y == 1)
+    one = write_stream(tmp_path / "one", kind, X[rows], y[rows])
+    _, got = evaluated(capsys, model, one, tmp_path / "o.json")
+    _, truth = evaluated(capsys, model, write_csv(tmp_path / "one.csv", X[rows], y[rows]), tmp_path / "oc.json")
+    assert got["n_samples"] == len(rows) > 0
+    assert_same_scores(got, truth, rtol=1e-12)
+    cm = np.asarray(got["confusion_matrix"])
+    assert cm[1].sum() == len(rows) and cm[[0, 2]].sum() == 0  # every row's true class is 1
+
+
+def test_a_width_other_than_n_0_is_refused_before_any_value_is_read(capsys, tmp_path, monkeypatch):
+    X, y, _, model = trained(capsys, tmp_path, "parquet", "classification")
+    wide = write_stream(tmp_path / "wide", "parquet", np.column_stack([X, X[:, 0]]), y)
+    reads = []
+    read = shards._Files.read
+    monkeypatch.setattr(shards._Files, "read", lambda self, *a, **kw: reads.append(a[0]) or read(self, *a, **kw))
+    rc, _, err = cli(capsys, "evaluate", model, "--dataset", wide)
+    one_line(rc, err, 2, f"{wide} has 5 feature columns; the model expects n_0 = 4")
+    assert reads == []  # refused from the columns alone, before the pass over the values
+    rc, _, err = cli(capsys, "evaluate", model, "--dataset", write_stream(tmp_path / "rows", "parquet", X, y))
+    assert rc == 0 and len(reads) > 7, err  # the spy sees reads: the pass over the 7 row groups, then the scores
+
+
 @pytest.fixture
 def forward_rows(monkeypatch):
     """The number of rows of every forward pass from now on."""

@@ -13,6 +13,7 @@ the model's own saved scaling, and labels are mapped to the model's classes.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -101,8 +102,8 @@ def streamed_scores(net: Any, spec: str, *, target: str | None = None, header: b
     data = net.data or {}
     ds = open_stream(spec, target=target if target is not None else data.get("target"),
                      task="classification" if net.classifies else "regression",
-                     test_fraction=data.get("test_fraction", 0.25))
-    _check_width(net, spec, ds.n_features)
+                     test_fraction=data.get("test_fraction", 0.25), min_classes=1,  # the model's classes are known
+                     check_width=functools.partial(_check_width, net, spec))  # before the pass over the values
     start = ds.n_train if own_rows(net, ds.digest, all_rows) else 0
     classes = class_indices(net, list(ds.classes), spec, rows=False) if net.classifies else None
     result, cm = stream_evaluation(net, ds, start, ds.n_rows, classes=classes, confusion=True)

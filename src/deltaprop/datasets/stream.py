@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,8 +160,8 @@ def is_streamed(spec: PathLike) -> bool:
     return text.lower().endswith((".parquet", ".npy")) or os.path.isdir(text) or text.endswith(("/", os.sep))
 
 
-def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto",
-                test_fraction: float = 0.25) -> StreamData:
+def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto", test_fraction: float = 0.25,
+                min_classes: int = 2, check_width: Callable[[int], None] | None = None) -> StreamData:
     """Read a streamed data set once (see the module docstring) and describe it.
 
     Parameters
@@ -173,6 +174,12 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
         As for a CSV file.
     test_fraction : float in (0, 1)
         The share of rows held out for testing: the last ones.
+    min_classes : int
+        The fewest distinct labels of a classification: 2 to train on; 1 for rows scored by a model
+        that knows its classes (``deltaprop evaluate``).
+    check_width : callable, optional
+        Called with n_0, the number of feature columns, once the columns are known (from the files'
+        metadata) and before the pass over the values; it raises to refuse the data.
 
     Returns
     -------
@@ -187,6 +194,8 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     files = _Files(path).with_target(target)
+    if check_width is not None:
+        check_width(len(files.features))
     m = files.n_rows
     n_test = int(np.floor(test_fraction * m + 0.5))
     if n_test < 1 or n_test >= m:
@@ -232,9 +241,9 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
         if many:
             raise ValueError(f"--dataset {path}: more than {MAX_DISTINCT} distinct targets; "
                              "too many classes (use --task regression for numbers)")
-        if len(values) < 2:
+        if len(values) < min_classes:
             raise ValueError(f"--dataset {path}: only {len(values)} distinct label ({values[0]!r}); "
-                             "classification needs at least 2 classes")
+                             f"classification needs at least {min_classes} classes")
         classes = tuple(values)
         test_only = tuple(c for c in classes if c not in in_train)
     else:
