@@ -177,6 +177,8 @@ def test_a_width_other_than_n_0_is_refused_before_any_value_is_read(capsys, tmp_
     monkeypatch.setattr(shards._Files, "read", lambda self, *a, **kw: reads.append(a[0]) or read(self, *a, **kw))
     rc, _, err = cli(capsys, "evaluate", model, "--dataset", wide)
     one_line(rc, err, 2, f"{wide} has 5 feature columns; the model expects n_0 = 4")
+    rc, _, err = cli(capsys, "evaluate", model, "--dataset", wide, "--target", "y")
+    one_line(rc, err, 2, "no column named 'y'")
     assert reads == []  # refused from the columns alone, before the pass over the values
     rc, _, err = cli(capsys, "evaluate", model, "--dataset", write_stream(tmp_path / "rows", "parquet", X, y))
     assert rc == 0 and len(reads) > 7, err  # the spy sees reads: the pass over the 7 row groups, then the scores

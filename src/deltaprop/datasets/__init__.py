@@ -14,7 +14,7 @@ module          what it holds
 ``mnist``       :func:`load_mnist`: the four IDX files, checked by SHA-256
 ``idx``         :func:`read_idx`, :func:`write_idx`: the IDX format
 ``tabular``     :func:`load_csv`, :func:`load_npz`, :func:`read_features`, :func:`read_labelled`
-``rows``        :func:`~deltaprop.datasets.rows.open_features`: rows to predict, a block at a time
+``rows``        :func:`~deltaprop.datasets.rows.open_features`: rows to predict, a chunk at a time
 ==============  =====================================================================
 
 Examples
