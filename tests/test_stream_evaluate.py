@@ -313,3 +313,14 @@ def test_bad_predict_input_is_one_line_exit_2_and_writes_nothing(model_and_data,
     one_line(done.returncode, done.stderr, 2, fragment)
     assert not (tmp_path / "p.csv").exists()
     assert {p: p.read_bytes() for p in before} == before
+
+
+@pytest.mark.parametrize("command", ["train", "predict"])
+def test_an_npz_archive_named_npy_is_refused_in_one_line(tmp_path, command):
+    np.savez(tmp_path / "rows.npz", X=np.zeros((4, N_0)))
+    (tmp_path / "rows.npz").rename(tmp_path / "rows.npy")
+    argv = ["train", "--dataset", "rows.npy"] if command == "train" else ["predict", "m.safetensors", "rows.npy"]
+    if command == "predict":
+        Network([N_0, 2], ["softmax"], "cross_entropy", seed=0).save(tmp_path / "m.safetensors")
+    done = run(*argv, cwd=tmp_path)
+    one_line(done.returncode, done.stderr, 2, "rows.npy: an .npz archive; expected a single .npy array")
