@@ -396,3 +396,20 @@ def test_a_file_sorted_by_class_is_noted_and_the_one_pass_names_the_test_only_cl
     assert "only the held-out last 100 rows hold class(es) 3" in err and "sorted" in err
     rc, _, err = cli(capsys, "train", "--dataset", f"{shuffled}/", "--hidden", "4", "--epochs", "1", "--quiet")
     assert rc == 0 and "held-out" not in err, err
+
+
+def test_held_out_rows_lacking_a_common_class_are_noted_and_a_rare_class_is_not(tmp_path, capsys):
+    X, y = table(m=400)
+    y = np.repeat([0, 1, 2], [100, 100, 200])  # sorted: the held-out last 100 rows are all class 2
+    path = npy_shards(tmp_path / "sorted", X, y, [400])
+    data = open_stream(path)
+    assert (data.test_only, data.train_only) == ((), (0, 1))  # 100 training rows each: 33 expected among the test rows
+    rare = np.random.default_rng(0).permutation(np.repeat([0, 1], 200))
+    rare[np.flatnonzero(rare[:300] == 0)[:12]] = 2  # class 2: 12 training rows, 12 x 100 / 300 = 4 expected held out
+    data = open_stream(npy_shards(tmp_path / "rare", X, rare, [400]))
+    assert 2 not in rare[300:] and data.train_only == ()  # its absence may be chance: not noted
+    rc, _, err = cli(capsys, "train", "--dataset", f"{path}/", "--hidden", "4", "--epochs", "1", "--quiet")
+    assert rc == 0, err
+    assert "the held-out last 100 rows hold no row of class(es) 0, 1" in err and "sorted" in err
+    rc, _, err = cli(capsys, "train", "--dataset", f"{tmp_path / 'rare'}/", "--hidden", "4", "--epochs", "1", "--quiet")
+    assert rc == 0 and "held-out" not in err, err

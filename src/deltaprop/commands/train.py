@@ -162,6 +162,10 @@ def _run(args: argparse.Namespace, cfg: TrainConfig, ck: Any) -> int:
             print(f"deltaprop: note: only the held-out last {ds.n_test} rows hold class(es) "
                   f"{', '.join(map(repr, ds.test_only))}, so training never sees them: is the file sorted by its "
                   "target? The test score will mislead; shuffle the rows on disk", file=sys.stderr)
+        if ds.train_only:
+            print(f"deltaprop: note: the held-out last {ds.n_test} rows hold no row of class(es) "
+                  f"{', '.join(map(repr, ds.train_only))}, so the test score does not measure them: is the file "
+                  "sorted by its target? Shuffle the rows on disk", file=sys.stderr)
     else:
         X, y, validation = ds.X_train, targets_for(net, ds.y_train), None  # one-hot unless net.is_classifier
     if cfg.early_stopping and not streamed:

@@ -32,6 +32,7 @@ from ._shards import Chunk, Transform, _Files
 from .scaling import Scaling
 
 BLOCK_ROWS = 4096  # rows per block of the moments: bounds the float64 temporaries of a chunk
+ABSENT = 5  # a class with this many held-out rows expected (by its share of the training rows) and none is noted
 MAX_DISTINCT = 10_000  # distinct targets remembered; more are a regression's (or too many classes)
 
 
@@ -96,6 +97,10 @@ class StreamData(Outputs):
     test_only : tuple
         Classes that only the held-out last rows hold (a file sorted by its target: the model never
         trains on them); () when every test class is also among the training rows.
+    train_only : tuple
+        Classes that the held-out rows lack although, by their share of the training rows, at least
+        ABSENT of them were to be expected there (a file sorted by its target: the test score does
+        not measure them); rarer classes are not listed, their absence may be chance.
     """
 
     name: str
@@ -110,6 +115,7 @@ class StreamData(Outputs):
     digest: str
     test_fraction: float
     test_only: tuple[Any, ...] = ()
+    train_only: tuple[Any, ...] = ()
 
     @property
     def n_rows(self) -> int:
@@ -205,7 +211,8 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
     low, high = np.inf, -np.inf
     distinct: np.ndarray | None = None
     many, numeric = False, True
-    in_train: set[Any] = set()  # the labels of the training rows (while few enough to be classes)
+    in_train: dict[Any, int] = {}  # the labels of the training rows and their counts (while few enough to be classes)
+    in_test: set[Any] = set()  # ... and those of the held-out rows
     digest = hashlib.sha256(str((files.kind, files.columns, files.target)).encode())
     rows = max(c.rows for c in files.chunks)
     buffers: dict[type, np.ndarray] = {}  # one chunk's rows (rows, n_0) per float type, filled again and again
@@ -226,7 +233,9 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
             seen = np.unique(labels)
             distinct = seen if distinct is None else np.union1d(distinct, seen)
             many = len(distinct) > MAX_DISTINCT
-            in_train.update(np.unique(labels[:train]).tolist())
+            for c, k in zip(*np.unique(labels[:train], return_counts=True)):
+                in_train[c.item()] = in_train.get(c.item(), 0) + int(k)
+            in_test.update(np.unique(labels[train:]).tolist())
         del X, y
     assert distinct is not None  # at least one row was read
     values = distinct.tolist()
@@ -236,6 +245,7 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
         task = choose_task(values, task, str(path))
     classes: tuple[Any, ...] = ()
     test_only: tuple[Any, ...] = ()
+    train_only: tuple[Any, ...] = ()
     target_scaling = None
     if task == "classification":
         if many:
@@ -246,10 +256,11 @@ def open_stream(path: PathLike, *, target: str | None = None, task: str = "auto"
                              f"classification needs at least {min_classes} classes")
         classes = tuple(values)
         test_only = tuple(c for c in classes if c not in in_train)
+        train_only = tuple(c for c in classes if c not in in_test and in_train.get(c, 0) * n_test >= ABSENT * n_train)
     else:
         target_scaling = Scaling.standardized(y_moments.mean, y_moments.std)
     scaling = unit_or_standardized(low, high, lambda: Scaling.standardized(moments.mean, moments.std))
     name = files.path.stem if files.path.is_file() else files.path.name
     return StreamData(name, files, n_train, n_test, task, classes, scaling, target_scaling,
-                      distinct[:MAX_DISTINCT], digest.hexdigest(), test_fraction, test_only)
+                      distinct[:MAX_DISTINCT], digest.hexdigest(), test_fraction, test_only, train_only)
 
