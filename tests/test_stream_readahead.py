@@ -67,22 +67,25 @@ def test_the_next_chunk_is_read_on_a_second_thread_into_one_of_two_buffers(tmp_p
         return read(chunk, out, transform)
 
     monkeypatch.setattr(data, "read", spy)
+    before = set(threading.enumerate())
     s = Stream(data, net, 0, data.n_train, seed=2)
     for epoch in range(2):
         order = s.order(np.random.default_rng(epoch), True)
-        seen, bases, bs = [], set(), 32
+        seen, bases, bs = [], [], 32
         for b in range(-(-data.n_train // bs)):
             X, _, idx = s.batch(order, epoch, b, bs)
             seen += X[idx, 0].astype(int).tolist()
-            bases.add(id(X.base))
+            bases.append(X.base)  # kept alive, so that no two buffers can share an id
             del X
         assert sorted(seen) == list(range(data.n_train))  # every row once, whatever thread read it
-        assert len(bases) == 2  # the window and the chunk read ahead: two buffers, used in turn
+        # the window and the chunk read ahead: two buffers, used in turn (one, when the reader starts only
+        # after the window is done with: it then takes the window's buffer back)
+        assert 1 <= len({id(base) for base in bases}) <= 2
     assert len(threads) == 2 * len(s.chunks)
     ahead = sum(t.startswith("deltaprop-stream") for t in threads)
     assert ahead == 2 * (len(s.chunks) - 1)  # every chunk but each epoch's first
     s.release()
-    assert not any(t.name.startswith("deltaprop-stream") for t in threading.enumerate())
+    assert not any(t.name.startswith("deltaprop-stream") for t in set(threading.enumerate()) - before)
 
 
 def test_a_batch_out_of_turn_drops_the_read_ahead_and_gives_the_same_rows(tmp_path, monkeypatch):
@@ -114,10 +117,11 @@ def test_an_error_while_reading_ahead_reaches_train_and_ends_the_reader(tmp_path
         return read(chunk, out, transform)
 
     monkeypatch.setattr(data, "read", failing)
+    before = set(threading.enumerate())
     with pytest.raises(ValueError, match="the disk went away"):
         train(net, Stream(data, net, 0, data.n_train), None, epochs=1, batch_size=16)
     assert calls[3].startswith("deltaprop-stream")  # it was raised on the reader thread
-    assert not any(t.name.startswith("deltaprop-stream") for t in threading.enumerate())
+    assert not any(t.name.startswith("deltaprop-stream") for t in set(threading.enumerate()) - before)
 
 
 @pytest.mark.parametrize("kind", ["npy", "parquet"])
